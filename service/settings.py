@@ -1,0 +1,57 @@
+"""Settings: read from the environment once, at the edge, and passed down as a frozen value."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value the service cannot use."""
+
+
+def _keys(raw: str) -> tuple[bytes, ...]:
+    # Several keys verify links; the first one signs (rotation without breaking old emails).
+    return tuple(k.strip().encode() for k in raw.split(",") if k.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable about one running service."""
+
+    database_url: str = "sqlite:///var/newsletter.db"
+    content_dir: Path = Path("content")
+    base_url: str = "http://127.0.0.1:8000"
+    link_keys: tuple[bytes, ...] = (b"dev-only-link-key-change-me",)
+    api_keys: tuple[str, ...] = ()
+    preview_password: str | None = None
+    sender_email: str = "newsletter@nordhaus.example"
+    unsubscribe_mailto: str = "unsubscribe@nordhaus.example"
+    broker_url: str = "redis://127.0.0.1:6379/0"
+    is_dev_secret: bool = field(default=True, compare=False)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        """Build the settings from environment variables (see the README's settings table)."""
+        env = os.environ if env is None else env
+        defaults = cls()
+        keys = _keys(env.get("NEWSLETTER_LINK_KEYS", ""))
+        base_url = env.get("NEWSLETTER_BASE_URL", defaults.base_url).rstrip("/")
+        if not base_url.startswith(("http://", "https://")):
+            raise SettingsError(f"NEWSLETTER_BASE_URL must start with http:// or https://, got {base_url!r}")
+        if keys and any(len(k) < 16 for k in keys):
+            raise SettingsError("NEWSLETTER_LINK_KEYS: every key must be at least 16 characters")
+        return cls(
+            database_url=env.get("DATABASE_URL", defaults.database_url),
+            content_dir=Path(env.get("NEWSLETTER_CONTENT_DIR", str(defaults.content_dir))),
+            base_url=base_url,
+            link_keys=keys or defaults.link_keys,
+            api_keys=tuple(k.strip() for k in env.get("NEWSLETTER_API_KEYS", "").split(",") if k.strip()),
+            preview_password=env.get("NEWSLETTER_PREVIEW_PASSWORD") or None,
+            sender_email=env.get("NEWSLETTER_SENDER", defaults.sender_email),
+            unsubscribe_mailto=env.get("NEWSLETTER_UNSUBSCRIBE_MAILTO", defaults.unsubscribe_mailto),
+            broker_url=env.get("NEWSLETTER_BROKER_URL", defaults.broker_url),
+            is_dev_secret=not keys,
+        )

@@ -1,0 +1,45 @@
+from pathlib import Path
+
+import pytest
+
+from service.settings import Settings, SettingsError
+
+
+def test_defaults_need_nothing_installed():
+    s = Settings.from_env({})
+    assert s.database_url.startswith("sqlite:///")
+    assert s.content_dir == Path("content")
+    assert s.is_dev_secret
+
+
+def test_reads_every_variable():
+    s = Settings.from_env({
+        "DATABASE_URL": "postgresql+psycopg://u@h/db",
+        "NEWSLETTER_CONTENT_DIR": "/srv/content",
+        "NEWSLETTER_BASE_URL": "https://news.example.com/",
+        "NEWSLETTER_LINK_KEYS": "new-key-0123456789abcdef, old-key-0123456789abcdef",
+        "NEWSLETTER_API_KEYS": "k1,k2",
+        "NEWSLETTER_PREVIEW_PASSWORD": "pw",
+    })
+    assert s.database_url == "postgresql+psycopg://u@h/db"
+    assert s.content_dir == Path("/srv/content")
+    assert s.base_url == "https://news.example.com"
+    assert s.link_keys == (b"new-key-0123456789abcdef", b"old-key-0123456789abcdef")
+    assert s.api_keys == ("k1", "k2")
+    assert s.preview_password == "pw"
+    assert not s.is_dev_secret
+
+
+def test_settings_are_frozen():
+    s = Settings.from_env({})
+    with pytest.raises(AttributeError):
+        s.base_url = "x"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("env, message", [
+    ({"NEWSLETTER_BASE_URL": "news.example.com"}, "NEWSLETTER_BASE_URL"),
+    ({"NEWSLETTER_LINK_KEYS": "short"}, "at least 16"),
+])
+def test_bad_values_are_named(env, message):
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_env(env)
