@@ -28,6 +28,7 @@ def variant_context(template: Template, edition_date: date, segment_id: str, seg
         "edition": {"date": edition_date.isoformat(), "name": template.id},
         "segment": {"id": segment_id, "name": segment_name},
         "locale": locale,
+        "preheader": "",
         **placeholder_context(),
     }
 

@@ -12,6 +12,7 @@ VARIANT_FIELDS: dict[str, tuple[str, ...] | None] = {
     "edition": ("date", "name"),
     "segment": ("id", "name"),
     "locale": None,  # a plain value, no attributes
+    "preheader": None,  # the template's preheader for the locale, for the layout's <mj-preview>
 }
 PERSONAL_LINKS = frozenset(f"links.{name}" for name in PERSONAL_FIELDS["links"])
 

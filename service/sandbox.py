@@ -135,7 +135,7 @@ class _Checker:
         return False
 
     def name(self, node: nodes.Name) -> bool:
-        if node.name in self.local_names or node.name == "locale":
+        if node.name in self.local_names or node.name in ("locale", "preheader"):
             return True
         if node.name in PERSONAL_FIELDS or node.name in VARIANT_FIELDS:
             self.add(node, f"{node.name!r} is a group of fields: use one of them "

@@ -1,0 +1,120 @@
+"""MIME messages assembled from pre-encoded parts: the per-variant work is done once.
+
+Each body is quoted-printable encoded piece by piece at the variant's placeholders; a recipient
+costs encoding their few values and one join. Soft line breaks (`=` CRLF) around every value
+keep each piece's encoding independent of what is substituted next to it."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import Mapping
+
+from .personal import Substitution
+
+CRLF = b"\r\n"
+SOFT_BREAK = b"=\r\n"
+_ATEXT_PHRASE = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~ -]+$")
+
+
+def qp(text: str) -> bytes:
+    """Quoted-printable (RFC 2045) with CRLF line ends; lines never exceed 76 octets."""
+    encoded = binascii.b2a_qp(text.encode("utf-8"), quotetabs=False, istext=True, header=False)
+    return encoded.replace(b"\n", CRLF)
+
+
+def encode_words(text: str, room: int = 75) -> str:
+    """RFC 2047 'B' encoded-words for a header value, folded; ASCII text is left readable."""
+    if text.isascii() and all(32 <= ord(c) < 127 for c in text):
+        return text
+    words, chunk = [], b""
+    for char in text:
+        data = char.encode("utf-8")
+        if len(chunk) + len(data) > 45:  # 45 bytes -> 60 base64 chars -> 72-char word
+            words.append(chunk)
+            chunk = b""
+        chunk += data
+    words.append(chunk)
+    return "\r\n ".join(f"=?utf-8?b?{base64.b64encode(w).decode('ascii')}?=" for w in words if w)
+
+
+def mailbox(name: str | None, address: str) -> str:
+    """`Name <address>` with the name quoted or encoded as it needs."""
+    if not name:
+        return address
+    if _ATEXT_PHRASE.match(name):
+        return f"{name} <{address}>"
+    if name.isascii() and all(32 <= ord(c) < 127 for c in name):
+        return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + f'" <{address}>'
+    return f"{encode_words(name)} <{address}>"
+
+
+def message_id(edition_id: str, public_id: str, domain: str) -> str:
+    """Deterministic per edition and customer, without revealing the customer's id."""
+    digest = hashlib.sha256(f"{edition_id}\0{public_id}".encode()).hexdigest()[:32]
+    return f"<{edition_id.replace('/', '.')}.{digest}@{domain}>"
+
+
+@dataclass(frozen=True)
+class EncodedBody:
+    """A body's QP-encoded literal pieces and the fields between them."""
+
+    pieces: tuple[bytes, ...]
+    fields: tuple[str, ...]
+
+    @classmethod
+    def of(cls, body: Substitution) -> "EncodedBody":
+        return cls(tuple(qp(p) for p in body.literals), body.fields)
+
+    def encode(self, values: Mapping[str, str]) -> list[bytes]:
+        pieces = self.pieces
+        out = [pieces[0]]
+        for i, name in enumerate(self.fields):
+            out += (SOFT_BREAK, qp(values[name]), SOFT_BREAK, pieces[i + 1])
+        return out
+
+
+class MessageTemplate:
+    """Everything about one variant's messages that does not depend on the recipient."""
+
+    def __init__(self, *, sender: str, reply_to: str | None, list_name: str, list_id: str,
+                 subject: Substitution, text: Substitution, html: Substitution, boundary_seed: str):
+        # '=_' never occurs in quoted-printable output, so it cannot collide with a body line.
+        self.boundary = "=_nl_" + hashlib.sha256(boundary_seed.encode()).hexdigest()[:24]
+        self.subject = subject
+        static = [
+            f"From: {sender}",
+            *([f"Reply-To: {reply_to}"] if reply_to else []),
+            f"List-Id: {encode_words(list_name)} <{list_id}>",
+            "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
+            "MIME-Version: 1.0",
+            f'Content-Type: multipart/alternative; boundary="{self.boundary}"',
+        ]
+        self.static_headers = "\r\n".join(static).encode("ascii") + CRLF
+        b = self.boundary.encode("ascii")
+        part = b"Content-Type: text/%s; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+        self.text_open = CRLF + b"--" + b + CRLF + part % b"plain"
+        self.html_open = CRLF + b"--" + b + CRLF + part % b"html"
+        self.close = CRLF + b"--" + b + b"--" + CRLF
+        self.text = EncodedBody.of(text)
+        self.html = EncodedBody.of(html)
+
+    def build(self, *, to: str, date: str, message_id: str, unsubscribe_url: str,
+              unsubscribe_mailto: str, text_values: Mapping[str, str],
+              html_values: Mapping[str, str]) -> bytes:
+        """The complete message (CRLF line ends, every line at most 998 octets)."""
+        subject = self.subject.fill(text_values)
+        headers = (
+            f"To: {to}\r\nSubject: {encode_words(subject)}\r\nDate: {date}\r\n"
+            f"Message-ID: {message_id}\r\n"
+            f"List-Unsubscribe: <{unsubscribe_url}>,\r\n <{unsubscribe_mailto}>\r\n"
+        ).encode("ascii")
+        parts = [headers, self.static_headers, self.text_open]
+        parts += self.text.encode(text_values)
+        parts.append(self.html_open)
+        parts += self.html.encode(html_values)
+        parts.append(self.close)
+        return b"".join(parts)
