@@ -3,7 +3,6 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-TODAY  ?= $(shell date +%F)
 
 .PHONY: demo test install clean
 
@@ -17,7 +16,7 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/newsletter check
-	$(BIN)/newsletter plan weekly --date $(TODAY)
+	$(BIN)/newsletter plan weekly
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n auto -q

@@ -11,6 +11,7 @@ from .markup import check_markup
 from .model import Block
 from .problems import Problems
 from .sandbox import check_source, editor_environment
+from .yaml_lines import empty_mapping
 
 BLOCK_KEYS = ("title", "slot", "story", "product_groups", "segments", "priority", "publish",
               "expire", "locale", "status")
@@ -65,11 +66,10 @@ def _load_one(path: Path, shown: str, team: str, vocabulary: Vocabulary,
     data = parse_yaml(parts.header, shown, problems, parts.header_line)
     if data is None and parts.header.strip():
         return None
-    reader = FieldReader(data if data is not None else {}, problems, shown, parts.header_line,
-                         "front matter mapping (title: ..., slot: ...)")
+    reader = FieldReader(data if data is not None else empty_mapping(parts.header_line), problems,
+                         shown, parts.header_line, "front matter mapping (title: ..., slot: ...)")
     if not reader.ok:
         return None
-    reader.data.line = parts.header_line
     reader.only(BLOCK_KEYS)
     block_id = f"{team}/{path.stem}"
     stem_ok = IDENT.match(path.stem.replace(".", "-"))

@@ -9,15 +9,21 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
+from .assemble import Edition
 from .content import check_content, load_content
 from .owners import codeowners
+from .plan import plan_edition
+from .recipient import Recipient
+from .render import Renderer
 from .problems import ContentError
 from .settings import Settings, SettingsError
 
 app = typer.Typer(help="Newsletter content assembly, preference centre and scheduled send.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-out = Console(highlight=False, soft_wrap=True)
+# Piped output (CI logs, `make demo`) gets a wide table instead of rich's default 80 columns.
+out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 150)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 ContentOption = Annotated[Optional[Path], typer.Option("--content", help="content folder (default: settings)")]
@@ -68,6 +74,98 @@ def owners(content: ContentOption = None) -> None:
     folder = content_dir(content)
     loaded = _load(folder)
     out.print(codeowners(loaded, Path(folder).as_posix().strip("/") or "content"), end="", markup=False)
+
+
+@app.command()
+def plan(template: Annotated[str, typer.Argument(help="template name, e.g. weekly")],
+         date_: Annotated[Optional[str], typer.Option("--date", help="edition date (default: next edition)")] = None,
+         drafts: Annotated[bool, typer.Option(help="include draft blocks, as the preview does")] = False,
+         content: ContentOption = None) -> None:
+    """Print the coverage matrix segment x slot for an edition; exit 1 if any segment can't be sent."""
+    cfg = settings()
+    loaded = _load(content_dir(content) if content else cfg.content_dir)
+    chosen = _template(loaded, template)
+    day = parse_day(date_) if date_ else chosen.schedule.next_edition(date.today())
+    result = plan_edition(loaded, template, day, Renderer.from_settings(cfg), drafts=drafts)
+    table = Table(title=f"{chosen.name}: edition of {day}", show_lines=True)
+    table.add_column("segment / locale")
+    for slot in chosen.slots:
+        table.add_column(slot.name + (" *" if slot.required else ""))
+    table.add_column("HTML KB", justify="right")
+    for row in result.rows:
+        assembly = row.assembly
+        cells = []
+        for fill in assembly.fills:
+            names = [b.story.split("/", 1)[1] + ("" if b.locale == assembly.key.locale else f" ({b.locale})")
+                     for b in fill.chosen]
+            cell = "\n".join(names) + (" (fallback)" if fill.used_fallback else "")
+            if not fill.chosen:
+                cell = "[red]EMPTY (required)[/]" if fill.slot.required else "[dim]-[/]"
+            cells.append(cell)
+        size = f"{row.html_bytes / 1024:.0f}" if row.html_bytes else "-"
+        label = f"{assembly.key.segment} / {assembly.key.locale}"
+        if assembly.skip_reason:
+            label = f"[red]{label}\nNOT SENT[/]"
+        table.add_row(label, *cells, size)
+    out.print(table)
+    with_exclusions = sum(2 ** n for n in result.exclusion_groups.values())
+    out.print(f"{len(result.rows)} variants by segment and locale; up to {with_exclusions} with "
+              f"product-group exclusions; {result.variants_checked} rendered and size-checked.")
+    for problem in result.errors:
+        err.print(f"[red]error:[/] {problem}", markup=True)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def preview(template: Annotated[str, typer.Argument(help="template name, e.g. weekly")],
+            date_: Annotated[str, typer.Option("--date", help="edition date")],
+            segment: Annotated[Optional[str], typer.Option(help="segment id")] = None,
+            locale: Annotated[Optional[str], typer.Option(help="locale (default: the default locale)")] = None,
+            exclude: Annotated[str, typer.Option(help="excluded product groups, comma-separated")] = "",
+            drafts: Annotated[bool, typer.Option(help="include draft blocks")] = False,
+            name: Annotated[str, typer.Option(help="sample first name")] = "Alex",
+            out_file: Annotated[Optional[Path], typer.Option("--out", help="write the HTML here")] = None,
+            content: ContentOption = None) -> None:
+    """Write the HTML of one variant and print its assembly trace."""
+    cfg = settings()
+    loaded = _load(content_dir(content) if content else cfg.content_dir)
+    chosen = _template(loaded, template)
+    day = parse_day(date_)
+    if segment is None:
+        raise typer.BadParameter("give --segment (customers come with the preference centre)")
+    found = loaded.audience.segment(segment)
+    if found is None:
+        err.print(f"[red]error:[/] unknown segment {segment!r} "
+                  f"(segments: {', '.join(s.id for s in loaded.audience.segments)})")
+        raise typer.Exit(2)
+    edition = Edition(loaded, chosen, day, drafts=drafts)
+    excluded = [g.strip() for g in exclude.split(",") if g.strip()]
+    unknown = [g for g in excluded if g not in loaded.product_groups]
+    if unknown:
+        err.print(f"[red]error:[/] unknown product group(s) {', '.join(unknown)}")
+        raise typer.Exit(2)
+    assembly = edition.assemble(found, locale or loaded.audience.default_locale, excluded)
+    for line in assembly.trace():
+        out.print(line, markup=False)
+    if assembly.skip_reason:
+        raise typer.Exit(1)
+    renderer = Renderer.from_settings(cfg)
+    variant = renderer.variant(edition, assembly)
+    sample = Recipient(public_id="PreviewPreviewPreview0", email="preview@example.com",
+                       first_name=name, locale=assembly.key.locale)
+    html = renderer.html(edition, variant, sample)
+    target = out_file or Path(f"preview-{template}-{day}-{segment}-{assembly.key.locale}.html")
+    target.write_text(html, encoding="utf-8", newline="")
+    err.print(f"wrote {target} ({len(html.encode()) // 1024} KB)")
+
+
+def _template(loaded, name: str):
+    found = loaded.templates.get(name)
+    if found is None:
+        err.print(f"[red]error:[/] unknown template {name!r} (templates: {', '.join(sorted(loaded.templates))})")
+        raise typer.Exit(2)
+    return found
 
 
 def _load(folder: Path):

@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any, Iterable
 
 from .problems import Problems
-from .yaml_lines import LinedDict, LinedList
+from .yaml_lines import LinedDict, LinedList, empty_mapping
 
 IDENT = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 
@@ -19,8 +19,7 @@ class FieldReader:
         self.ok = isinstance(data, dict)
         if not self.ok:
             problems.error(path, getattr(data, "line", line), f"expected a {what} (key: value lines)")
-            data = LinedDict()
-            data.lines, data.line = {}, line
+            data = empty_mapping(line)
         self.data: LinedDict = data
         self.problems = problems
         self.path = path

@@ -23,6 +23,7 @@ from .mime import MessageTemplate, mailbox, message_id
 from .mjml_compile import compile_mjml
 from .personal import Substitution
 from .recipient import Recipient
+from .settings import Settings
 
 GMAIL_CLIP_BYTES = 102 * 1024
 # The longest value each personal field may have once escaped for HTML (import limits x escaping).
@@ -71,6 +72,10 @@ class Renderer:
     def __init__(self, signer: LinkSigner, base_url: str, unsubscribe_mailto: str):
         self.signer, self.base_url, self.unsubscribe_mailto = signer, base_url.rstrip("/"), unsubscribe_mailto
         self._variants: dict[tuple[str, VariantKey], Variant] = {}
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "Renderer":
+        return cls(LinkSigner(settings.link_keys), settings.base_url, settings.unsubscribe_mailto)
 
     def variant(self, edition: Edition, assembly: Assembly) -> Variant:
         cache_key = (edition.content.version, assembly.key)

@@ -17,6 +17,13 @@ class LinedDict(dict):
         return self.lines.get(key, self.line)
 
 
+def empty_mapping(line: int) -> LinedDict:
+    """An empty mapping that says where it would have been (for empty front matter)."""
+    result = LinedDict()
+    result.line, result.lines = line, {}
+    return result
+
+
 class LinedList(list):
     """A sequence from a YAML file; `lines[i]` is the line of item i."""
 

@@ -83,7 +83,8 @@ def test_rules_combine_any_and_all(tmp_path):
     ("timezone: Europe/Berlin", "timezone: Europe/Hamburg", f"{TPL}:6: unknown time zone 'Europe/Hamburg' (e.g. Europe/Berlin)"),
     ('de: "Hallo {{ recipient.first_name }}"', 'de: "Hallo {{ recipient.vorname }}"',
      f"{TPL}:4: subject (de): unknown personal field recipient.vorname (fields: recipient.first_name, recipient.email, "
-     "links.preferences, links.unsubscribe, links.view_online, edition.date, edition.name, segment.id, segment.name, locale)"),
+     "links.preferences, links.unsubscribe, links.view_online, edition.date, edition.name, segment.id, segment.name, locale, "
+     "preheader)"),
     ("min_blocks: 1", "min_blocks: -1", f"{TPL}:7: 'min_blocks' must be at least 0, got -1"),
 ])
 def test_template_errors(errors, old, new, expected):
