@@ -1,0 +1,72 @@
+"""The consent trail: how a change is recorded (values, client fingerprint, one event per field).
+
+Consent events are append-only: this module and the store only ever INSERT them. There is no
+function to update or delete one, on purpose.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from preferences.models import Channel, ConsentEvent
+from preferences.utc import utcnow
+
+# Field names recorded on consent events.
+CREATED = "created"
+FREQUENCY = "frequency"
+PAUSED_UNTIL = "paused_until"
+EXCLUDED_GROUPS = "excluded_groups"
+LOCALE = "locale"
+STATUS = "status"
+
+
+def client_hash(ip: str | None, user_agent: str | None) -> str:
+    """sha256 hex of the client's IP address and user agent, stored with page changes.
+
+    Enough to match a disputed change against a known client, without keeping the IP itself.
+    """
+    return hashlib.sha256(f"{ip or ''}\n{user_agent or ''}".encode("utf-8", "replace")).hexdigest()
+
+
+def encode_value(value: Any) -> str | None:
+    """A value as JSON text for old_value/new_value (dates as ISO strings); None stays NULL."""
+    if value is None:
+        return None
+    return json.dumps(value, default=_json_default, sort_keys=True, ensure_ascii=False)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
+    raise TypeError(f"cannot record {type(value).__name__} in a consent event")
+
+
+def record(
+    session: Session,
+    customer_id: int,
+    field: str,
+    old: Any,
+    new: Any,
+    channel: Channel | str,
+    client_hash: str | None = None,
+    at: datetime | None = None,
+) -> ConsentEvent:
+    """Add one consent event for a changed field to the session (flushed by the caller)."""
+    event = ConsentEvent(
+        customer_id=customer_id,
+        field=field,
+        old_value=encode_value(old),
+        new_value=encode_value(new),
+        channel=Channel(channel),
+        at=at or utcnow(),
+        client_hash=client_hash,
+    )
+    session.add(event)
+    return event

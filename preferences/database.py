@@ -1,0 +1,120 @@
+"""Database engines and schema migrations for SQLite (the default) and PostgreSQL.
+
+``make_engine(url)`` gives an engine tuned for the database behind the URL; ``upgrade(url)``
+applies the Alembic migrations in ``migrations/`` up to head. The URL is passed in by the caller
+(``Settings.database_url``); nothing here reads the environment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.pool import StaticPool
+
+ROOT = Path(__file__).resolve().parent.parent
+MIGRATIONS = ROOT / "migrations"
+
+# SQLite waits this long for another writer's lock before giving up with "database is locked".
+BUSY_TIMEOUT_MS = 5000
+
+# Execution option: engine.execution_options(sqlite_begin="IMMEDIATE") takes SQLite's write lock
+# when the transaction starts. Use it for short read-then-write transactions (saving the page,
+# one-click unsubscribe): a deferred transaction that read before another writer committed cannot
+# upgrade to a write lock and fails at once, busy timeout or not. Ignored on PostgreSQL.
+SQLITE_BEGIN = "sqlite_begin"
+
+
+def normalise_url(url: str | URL) -> URL:
+    """The URL with a driver we ship: ``postgres://`` and ``postgresql://`` mean psycopg 3."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgres", "postgresql"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def _is_memory(url: URL) -> bool:
+    database = url.database or ""
+    return database in ("", ":memory:") or database.startswith("file::memory:")
+
+
+def make_engine(url: str | URL) -> sqlalchemy.Engine:
+    """An engine for ``url``: SQLite in WAL mode with a busy timeout and foreign keys on, or
+    PostgreSQL with a pre-ping on every checkout (a restarted server is not an error page).
+    For a SQLite file, the folder holding it is created."""
+    parsed = normalise_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return sqlalchemy.create_engine(parsed, pool_pre_ping=True)
+
+    if _is_memory(parsed):
+        # One shared connection, or every checkout would see its own empty database.
+        engine = sqlalchemy.create_engine(
+            parsed, poolclass=StaticPool, connect_args={"check_same_thread": False}
+        )
+    else:
+        if not parsed.query.get("uri"):
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = sqlalchemy.create_engine(parsed)
+    _tune_sqlite(engine)
+    return engine
+
+
+def _tune_sqlite(engine: sqlalchemy.Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        # Take transaction control away from the sqlite3 module, which would not BEGIN before a
+        # SELECT or SAVEPOINT (SQLAlchemy's documented recipe): SQLAlchemy emits BEGIN below.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        # WAL: readers (the send) never block the writer (the preference page) and vice versa.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        # NORMAL is durable across application crashes in WAL mode and much faster than FULL.
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        mode = conn.get_execution_options().get(SQLITE_BEGIN, "DEFERRED")
+        if mode not in ("DEFERRED", "IMMEDIATE", "EXCLUSIVE"):
+            raise ValueError(f"{SQLITE_BEGIN} must be DEFERRED, IMMEDIATE or EXCLUSIVE, not {mode!r}")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def for_writes(engine: sqlalchemy.Engine) -> sqlalchemy.Engine:
+    """The same engine (same pool), but SQLite transactions begin IMMEDIATE: for request paths
+    that read and then write, so concurrent writers queue for the busy timeout instead of
+    failing with "database is locked". No effect on PostgreSQL, where the store locks rows."""
+    return engine.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
+
+
+def alembic_config(url: str | URL | None = None):
+    """An Alembic Config for ``migrations/``, independent of the current directory."""
+    from alembic.config import Config
+
+    # No ini file: alembic.ini is for the command line, and its logging setup must not
+    # reconfigure the logging of the service that calls upgrade().
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    if url is not None:
+        # Passed as an attribute, not a main option: ConfigParser would choke on a "%" in a
+        # URL-encoded password.
+        config.attributes["url"] = normalise_url(url).render_as_string(hide_password=False)
+    return config
+
+
+def upgrade(url: str | URL, revision: str = "head") -> None:
+    """Apply the migrations to ``revision`` (default: the newest) on the database at ``url``."""
+    from alembic import command
+
+    command.upgrade(alembic_config(url), revision)
+
+
+def downgrade(url: str | URL, revision: str) -> None:
+    """Revert the migrations down to ``revision`` (``"base"``: an empty schema)."""
+    from alembic import command
+
+    command.downgrade(alembic_config(url), revision)
