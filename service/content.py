@@ -15,7 +15,7 @@ from .compose import RenderError, render_block, render_layout, render_subject, v
 from .mjml_compile import MjmlError, compile_mjml, wrap_block
 from .model import Block, Content, Template
 from .problems import ContentError, Problem, Problems
-from .templates import load_templates
+from .newsletter_templates import load_templates
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,6 @@
-"""templates/<name>/: template.yaml (subject, sender, schedule, slots) and layout.mjml."""
+"""templates/<name>/: template.yaml (subject, sender, schedule, slots) and layout.mjml.
+
+(Named apart from service/templates/, which holds the staff pages' Jinja templates.)"""
 
 from __future__ import annotations
 
