@@ -16,6 +16,7 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/newsletter check
+	$(BIN)/newsletter db upgrade
 	$(BIN)/newsletter plan weekly
 
 test: $(STAMP)

@@ -8,8 +8,12 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from rich.console import Console
 from rich.table import Table
+
+from preferences.database import upgrade
 
 from .assemble import Edition
 from .content import check_content, load_content
@@ -158,6 +162,27 @@ def preview(template: Annotated[str, typer.Argument(help="template name, e.g. we
     target = out_file or Path(f"preview-{template}-{day}-{segment}-{assembly.key.locale}.html")
     target.write_text(html, encoding="utf-8", newline="")
     err.print(f"wrote {target} ({len(html.encode()) // 1024} KB)")
+
+
+db_app = typer.Typer(help="The database: schema migrations.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the schema migrations to DATABASE_URL (creates the SQLite file if needed)."""
+    cfg = settings()
+    try:
+        upgrade(cfg.database_url)
+    except SQLAlchemyError as exc:
+        err.print(f"[red]error:[/] cannot migrate {_safe_url(cfg.database_url)}: {exc.__class__.__name__}: "
+                  f"{str(exc).splitlines()[0]}")
+        raise typer.Exit(1) from exc
+    err.print(f"database {_safe_url(cfg.database_url)} is up to date")
+
+
+def _safe_url(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def _template(loaded, name: str):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +33,11 @@ class Settings:
     unsubscribe_mailto: str = "unsubscribe@nordhaus.example"
     broker_url: str = "redis://127.0.0.1:6379/0"
     is_dev_secret: bool = field(default=True, compare=False)
+
+    @property
+    def csrf_secret(self) -> bytes:
+        """Signs CSRF tokens of the preference pages; derived so operators manage one secret."""
+        return hmac.new(self.link_keys[0], b"newsletter.csrf.v1", hashlib.sha256).digest()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
