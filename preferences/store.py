@@ -73,17 +73,30 @@ def iter_send_candidates(conn: Connection | Session, after_id: int, limit: int) 
     Keyset pagination for the send: pass the last row's id as the next ``after_id``. Core, not
     ORM objects: this is the bulk path (hundreds of thousands of rows per edition).
     """
-    c, p = customer_table.c, preference_table.c
+    c = customer_table.c
     statement = (
-        select(c.id, c.public_id, c.email, c.first_name, c.locale, c.attributes, c.status,
-               p.frequency, p.paused_until, p.excluded_groups)
-        .join_from(customer_table, preference_table, p.customer_id == c.id)
+        _send_rows()
         .where(c.id > after_id, c.status == Status.ACTIVE)
         .order_by(c.id)
         .limit(limit)
     )
     # Fetched at once (a bounded batch), so no cursor stays open while the caller renders.
     yield from conn.execute(statement).all()
+
+
+def customer_send_row(conn: Connection | Session, external_id: str) -> Row | None:
+    """One customer in the same row shape as ``iter_send_candidates``, whatever their status
+    (the preview of one customer's email must see exactly what the send sees)."""
+    return conn.execute(_send_rows().where(customer_table.c.external_id == external_id)).first()
+
+
+def _send_rows():
+    c, p = customer_table.c, preference_table.c
+    return (
+        select(c.id, c.public_id, c.email, c.first_name, c.locale, c.attributes, c.status,
+               p.frequency, p.paused_until, p.excluded_groups)
+        .join_from(customer_table, preference_table, p.customer_id == c.id)
+    )
 
 
 def confirm_link_context(preference: Preference) -> str:

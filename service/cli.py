@@ -13,7 +13,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from rich.console import Console
 from rich.table import Table
 
-from preferences.database import upgrade
+from preferences.database import make_engine, upgrade
+from preferences.store import customer_send_row
 
 from .assemble import Edition
 from .content import check_content, load_content
@@ -125,6 +126,8 @@ def plan(template: Annotated[str, typer.Argument(help="template name, e.g. weekl
 def preview(template: Annotated[str, typer.Argument(help="template name, e.g. weekly")],
             date_: Annotated[str, typer.Option("--date", help="edition date")],
             segment: Annotated[Optional[str], typer.Option(help="segment id")] = None,
+            customer: Annotated[Optional[str], typer.Option(
+                help="a customer's external id (CRM id): the email exactly as the send renders it")] = None,
             locale: Annotated[Optional[str], typer.Option(help="locale (default: the default locale)")] = None,
             exclude: Annotated[str, typer.Option(help="excluded product groups, comma-separated")] = "",
             drafts: Annotated[bool, typer.Option(help="include draft blocks")] = False,
@@ -136,30 +139,40 @@ def preview(template: Annotated[str, typer.Argument(help="template name, e.g. we
     loaded = _load(content_dir(content) if content else cfg.content_dir)
     chosen = _template(loaded, template)
     day = parse_day(date_)
-    if segment is None:
-        raise typer.BadParameter("give --segment (customers come with the preference centre)")
-    found = loaded.audience.segment(segment)
-    if found is None:
+    if (segment is None) == (customer is None):
+        raise typer.BadParameter("give either --segment or --customer")
+    found = loaded.audience.segment(segment) if segment else None
+    if segment and found is None:
         err.print(f"[red]error:[/] unknown segment {segment!r} "
                   f"(segments: {', '.join(s.id for s in loaded.audience.segments)})")
         raise typer.Exit(2)
     edition = Edition(loaded, chosen, day, drafts=drafts)
-    excluded = [g.strip() for g in exclude.split(",") if g.strip()]
-    unknown = [g for g in excluded if g not in loaded.product_groups]
-    if unknown:
-        err.print(f"[red]error:[/] unknown product group(s) {', '.join(unknown)}")
-        raise typer.Exit(2)
-    assembly = edition.assemble(found, locale or loaded.audience.default_locale, excluded)
+    if customer is not None:
+        recipient = _customer(cfg, customer)
+        found = edition.segment_for(recipient.attributes, recipient.locale)
+        if found is None:
+            err.print(f"[red]error:[/] customer {customer} matches no segment: not sent")
+            raise typer.Exit(1)
+        excluded = sorted(recipient.excluded_groups)
+        locale = recipient.locale
+    else:
+        excluded = [g.strip() for g in exclude.split(",") if g.strip()]
+        unknown = [g for g in excluded if g not in loaded.product_groups]
+        if unknown:
+            err.print(f"[red]error:[/] unknown product group(s) {', '.join(unknown)}")
+            raise typer.Exit(2)
+        recipient = Recipient(public_id="PreviewPreviewPreview0", email="preview@example.com",
+                              first_name=name, locale=locale or loaded.audience.default_locale)
+    assembly = edition.assemble(found, recipient.locale, excluded)
     for line in assembly.trace():
         out.print(line, markup=False)
     if assembly.skip_reason:
         raise typer.Exit(1)
     renderer = Renderer.from_settings(cfg)
     variant = renderer.variant(edition, assembly)
-    sample = Recipient(public_id="PreviewPreviewPreview0", email="preview@example.com",
-                       first_name=name, locale=assembly.key.locale)
-    html = renderer.html(edition, variant, sample)
-    target = out_file or Path(f"preview-{template}-{day}-{segment}-{assembly.key.locale}.html")
+    html = renderer.html(edition, variant, recipient)
+    who = customer or found.id
+    target = out_file or Path(f"preview-{template}-{day}-{who}-{assembly.key.locale}.html")
     target.write_text(html, encoding="utf-8", newline="")
     err.print(f"wrote {target} ({len(html.encode()) // 1024} KB)")
 
@@ -183,6 +196,26 @@ def db_upgrade() -> None:
 
 def _safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
+
+
+def _customer(cfg: Settings, external_id: str) -> Recipient:
+    """One customer as the send sees them (the same row shape, so the same email)."""
+    engine = make_engine(cfg.database_url)
+    try:
+        with engine.connect() as conn:
+            row = customer_send_row(conn, external_id)
+    except SQLAlchemyError as exc:
+        err.print(f"[red]error:[/] cannot read customers from {_safe_url(cfg.database_url)} "
+                  "(run `newsletter db upgrade` first?)")
+        raise typer.Exit(1) from exc
+    finally:
+        engine.dispose()
+    if row is None:
+        err.print(f"[red]error:[/] no customer with external id {external_id!r}")
+        raise typer.Exit(1)
+    if row.status != "active":
+        err.print(f"note: customer {external_id} is {row.status} and would not be sent this edition")
+    return Recipient.from_row(row)
 
 
 def _template(loaded, name: str):

@@ -15,3 +15,10 @@ class Recipient:
     attributes: Mapping[str, Any] = field(default_factory=dict)
     excluded_groups: frozenset[str] = frozenset()
     customer_id: int | None = None
+
+    @classmethod
+    def from_row(cls, row: Any) -> "Recipient":
+        """From a row of preferences.store.iter_send_candidates (or anything with those names)."""
+        return cls(public_id=row.public_id, email=row.email, first_name=row.first_name,
+                   locale=row.locale, attributes=row.attributes or {},
+                   excluded_groups=frozenset(row.excluded_groups or ()), customer_id=row.id)

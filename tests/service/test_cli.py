@@ -119,3 +119,59 @@ def test_bad_settings_are_reported(repo, monkeypatch):
     result = runner.invoke(app, ["plan", "weekly"])
     assert result.exit_code == 2
     assert "NEWSLETTER_BASE_URL must start with http:// or https://" in result.output
+
+
+def test_preview_of_one_customer_is_byte_identical_to_the_sent_html(repo, monkeypatch):
+    import email
+    from datetime import date
+    from email import policy
+
+    from sqlmodel import Session
+
+    from preferences.customers import CustomerData
+    from preferences.database import make_engine, upgrade
+    from preferences.store import create_customer, iter_send_candidates
+    from service.assemble import Edition
+    from service.content import load_content
+    from service.recipient import Recipient
+    from service.render import Renderer, date_header
+    from service.settings import Settings
+
+    url = f"sqlite:///{repo}/var/n.db"
+    monkeypatch.setenv("DATABASE_URL", url)
+    upgrade(url)
+    engine = make_engine(url)
+    with Session(engine) as session:
+        create_customer(session, CustomerData(
+            external_id="CRM-1", email="zoe@example.com", first_name="Zoë <b>&",
+            locale="en", attributes={"lifecycle": "customer", "last_order": "2026-11-10"}),
+            "import", default_locale="de")
+        session.commit()
+    result = runner.invoke(app, ["preview", "weekly", "--date", "2026-11-23", "--customer", "CRM-1",
+                                 "--out", "one.html"])
+    assert result.exit_code == 0, result.output
+    assert "variant active-customers/en" in result.output
+    previewed = (repo / "one.html").read_bytes()
+
+    # The send's path: the bulk row, the same renderer, a whole MIME message.
+    with engine.connect() as conn:
+        row = next(iter_send_candidates(conn, 0, 10))
+    content = load_content(repo / "content")
+    edition = Edition(content, content.templates["weekly"], date(2026, 11, 23))
+    recipient = Recipient.from_row(row)
+    assembly = edition.assemble(edition.segment_for(recipient.attributes, recipient.locale),
+                                recipient.locale, recipient.excluded_groups)
+    renderer = Renderer.from_settings(Settings.from_env())
+    message = renderer.message(edition, renderer.variant(edition, assembly), recipient, date_header())
+    html_part = email.message_from_bytes(message, policy=policy.default).get_body(("html",))
+    assert html_part.get_payload(decode=True) == previewed
+    assert b"Zo\xc3\xab &lt;b&gt;&amp;" in previewed
+    engine.dispose()
+
+
+def test_preview_of_an_unknown_customer(repo, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{repo}/var/n.db")
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    result = runner.invoke(app, ["preview", "weekly", "--date", "2026-11-23", "--customer", "nobody"])
+    assert result.exit_code == 1
+    assert "no customer with external id 'nobody'" in result.output
