@@ -52,6 +52,12 @@ def render_subject(template: Template, locale: str, context: Mapping[str, Any]) 
     return _render(text, context, template.path, 1, autoescape=False).strip()
 
 
+def render_preheader(template: Template, locale: str, context: Mapping[str, Any]) -> str:
+    """The inbox preview line for one variant (plain text; "" when the template has none)."""
+    text = template.preheader.get(locale)
+    return _render(text, context, template.path, 1, autoescape=False).strip() if text else ""
+
+
 def _render(source: str, context: Mapping[str, Any], path: str, first_line: int,
             autoescape: bool = True) -> str:
     try:

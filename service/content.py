@@ -11,7 +11,8 @@ from types import MappingProxyType
 from .audience import load_audience
 from .blocks import Vocabulary, load_blocks
 from .catalogue import load_product_groups, load_teams
-from .compose import RenderError, render_block, render_layout, render_subject, variant_context
+from .compose import (RenderError, render_block, render_layout, render_preheader, render_subject,
+                      variant_context)
 from .mjml_compile import MjmlError, compile_mjml, wrap_block
 from .model import Block, Content, Template
 from .problems import ContentError, Problem, Problems
@@ -148,6 +149,7 @@ def _compile_samples(templates: dict[str, Template], blocks: dict[str, Block],
             context = variant_context(template, date(2026, 1, 1), "sample", "Sample", locale)
             try:
                 render_subject(template, locale, context)
+                render_preheader(template, locale, context)
                 compile_mjml(render_layout(template, {}, context))
             except RenderError as exc:
                 problems.error(exc.path, exc.line, exc.message)

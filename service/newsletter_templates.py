@@ -62,6 +62,10 @@ def _load_one(directory: Path, shown: str, locales: tuple[str, ...], teams: set[
     for locale, text in subject.items():
         for finding in check_source(text, env):
             reader.error("subject", f"subject ({locale}): {finding.message}")
+    preheader = reader.per_locale("preheader", locales)
+    for locale, text in preheader.items():
+        for finding in check_source(text, env):
+            reader.error("preheader", f"preheader ({locale}): {finding.message}")
     schedule = (read_schedule(FieldReader(reader.raw("schedule"), problems, yaml_shown,
                                           reader.line("schedule"), "schedule mapping"))
                 if reader.has("schedule") else Schedule())
@@ -88,7 +92,7 @@ def _load_one(directory: Path, shown: str, locales: tuple[str, ...], teams: set[
         first_name_fallback=MappingProxyType(reader.per_locale("first_name_fallback", locales)),
         schedule=schedule, slots=tuple(slots), layout=layout, layout_path=layout_shown,
         min_blocks=reader.integer("min_blocks", 1, minimum=0), reply_to=reply_to,
-        preheader=MappingProxyType(reader.per_locale("preheader", locales)),
+        preheader=MappingProxyType(preheader),
     )
 
 

@@ -18,7 +18,7 @@ from markupsafe import escape
 from preferences.links import LinkSigner, Purpose
 
 from .assemble import Assembly, Edition, VariantKey
-from .compose import render_block, render_layout, render_subject, variant_context, _render
+from .compose import render_block, render_layout, render_preheader, render_subject, variant_context
 from .mime import MessageTemplate, mailbox, message_id
 from .mjml_compile import compile_mjml
 from .personal import Substitution
@@ -87,11 +87,7 @@ class Renderer:
     def _compile(self, edition: Edition, assembly: Assembly) -> Variant:
         template, key = edition.template, assembly.key
         context = variant_context(template, key.edition_date, assembly.segment.id, assembly.segment.name, key.locale)
-        preheader = template.preheader.get(key.locale)
-        if preheader:
-            context["preheader"] = escape(_render(preheader, context, template.path, 1, autoescape=False))
-        else:
-            context["preheader"] = ""
+        context["preheader"] = escape(render_preheader(template, key.locale, context))
         bodies = {fill.slot.name: [render_block(b, context) for b in fill.chosen] for fill in assembly.fills}
         html = compile_mjml(render_layout(template, bodies, context)).replace("\r\n", "\n")
         text = html_to_text(html)
