@@ -84,10 +84,13 @@ def iter_send_candidates(conn: Connection | Session, after_id: int, limit: int) 
     yield from conn.execute(statement).all()
 
 
-def customer_send_row(conn: Connection | Session, external_id: str) -> Row | None:
-    """One customer in the same row shape as ``iter_send_candidates``, whatever their status
-    (the preview of one customer's email must see exactly what the send sees)."""
-    return conn.execute(_send_rows().where(customer_table.c.external_id == external_id)).first()
+def customer_send_row(conn: Connection | Session, *, external_id: str | None = None,
+                      public_id: str | None = None) -> Row | None:
+    """One customer (by either id) in the same row shape as ``iter_send_candidates``, whatever
+    their status: a preview or web version of one customer's email must see what the send sees."""
+    c = customer_table.c
+    where = c.external_id == external_id if external_id is not None else c.public_id == public_id
+    return conn.execute(_send_rows().where(where)).first()
 
 
 def _send_rows():

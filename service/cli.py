@@ -203,7 +203,7 @@ def _customer(cfg: Settings, external_id: str) -> Recipient:
     engine = make_engine(cfg.database_url)
     try:
         with engine.connect() as conn:
-            row = customer_send_row(conn, external_id)
+            row = customer_send_row(conn, external_id=external_id)
     except SQLAlchemyError as exc:
         err.print(f"[red]error:[/] cannot read customers from {_safe_url(cfg.database_url)} "
                   "(run `newsletter db upgrade` first?)")
