@@ -177,6 +177,23 @@ def preview(template: Annotated[str, typer.Argument(help="template name, e.g. we
     err.print(f"wrote {target} ({len(html.encode()) // 1024} KB)")
 
 
+@app.command()
+def serve(host: Annotated[str, typer.Option(help="address to bind (staff preview: keep it local)")] = "127.0.0.1",
+          port: Annotated[int, typer.Option(help="port")] = 8000) -> None:
+    """Serve the preview pages, the preference centre and the web versions with uvicorn."""
+    import uvicorn
+
+    from .app import create_app
+
+    cfg = settings()
+    if cfg.is_dev_secret and host not in ("127.0.0.1", "localhost", "::1"):
+        err.print("[red]error:[/] refusing to serve on a public address with the development link key; "
+                  "set NEWSLETTER_LINK_KEYS")
+        raise typer.Exit(2)
+    err.print(f"serving on http://{host}:{port}/preview  (Ctrl+C to stop)")
+    uvicorn.run(create_app(cfg), host=host, port=port, log_level="warning")
+
+
 db_app = typer.Typer(help="The database: schema migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html as htmllib
 import re
+from collections import OrderedDict
 from dataclasses import dataclass
 from email.utils import format_datetime
 from datetime import datetime, timezone
@@ -26,6 +27,7 @@ from .recipient import Recipient
 from .settings import Settings
 
 GMAIL_CLIP_BYTES = 102 * 1024
+MAX_CACHED_VARIANTS = 512
 # The longest value each personal field may have once escaped for HTML (import limits x escaping).
 LONGEST_HTML = {"recipient.first_name": 100 * 6, "recipient.email": 254 * 5,
                 "links.preferences": 200, "links.unsubscribe": 200, "links.view_online": 260}
@@ -71,17 +73,23 @@ class Renderer:
 
     def __init__(self, signer: LinkSigner, base_url: str, unsubscribe_mailto: str):
         self.signer, self.base_url, self.unsubscribe_mailto = signer, base_url.rstrip("/"), unsubscribe_mailto
-        self._variants: dict[tuple[str, VariantKey], Variant] = {}
+        # Most recently used last; bounded, since one variant holds about 100 KB of text.
+        self._variants: OrderedDict[tuple[str, VariantKey], Variant] = OrderedDict()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Renderer":
         return cls(LinkSigner(settings.link_keys), settings.base_url, settings.unsubscribe_mailto)
 
     def variant(self, edition: Edition, assembly: Assembly) -> Variant:
+        """The compiled variant, from the cache when this content version compiled it before."""
         cache_key = (edition.content.version, assembly.key)
         found = self._variants.get(cache_key)
         if found is None:
             found = self._variants[cache_key] = self._compile(edition, assembly)
+            if len(self._variants) > MAX_CACHED_VARIANTS:
+                self._variants.popitem(last=False)
+        else:
+            self._variants.move_to_end(cache_key)
         return found
 
     def _compile(self, edition: Edition, assembly: Assembly) -> Variant:
@@ -126,6 +134,10 @@ class Renderer:
         """The plain-text part as decoded (CRLF line ends)."""
         values = self.values(variant, self._fallback(edition, variant), recipient)
         return variant.text.fill(values).replace("\n", "\r\n")
+
+    def subject(self, edition: Edition, variant: Variant, recipient: Recipient) -> str:
+        """The decoded subject line the recipient sees."""
+        return variant.subject.fill(self.values(variant, self._fallback(edition, variant), recipient))
 
     def message(self, edition: Edition, variant: Variant, recipient: Recipient, date_header: str) -> bytes:
         """The complete MIME message for one recipient."""
