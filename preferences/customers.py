@@ -35,15 +35,17 @@ class CustomerData:
 
 
 def normalise_email(value: object) -> str:
-    """The address checked for syntax (no network) with its domain lowercased.
+    """The address checked for syntax (no network) with its domain lowercased, in ASCII.
 
     Raises ValueError with a readable message. The local part keeps its case: it may matter to
-    the receiving server; uniqueness ignores case (see the index on Customer.email).
+    the receiving server; uniqueness ignores case (see the index on Customer.email). An
+    internationalised domain is stored in its ASCII (IDNA) form; a non-ASCII local part is
+    refused, since it needs SMTPUTF8 from every relay on the way.
     """
     if not isinstance(value, str) or not value.strip():
         raise ValueError("an email address is required")
     try:
-        return validate_email(value.strip(), check_deliverability=False).normalized
+        return validate_email(value.strip(), check_deliverability=False, allow_smtputf8=False).ascii_email
     except EmailNotValidError as error:
         raise ValueError(str(error)) from None
 

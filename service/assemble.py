@@ -55,6 +55,13 @@ class Assembly:
     def blocks(self) -> tuple[Block, ...]:
         return tuple(b for fill in self.fills for b in fill.chosen)
 
+    @property
+    def body_key(self) -> tuple:
+        """Equal for assemblies whose emails are the same text: exclusions that only removed
+        a block which was over the slot's max anyway share one compiled body."""
+        return (self.key.template, self.key.edition_date, self.segment.id, self.key.locale,
+                tuple(tuple(b.id for b in fill.chosen) for fill in self.fills))
+
     def trace(self) -> list[str]:
         """Human-readable: per slot the chosen blocks, then every rejected one with its reason."""
         lines = [f"variant {self.key.label()} of {self.key.template} {self.key.edition_date}"]

@@ -26,30 +26,34 @@ def qp(text: str) -> bytes:
     return encoded.replace(b"\n", CRLF)
 
 
-def encode_words(text: str, room: int = 75) -> str:
-    """RFC 2047 'B' encoded-words for a header value, folded; ASCII text is left readable."""
-    if text.isascii() and all(32 <= ord(c) < 127 for c in text):
+def _plain(text: str) -> bool:
+    # Printable ASCII that no mail program would decode as an encoded-word.
+    return text.isascii() and text.isprintable() and "=?" not in text
+
+
+def encode_words(text: str) -> str:
+    """RFC 2047 'B' encoded-words for a header value, folded; plain ASCII text is left readable."""
+    if _plain(text):
         return text
-    words, chunk = [], b""
-    for char in text:
-        data = char.encode("utf-8")
-        if len(chunk) + len(data) > 45:  # 45 bytes -> 60 base64 chars -> 72-char word
-            words.append(chunk)
-            chunk = b""
-        chunk += data
-    words.append(chunk)
-    return "\r\n ".join(f"=?utf-8?b?{base64.b64encode(w).decode('ascii')}?=" for w in words if w)
+    data, words, start = text.encode("utf-8"), [], 0
+    while start < len(data):
+        end = min(start + 45, len(data))  # 45 bytes -> 60 base64 chars -> a 72-char word
+        while end < len(data) and data[end] & 0xC0 == 0x80:  # never split inside a character
+            end -= 1
+        words.append(f"=?utf-8?b?{base64.b64encode(data[start:end]).decode('ascii')}?=")
+        start = end
+    return "\r\n ".join(words)
 
 
 def mailbox(name: str | None, address: str) -> str:
     """`Name <address>` with the name quoted or encoded as it needs."""
     if not name:
         return address
+    if not _plain(name):
+        return f"{encode_words(name)} <{address}>"
     if _ATEXT_PHRASE.match(name):
         return f"{name} <{address}>"
-    if name.isascii() and all(32 <= ord(c) < 127 for c in name):
-        return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + f'" <{address}>'
-    return f"{encode_words(name)} <{address}>"
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + f'" <{address}>'
 
 
 def message_id(edition_id: str, public_id: str, domain: str) -> str:

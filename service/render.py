@@ -7,7 +7,7 @@ from __future__ import annotations
 import html as htmllib
 import re
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.utils import format_datetime
 from datetime import datetime, timezone
 
@@ -73,8 +73,9 @@ class Renderer:
 
     def __init__(self, signer: LinkSigner, base_url: str, unsubscribe_mailto: str):
         self.signer, self.base_url, self.unsubscribe_mailto = signer, base_url.rstrip("/"), unsubscribe_mailto
-        # Most recently used last; bounded, since one variant holds about 100 KB of text.
-        self._variants: OrderedDict[tuple[str, VariantKey], Variant] = OrderedDict()
+        # Most recently used last; bounded, since one compiled body holds about 100 KB of text.
+        self._bodies: OrderedDict[tuple, Variant] = OrderedDict()
+        self._variants: OrderedDict[tuple, Variant] = OrderedDict()  # small: they share bodies
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Renderer":
@@ -82,14 +83,15 @@ class Renderer:
 
     def variant(self, edition: Edition, assembly: Assembly) -> Variant:
         """The compiled variant, from the cache when this content version compiled it before."""
-        cache_key = (edition.content.version, assembly.key)
-        found = self._variants.get(cache_key)
+        version = edition.content.version
+        found = _lru_get(self._variants, (version, assembly.key))
         if found is None:
-            found = self._variants[cache_key] = self._compile(edition, assembly)
-            if len(self._variants) > MAX_CACHED_VARIANTS:
-                self._variants.popitem(last=False)
-        else:
-            self._variants.move_to_end(cache_key)
+            body = _lru_get(self._bodies, (version, assembly.body_key))
+            if body is None:
+                body = _lru_put(self._bodies, (version, assembly.body_key),
+                                self._compile(edition, assembly), MAX_CACHED_VARIANTS)
+            found = _lru_put(self._variants, (version, assembly.key),
+                             replace(body, key=assembly.key, assembly=assembly), 8 * MAX_CACHED_VARIANTS)
         return found
 
     def _compile(self, edition: Edition, assembly: Assembly) -> Variant:
@@ -105,7 +107,7 @@ class Renderer:
         mime = MessageTemplate(
             sender=mailbox(template.sender_name, template.sender_email), reply_to=template.reply_to,
             list_name=template.name, list_id=template.list_id, subject=subject_sub, text=text_sub,
-            html=html_sub, boundary_seed=f"{edition.content.version}/{key}",
+            html=html_sub, boundary_seed=f"{edition.content.version}/{assembly.body_key}",
         )
         return Variant(key, assembly, html_sub, text_sub, subject_sub, mime)
 
@@ -141,12 +143,13 @@ class Renderer:
 
     def message(self, edition: Edition, variant: Variant, recipient: Recipient, date_header: str) -> bytes:
         """The complete MIME message for one recipient."""
-        if _UNSAFE_ADDRESS.search(recipient.email) or "@" not in recipient.email:
+        if _UNSAFE_ADDRESS.search(recipient.email) or "@" not in recipient.email or not recipient.email.isascii():
             raise ValueError(f"unusable email address {recipient.email!r}")
         values = self.values(variant, self._fallback(edition, variant), recipient)
+        name = _CONTROL.sub("", recipient.first_name or "")
         escaped = {name: _escape_html(value) for name, value in values.items()}
         return variant.mime.build(
-            to=mailbox(recipient.first_name, recipient.email), date=date_header,
+            to=mailbox(name, recipient.email), date=date_header,
             message_id=message_id(variant.edition_id, recipient.public_id, edition.template.list_id),
             unsubscribe_url=values["links.unsubscribe"],
             unsubscribe_mailto=f"mailto:{self.unsubscribe_mailto}?subject=unsubscribe%20"
@@ -158,6 +161,20 @@ class Renderer:
     def _fallback(edition: Edition, variant: Variant) -> str:
         names = edition.template.first_name_fallback
         return names.get(variant.key.locale) or next(iter(names.values()), "")
+
+
+def _lru_get(cache: OrderedDict, key: tuple):
+    found = cache.get(key)
+    if found is not None:
+        cache.move_to_end(key)
+    return found
+
+
+def _lru_put(cache: OrderedDict, key: tuple, value, limit: int):
+    cache[key] = value
+    if len(cache) > limit:
+        cache.popitem(last=False)
+    return value
 
 
 def date_header(moment: datetime | None = None) -> str:

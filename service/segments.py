@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Callable, Mapping
 
 from preferences.attributes import Attribute
@@ -138,6 +138,8 @@ class _Compiler:
             if isinstance(raw, bool) or not isinstance(raw, (int, float)):
                 return self.error(line, f"'{op}' for {attr.name!r} needs a number, got {raw!r}")
             return lambda a, loc, d: _num(get(a, loc)) is not None and compare(_num(get(a, loc)), raw)
+        if isinstance(raw, datetime):
+            return self.error(line, f"'{op}' for {attr.name!r} needs a date without a time, got {raw}")
         if isinstance(raw, date):
             return lambda a, loc, d: _day(get(a, loc)) is not None and compare(_day(get(a, loc)), raw)
         match = _RELATIVE_DAYS.match(str(raw).strip()) if isinstance(raw, str) else None
@@ -166,7 +168,7 @@ class _Compiler:
                 return _BAD
             return value
         if kind == "date":
-            if not isinstance(value, date):
+            if not isinstance(value, date) or isinstance(value, datetime):
                 self.error(line, f"{attr.name!r} is a date (YYYY-MM-DD), got {value!r}")
                 return _BAD
             return value.isoformat()

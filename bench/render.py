@@ -1,0 +1,302 @@
+"""Rendering benchmark: the send's per-recipient path against the naive one, on one core.
+
+    .venv/bin/python bench/render.py [--recipients N] [--naive-sample M] [--seed S]
+
+Builds N synthetic customers in memory (attributes drawn from content/audience.yaml's declared
+attributes, locales from it, 0-2 excluded product groups, first names including non-ASCII) for
+the demo content's weekly edition of 2026-11-23, and prints:
+
+- variant compile time: cold per variant (MJML + text part + MIME skeleton) and a cached lookup;
+- the number of distinct variants;
+- the fast path per recipient (segment match + variant lookup, then substitution + MIME bytes);
+- the naive path on a sample (per recipient: block and layout Jinja with the real values,
+  mjml2html, inscriptis, email.message.EmailMessage + as_bytes()) and the ratio.
+
+Single process; pinned to one CPU where the OS allows it. The last line is all figures as JSON.
+Not a test: nothing here asserts a target, the figures are for the reader.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import gc
+import json
+import os
+import platform
+import random
+import statistics
+import sys
+import time
+from datetime import date, datetime, timedelta, timezone
+from email.message import EmailMessage
+from email.headerregistry import Address
+from pathlib import Path
+
+from preferences.links import LinkSigner, Purpose
+from service.assemble import Edition
+from service.compose import render_block, render_layout, render_preheader, render_subject, variant_context
+from service.content import load_content
+from service.mime import message_id
+from service.mjml_compile import compile_mjml
+from service.model import Content
+from service.recipient import Recipient
+from service.render import Renderer, date_header, html_to_text
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE, EDITION = "weekly", date(2026, 11, 23)
+BASE_URL, MAILTO = "https://news.nordhaus.example", "unsubscribe@nordhaus.example"
+KEYS = [b"bench-link-key-0123456789abcdef"]
+FIRST_NAMES = ["Anna", "Jürgen", "Zoë", "Søren", "Łukasz", "Ana María", "François", "Mia", "O'Neil",
+               "Jörg-Uwe", "Ævar", "王小明", "Александра", "Nguyễn Thị Hà", "Gülşen", "Björn", None]
+BRANCHES = ["Hamburg", "Bremen", "Kiel", "München", "Köln", "Leipzig", "Dresden", "Rostock"]
+
+
+# -- synthetic customers ---------------------------------------------------------------------
+
+def synthetic_customers(content: Content, count: int, seed: int) -> list[Recipient]:
+    """`count` customers with random values for every declared attribute (some left unset)."""
+    rng = random.Random(seed)
+    attributes = content.audience.attributes
+    locales = content.audience.locales
+    groups = sorted(content.product_groups)
+    customers = []
+    for n in range(count):
+        values = {}
+        for name, attribute in attributes.items():
+            if rng.random() < 0.08:
+                continue  # unset, as in a real CRM export
+            values[name] = _random_value(rng, attribute)
+        public_id = base64.urlsafe_b64encode(rng.getrandbits(132).to_bytes(17, "big")).decode()[:22]
+        customers.append(Recipient(
+            public_id=public_id, email=f"customer{n}@example.com", first_name=rng.choice(FIRST_NAMES),
+            locale=rng.choice(locales), attributes=values,
+            excluded_groups=frozenset(rng.sample(groups, rng.choice((0, 0, 0, 1, 1, 2)))), customer_id=n))
+    return customers
+
+
+def _random_value(rng: random.Random, attribute):
+    kind = attribute.type
+    if kind == "choice":
+        return rng.choice(attribute.values)
+    if kind == "flag":
+        return rng.random() < 0.35
+    if kind == "number":
+        low = int(attribute.min) if attribute.min is not None else 0
+        high = int(attribute.max) if attribute.max is not None else low + 20
+        return rng.randint(low, high)
+    if kind == "date":
+        return (EDITION - timedelta(days=rng.randint(0, 500))).isoformat()
+    return rng.choice(BRANCHES)
+
+
+# -- the fast path (what the send does) --------------------------------------------------------
+
+def fast_one(edition: Edition, renderer: Renderer, recipient: Recipient, when: str) -> bytes | None:
+    segment = edition.segment_for(recipient.attributes, recipient.locale)
+    if segment is None:
+        return None
+    assembly = edition.assemble(segment, recipient.locale, recipient.excluded_groups)
+    if assembly.skip_reason:
+        return None
+    return renderer.message(edition, renderer.variant(edition, assembly), recipient, when)
+
+
+def lookup_one(edition: Edition, renderer: Renderer, recipient: Recipient):
+    """The fast path without the message: which compiled variant this recipient gets."""
+    segment = edition.segment_for(recipient.attributes, recipient.locale)
+    if segment is None:
+        return None
+    assembly = edition.assemble(segment, recipient.locale, recipient.excluded_groups)
+    return None if assembly.skip_reason else renderer.variant(edition, assembly)
+
+
+# -- the naive path (everything per recipient) -----------------------------------------------------
+
+def naive_one(edition: Edition, signer: LinkSigner, recipient: Recipient, when: str) -> bytes | None:
+    template = edition.template
+    segment = edition.segment_for(recipient.attributes, recipient.locale)
+    if segment is None:
+        return None
+    assembly = edition.assemble(segment, recipient.locale, recipient.excluded_groups)
+    if assembly.skip_reason:
+        return None
+    locale = assembly.key.locale
+    edition_id = f"{template.id}/{edition.date.isoformat()}"
+    fallback = template.first_name_fallback.get(locale) or next(iter(template.first_name_fallback.values()), "")
+    unsubscribe = signer.url(BASE_URL, recipient.public_id, Purpose.UNSUBSCRIBE)
+    context = variant_context(template, edition.date, segment.id, segment.name, locale)
+    context["recipient"] = {"first_name": recipient.first_name or fallback, "email": recipient.email}
+    context["links"] = {
+        "preferences": signer.url(BASE_URL, recipient.public_id, Purpose.PREFERENCES),
+        "unsubscribe": unsubscribe,
+        "view_online": f"{BASE_URL}/view/{edition_id}/" + signer.sign(recipient.public_id, Purpose.VIEW, edition_id),
+    }
+    context["preheader"] = render_preheader(template, locale, context)
+    bodies = {fill.slot.name: [render_block(b, context) for b in fill.chosen] for fill in assembly.fills}
+    html = compile_mjml(render_layout(template, bodies, context))
+    text = html_to_text(html)
+    message = EmailMessage()
+    message["From"] = Address(template.sender_name, addr_spec=template.sender_email)
+    if template.reply_to:
+        message["Reply-To"] = template.reply_to
+    message["To"] = Address(recipient.first_name or "", addr_spec=recipient.email)
+    message["Subject"] = render_subject(template, locale, context)
+    message["Date"] = when
+    message["Message-ID"] = message_id(edition_id, recipient.public_id, template.list_id)
+    message["List-Id"] = f"{template.name} <{template.list_id}>"
+    message["List-Unsubscribe"] = f"<{unsubscribe}>, <mailto:{MAILTO}?subject=unsubscribe>"
+    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message.set_content(text, cte="quoted-printable")
+    message.add_alternative(html, subtype="html", cte="quoted-printable")
+    return message.as_bytes()
+
+
+# -- measuring -------------------------------------------------------------------------------------
+
+def timed(function, *args) -> tuple[float, object]:
+    start = time.perf_counter()
+    result = function(*args)
+    return time.perf_counter() - start, result
+
+
+def best_of(repeat: int, function) -> list[float]:
+    """Wall times (s) of `repeat` runs of function()."""
+    times = []
+    for _ in range(repeat):
+        gc.collect()
+        elapsed, _ = timed(function)
+        times.append(elapsed)
+    return times
+
+
+def pin_to_one_cpu() -> int | None:
+    try:
+        cpu = min(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, {cpu})
+        return cpu
+    except (AttributeError, OSError):
+        return None
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--recipients", type=int, default=20000, help="synthetic customers (default 20000)")
+    parser.add_argument("--naive-sample", type=int, default=300, help="recipients for the naive path (default 300)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of the fast path; the best counts (default 3)")
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--content", type=Path, default=ROOT / "content")
+    args = parser.parse_args(argv)
+
+    cpu = pin_to_one_cpu()
+    load_s, content = timed(load_content, args.content)
+    template = content.templates[TEMPLATE]
+    build_s, customers = timed(synthetic_customers, content, args.recipients, args.seed)
+    when = date_header(datetime(2026, 11, 23, 6, 0, tzinfo=timezone.utc))
+    signer = LinkSigner(KEYS)
+    print(f"newsletter render benchmark: {TEMPLATE} {EDITION}, {len(customers)} synthetic customers, "
+          f"{len(content.blocks)} blocks; Python {platform.python_version()}, one process"
+          + (f" pinned to CPU {cpu}" if cpu is not None else ""))
+    print(f"  content loaded and checked in {load_s * 1e3:.0f} ms; customers built in {build_s * 1e3:.0f} ms")
+
+    # Assembly of every customer's variant (cold: segment match, candidates, variant cache).
+    edition = Edition(content, template, EDITION)
+    assemblies, skipped, unmatched = {}, {}, 0
+    start = time.perf_counter()
+    for recipient in customers:
+        segment = edition.segment_for(recipient.attributes, recipient.locale)
+        if segment is None:
+            unmatched += 1
+            continue
+        assembly = edition.assemble(segment, recipient.locale, recipient.excluded_groups)
+        if assembly.skip_reason:
+            skipped[assembly.skip_reason] = skipped.get(assembly.skip_reason, 0) + 1
+        else:
+            assemblies[assembly.key] = assembly
+    assemble_cold_s = time.perf_counter() - start
+    sent = len(customers) - unmatched - sum(skipped.values())
+    per_segment = {}
+    for key in assemblies:
+        per_segment[key.segment] = per_segment.get(key.segment, 0) + 1
+
+    # Variant compile: cold, once per distinct variant, then a cached lookup.
+    renderer = Renderer(signer, BASE_URL, MAILTO)
+    compile_ms = []
+    bodies = {a.body_key: a for a in assemblies.values()}  # variants whose text is the same
+    for assembly in bodies.values():
+        elapsed, _ = timed(renderer.variant, edition, assembly)
+        compile_ms.append(elapsed * 1e3)
+    some = next(iter(assemblies.values()))
+    lookups = 200_000
+    start = time.perf_counter()
+    for _ in range(lookups):
+        renderer.variant(edition, some)
+    cached_us = (time.perf_counter() - start) / lookups * 1e6
+    html_kb = statistics.mean(len("".join(v.html.literals).encode()) for v in renderer._bodies.values()) / 1024
+    print(f"variants: {len(assemblies)} distinct keys, {len(bodies)} distinct bodies (compiled) for {sent} sendable customers "
+          f"({unmatched} match no segment, skipped: {skipped or 'none'}); per segment {per_segment}")
+    print(f"  assembly of all customers, cold: {assemble_cold_s * 1e3:.0f} ms")
+    print(f"  compile per body, cold: mean {statistics.mean(compile_ms):.2f} ms, median "
+          f"{statistics.median(compile_ms):.2f} ms, min {min(compile_ms):.2f}, max {max(compile_ms):.2f} "
+          f"(total {sum(compile_ms):.0f} ms; HTML {html_kb:.1f} KB a variant)")
+    print(f"  compile per variant, cached lookup: {cached_us:.3f} us")
+
+    # The fast path, warm: assembly lookup, then substitution + MIME.
+    n = len(customers)
+    lookup_times = best_of(args.repeat, lambda: [lookup_one(edition, renderer, r) for r in customers])
+    sizes = []
+    full_times = best_of(args.repeat, lambda: sizes.append(
+        sum(len(m) for m in (fast_one(edition, renderer, r, when) for r in customers) if m)))
+    lookup_us = min(lookup_times) / n * 1e6
+    fast_us = min(full_times) / n * 1e6
+    fast_rate = n / min(full_times)
+    message_kb = sizes[-1] / max(sent, 1) / 1024
+    print(f"fast path (send): {fast_us:.1f} us a recipient = {fast_rate:,.0f} recipients/s on one core "
+          f"(best of {args.repeat}: {', '.join(f'{t:.2f} s' for t in full_times)})")
+    print(f"  of which assembly lookup (segment + variant key + cache) {lookup_us:.1f} us, "
+          f"substitution + MIME {fast_us - lookup_us:.1f} us; messages {message_kb:.1f} KB on average")
+
+    # End to end from nothing, as a fresh send process sees it: compiles included.
+    cold_edition, cold_renderer = Edition(content, template, EDITION), Renderer(signer, BASE_URL, MAILTO)
+    gc.collect()
+    cold_s, _ = timed(lambda: [fast_one(cold_edition, cold_renderer, r, when) for r in customers])
+    print(f"  from a cold start (every compile included): {cold_s:.2f} s = {n / cold_s:,.0f} recipients/s")
+
+    # The naive path on a sample.
+    sample = customers[: args.naive_sample]
+    naive_one(edition, signer, sample[0], when)  # warm Jinja's template cache, as a long run would
+    gc.collect()
+    naive_s, naive_messages = timed(lambda: [naive_one(edition, signer, r, when) for r in sample])
+    naive_us = naive_s / len(sample) * 1e6
+    naive_rate = len(sample) / naive_s
+    ratio = fast_rate / naive_rate
+    print(f"naive path (Jinja + mjml2html + inscriptis + EmailMessage per recipient, {len(sample)} recipients): "
+          f"{naive_us / 1e3:.2f} ms a recipient = {naive_rate:,.0f} recipients/s")
+    print(f"fast / naive: {ratio:.0f}x")
+    targets = {"recipients_per_s": fast_rate >= 12_000, "ratio": ratio >= 50}
+    print(f"targets: >= 12,000 recipients/s {'met' if targets['recipients_per_s'] else 'MISSED'}; "
+          f">= 50x naive {'met' if targets['ratio'] else 'MISSED'}")
+
+    figures = {
+        "template": TEMPLATE, "edition": EDITION.isoformat(), "recipients": n, "sendable": sent,
+        "unmatched": unmatched, "skipped": skipped, "distinct_variants": len(assemblies), "distinct_bodies": len(bodies),
+        "assemble_all_cold_ms": round(assemble_cold_s * 1e3, 1),
+        "compile_cold_ms_mean": round(statistics.mean(compile_ms), 3),
+        "compile_cold_ms_median": round(statistics.median(compile_ms), 3),
+        "compile_cold_ms_max": round(max(compile_ms), 3),
+        "compile_cached_us": round(cached_us, 4),
+        "fast_us_per_recipient": round(fast_us, 2), "fast_lookup_us": round(lookup_us, 2),
+        "fast_substitution_mime_us": round(fast_us - lookup_us, 2),
+        "fast_recipients_per_s": round(fast_rate), "cold_start_recipients_per_s": round(n / cold_s),
+        "message_kb_mean": round(message_kb, 2),
+        "naive_sample": len(sample), "naive_ms_per_recipient": round(naive_us / 1e3, 3),
+        "naive_recipients_per_s": round(naive_rate, 1), "ratio_fast_to_naive": round(ratio, 1),
+        "targets_met": targets, "python": platform.python_version(), "pinned_cpu": cpu,
+        "naive_messages": sum(1 for m in naive_messages if m),
+    }
+    print(json.dumps(figures, sort_keys=True))
+    return figures
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
