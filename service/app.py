@@ -17,9 +17,13 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from preferences.csrf import protect
 from preferences.database import make_engine
+from preferences.pages import routes as preference_routes
 
 from . import web_version
+from .centre import centre_for
+from .confirmations import ConfirmationMailer
 from .live_content import LiveContent
 from .preview_pages import STAFF_HEADERS, PreviewPages, is_staff_path, page
 from .render import Renderer
@@ -51,14 +55,18 @@ def create_app(settings: Settings, *, extra_routes: Iterable[BaseRoute] = ()) ->
     engine = make_engine(settings.database_url)
     live = LiveContent(settings.content_dir, interval=2.0)
     renderer = Renderer.from_settings(settings)
+    centre = centre_for(settings, live, engine)
     routes: list[BaseRoute] = [
         *preview.routes(),
-        *web_version.routes(live, engine, renderer.signer, renderer),
+        *preference_routes(centre, on_confirmation_needed=ConfirmationMailer(settings, live)),
+        *web_version.routes(live, engine, centre.signer, renderer),
         *extra_routes,
     ]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(SecurityHeaders)],
+        middleware=[Middleware(SecurityHeaders),
+                    Middleware(protect, secret=settings.csrf_secret,
+                               secure=settings.base_url.startswith("https://"))],
         exception_handlers={ContentError: content_error, HTTPException: http_error, Exception: server_error},
     )
     app.state.settings = settings

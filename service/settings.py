@@ -32,6 +32,7 @@ class Settings:
     sender_email: str = "newsletter@nordhaus.example"
     unsubscribe_mailto: str = "unsubscribe@nordhaus.example"
     broker_url: str = "redis://127.0.0.1:6379/0"
+    relay: str = "maildir:var/outbox"
     is_dev_secret: bool = field(default=True, compare=False)
 
     @property
@@ -60,5 +61,6 @@ class Settings:
             sender_email=env.get("NEWSLETTER_SENDER", defaults.sender_email),
             unsubscribe_mailto=env.get("NEWSLETTER_UNSUBSCRIBE_MAILTO", defaults.unsubscribe_mailto),
             broker_url=env.get("NEWSLETTER_BROKER_URL", defaults.broker_url),
+            relay=env.get("NEWSLETTER_RELAY", defaults.relay),
             is_dev_secret=not keys,
         )

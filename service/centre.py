@@ -1,0 +1,58 @@
+"""The preference centre as the engine hands it over: a `Centre` built from settings and content."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from typing import Callable
+
+from sqlalchemy import Engine
+
+from preferences.centre import Catalogue, Centre
+from preferences.database import for_writes
+from preferences.links import LinkSigner
+
+from .live_content import LiveContent
+from .model import Content
+from .problems import ContentError
+from .settings import Settings
+
+# "Starting with the edition of ..." counts the editions of this newsletter.
+MAIN_TEMPLATE = "weekly"
+
+
+def catalogue_of(content: Content) -> Catalogue:
+    template = content.templates.get(MAIN_TEMPLATE) or next(iter(content.templates.values()))
+    schedule = template.schedule
+    return Catalogue(
+        locales=content.audience.locales,
+        product_groups={g.id: dict(g.labels) for g in content.product_groups.values()},
+        attributes=content.audience.attributes,
+        newsletter_name=template.name,
+        upcoming_editions=lambda day: list(schedule.editions(day, day + timedelta(days=400))),
+    )
+
+
+def live_catalogue(live: LiveContent) -> Callable[[], Catalogue]:
+    """The catalogue of the current content, rebuilt only when the content changes. While an
+    editor's change has broken the content, customers keep the last good catalogue."""
+    lock = threading.Lock()
+    last: dict[str, object] = {}
+
+    def catalogue() -> Catalogue:
+        result = live.current()
+        with lock:
+            if result.content is None:
+                if "catalogue" in last:
+                    return last["catalogue"]  # type: ignore[return-value]
+                raise ContentError(list(result.errors))
+            if last.get("content") is not result.content:
+                last["content"], last["catalogue"] = result.content, catalogue_of(result.content)
+            return last["catalogue"]  # type: ignore[return-value]
+    return catalogue
+
+
+def centre_for(settings: Settings, live: LiveContent, engine: Engine) -> Centre:
+    return Centre(engine=engine, write_engine=for_writes(engine), signer=LinkSigner(settings.link_keys),
+                  base_url=settings.base_url, catalogue=live_catalogue(live),
+                  api_keys=settings.api_keys, csrf_secret=settings.csrf_secret)
