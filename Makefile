@@ -17,6 +17,8 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/newsletter check
 	$(BIN)/newsletter db upgrade
+	$(BIN)/newsletter customers demo-csv var/demo-customers.csv --count 10000
+	$(BIN)/newsletter customers import var/demo-customers.csv
 	$(BIN)/newsletter plan weekly
 
 test: $(STAMP)

@@ -17,6 +17,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from preferences import api
 from preferences.csrf import protect
 from preferences.database import make_engine
 from preferences.pages import routes as preference_routes
@@ -60,6 +61,7 @@ def create_app(settings: Settings, *, extra_routes: Iterable[BaseRoute] = ()) ->
         *preview.routes(),
         *preference_routes(centre, on_confirmation_needed=ConfirmationMailer(settings, live)),
         *web_version.routes(live, engine, centre.signer, renderer),
+        *api.routes(centre),
         *extra_routes,
     ]
     app = Starlette(

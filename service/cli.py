@@ -18,6 +18,7 @@ from preferences.store import customer_send_row
 
 from .assemble import Edition
 from .content import check_content, load_content
+from .customers_cli import customers_app
 from .owners import codeowners
 from .plan import plan_edition
 from .recipient import Recipient
@@ -196,6 +197,7 @@ def serve(host: Annotated[str, typer.Option(help="address to bind (staff preview
 
 db_app = typer.Typer(help="The database: schema migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(customers_app, name="customers")
 
 
 @db_app.command("upgrade")

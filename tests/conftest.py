@@ -42,7 +42,8 @@ def postgres_url(worker_id: str) -> str:
     admin = make_url(POSTGRES_ADMIN_URL)
     require(port_open(admin.host or "127.0.0.1", admin.port or 5432),
             f"no PostgreSQL server at {admin.host}:{admin.port}")
-    name = f"newsletter_test_{worker_id}"
+    # The process id keeps two test runs on one machine (or one server) out of each other's way.
+    name = f"newsletter_test_{worker_id}_{os.getpid()}"
     engine = sqlalchemy.create_engine(admin, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

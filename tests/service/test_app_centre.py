@@ -90,3 +90,16 @@ def test_resubscribe_mails_a_one_time_confirm_link(app_env):
     with Session(engine) as session:
         fields = [e.field for e in list_consent_events(session, get_customer_by_external_id(session, "C1").id)]
     assert fields == ["created", "status", "status", "status"]
+
+
+def test_the_operator_api_is_served_without_csrf(app_env, monkeypatch):
+    client, *_ = app_env
+    settings = replace(client.app.state.settings, api_keys=("operator-key-0123456789",))
+    api = TestClient(create_app(settings))
+    assert api.get("/api/openapi.json").json()["openapi"].startswith("3.1")
+    headers = {"Authorization": "Bearer operator-key-0123456789"}
+    response = api.put("/api/customers/C2", headers=headers,
+                       json={"email": "bo@example.com", "first_name": "Bo", "locale": "de"})
+    assert response.status_code == 201, response.text
+    assert api.get("/api/customers/C2", headers=headers).json()["email"] == "bo@example.com"
+    assert api.get("/api/customers/C2").status_code == 401

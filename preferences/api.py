@@ -1,0 +1,449 @@
+"""The operator's JSON API under ``/api``: upsert customers, read and change their preferences,
+read their consent trail. Customers are addressed by the CRM's external id.
+
+Every route comes from ``preferences.openapi.OPERATIONS``, so the served OpenAPI document lists
+exactly what is routed. Authentication is a bearer API key from ``Centre.api_keys``. Every client
+mistake is a JSON error ``{"error": ..., "fields": {field: message}}`` with a 4xx status, never a
+traceback: this module is the HTTP layer that turns domain errors into status codes.
+Database work runs in the thread pool, in one transaction per request.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from datetime import date, datetime
+from typing import Any, Awaitable, Callable, Mapping
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+
+from preferences import store
+from preferences.centre import Catalogue, Centre
+from preferences.csv_import import Conflicts, upsert_many
+from preferences.customers import MAX_EXTERNAL_ID, parse_customer
+from preferences.errors import DuplicateCustomer, InvalidInput, StaleForm, UnknownCustomer
+from preferences.models import Channel, ConsentEvent, Customer, Preference
+from preferences.openapi import DEFAULT_PAGE, MAX_BATCH, MAX_PAGE, OPERATIONS, document
+
+MAX_BODY_BYTES = 64 * 1024
+MAX_BATCH_BODY_BYTES = 4 * 1024 * 1024
+_MAX_ID = 2**62  # keeps a query parameter inside a 64-bit integer column
+ITEM = "item"  # the field name of a batch item that is not an object at all
+_ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+class ApiError(Exception):
+    """A client mistake, answered as ``{"error": message, "fields": {...}}`` with ``status``."""
+
+    def __init__(self, status: int, message: str, fields: Mapping[str, str] | None = None, *,
+                 headers: Mapping[str, str] | None = None, **extra: Any) -> None:
+        super().__init__(message)
+        self.status, self.message = status, message
+        self.fields, self.headers, self.extra = dict(fields or {}), dict(headers or {}), extra
+
+    def response(self) -> JSONResponse:
+        return JSONResponse({"error": self.message, "fields": self.fields, **self.extra},
+                            status_code=self.status, headers=self.headers)
+
+
+def routes(centre: Centre) -> list[BaseRoute]:
+    """The API's routes, mounted at ``/api``."""
+    api = _Api(centre)
+    by_path: dict[str, dict[str, Handler]] = {}
+    for operation in OPERATIONS:
+        by_path.setdefault(operation.path, {})[operation.method] = getattr(api, operation.operation_id)
+    inner: list[BaseRoute] = [
+        Route(path, _dispatch(api, handlers, public=path == "/openapi.json"), methods=_ALL_METHODS)
+        for path, handlers in by_path.items()
+    ]
+    inner.append(Route("/{rest:path}", _not_found, methods=_ALL_METHODS))
+    return [Mount("/api", routes=inner)]
+
+
+def _dispatch(api: "_Api", handlers: dict[str, Handler], *, public: bool) -> Handler:
+    allowed = ", ".join(handlers)
+
+    async def endpoint(request: Request) -> Response:
+        method = "GET" if request.method == "HEAD" else request.method
+        try:
+            if not public:
+                api.authorise(request)
+            handler = handlers.get(method)
+            if handler is None:
+                raise ApiError(405, f"method {request.method} not allowed here (allowed: {allowed})",
+                               headers={"Allow": allowed})
+            return await handler(request)
+        except ApiError as error:
+            return error.response()
+        except Exception as error:  # domain errors only; anything else stays a server error
+            response = _domain_error(error)
+            if response is None:
+                raise
+            return response.response()
+
+    endpoint.methods = tuple(handlers)  # type: ignore[attr-defined]  # for the route coverage test
+    return endpoint
+
+
+async def _not_found(request: Request) -> Response:
+    return ApiError(404, f"no API route {request.url.path}").response()
+
+
+def _domain_error(error: Exception) -> ApiError | None:
+    if isinstance(error, UnknownCustomer):
+        return ApiError(404, "no customer with this external id")
+    if isinstance(error, InvalidInput):
+        return ApiError(422, f"invalid input: {', '.join(error.errors)}", error.errors)
+    if isinstance(error, DuplicateCustomer):
+        return ApiError(409, str(error), {error.field: str(error)})
+    if isinstance(error, IntegrityError):
+        # Two requests created the same customer at once; the loser may simply retry.
+        return ApiError(409, "a concurrent change conflicted with this one; retry")
+    if isinstance(error, OperationalError) and "locked" in str(error).lower():
+        return ApiError(503, "the database is busy; retry", headers={"Retry-After": "1"})
+    return None
+
+
+class _Api:
+    """The handlers, one per operation id of preferences.openapi.OPERATIONS."""
+
+    def __init__(self, centre: Centre) -> None:
+        self.centre = centre
+        self._keys = tuple(key.encode("utf-8") for key in centre.api_keys)
+
+    def authorise(self, request: Request) -> None:
+        if not self._keys:
+            raise ApiError(503, "API disabled: set NEWSLETTER_API_KEYS")
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise ApiError(401, "send an API key as Authorization: Bearer <key>",
+                           headers={"WWW-Authenticate": 'Bearer realm="newsletter"'})
+        given = token.strip().encode("latin-1")
+        # Compared with every key, not stopping at the first match: the time taken does not
+        # tell which key (or how much of one) was right.
+        if not any([hmac.compare_digest(given, key) for key in self._keys]):
+            raise ApiError(401, "unknown API key",
+                           headers={"WWW-Authenticate": 'Bearer realm="newsletter", error="invalid_token"'})
+
+    # Schema ------------------------------------------------------------------------------------
+
+    async def getOpenApi(self, request: Request) -> Response:  # noqa: N802 (operation id)
+        catalogue = self.centre.catalogue()
+        return JSONResponse(document(catalogue.locales, catalogue.product_groups, catalogue.attributes))
+
+    # Customers ---------------------------------------------------------------------------------
+
+    async def upsertCustomer(self, request: Request) -> Response:  # noqa: N802
+        external_id = request.path_params["external_id"]
+        body = await _json_object(request, MAX_BODY_BYTES)
+        catalogue = self.centre.catalogue()
+        if "external_id" in body and str(body["external_id"]).strip() != external_id.strip():
+            raise ApiError(422, "invalid input", {"external_id": "differs from the external id in the URL"})
+        data = parse_customer({**body, "external_id": external_id},
+                              schema=catalogue.attributes, locales=catalogue.locales)
+
+        def work() -> tuple[str, dict[str, Any]]:
+            with self._writing() as session:
+                try:
+                    (outcome,) = upsert_many(session, [data], Channel.API, default_locale=catalogue.default_locale)
+                except Conflicts as conflicts:
+                    raise ApiError(409, "another customer already has this email", conflicts.errors[0]) from None
+                customer = store.get_customer_by_external_id(session, data.external_id)
+                result = _customer_json(customer, store.get_preference(session, customer.id))
+                session.commit()
+                return outcome, result
+
+        outcome, customer = await run_in_threadpool(work)
+        status = 201 if outcome == "created" else 200
+        headers = {"Location": str(request.url.path)} if status == 201 else None
+        return JSONResponse({"result": outcome, "customer": customer}, status_code=status, headers=headers)
+
+    async def upsertCustomers(self, request: Request) -> Response:  # noqa: N802
+        body = await _json_object(request, MAX_BATCH_BODY_BYTES)
+        catalogue = self.centre.catalogue()
+        items = body.get("customers")
+        unknown = sorted(set(body) - {"customers"})
+        if unknown or not isinstance(items, list):
+            fields = {name: "unknown field" for name in unknown}
+            if not isinstance(items, list):
+                fields["customers"] = "expected a list of customers"
+            raise ApiError(422, "invalid input", fields)
+        if len(items) > MAX_BATCH:
+            raise ApiError(422, "invalid input",
+                           {"customers": f"at most {MAX_BATCH} customers per batch, got {len(items)}"})
+        parsed, bad = _parse_batch(items, catalogue)
+        if bad:
+            raise _batch_error(bad, items, "invalid")
+
+        def work() -> list[str]:
+            with self._writing() as session:
+                try:
+                    outcomes = upsert_many(session, parsed, Channel.API, default_locale=catalogue.default_locale)
+                except Conflicts as conflicts:
+                    session.rollback()
+                    raise _batch_error(conflicts.errors, items, "conflicting", status=409) from None
+                session.commit()
+                return outcomes
+
+        outcomes = await run_in_threadpool(work)
+        return JSONResponse({
+            **{name: outcomes.count(name) for name in ("created", "updated", "unchanged")},
+            "results": [{"index": index, "external_id": item.external_id, "result": outcome}
+                        for index, (item, outcome) in enumerate(zip(parsed, outcomes))],
+        })
+
+    async def getCustomer(self, request: Request) -> Response:  # noqa: N802
+        external_id = _path_id(request)
+
+        def work() -> dict[str, Any]:
+            with Session(self.centre.engine) as session:
+                customer = store.get_customer_by_external_id(session, external_id)
+                return _customer_json(customer, store.get_preference(session, customer.id))
+
+        return JSONResponse(await run_in_threadpool(work))
+
+    # Preferences -------------------------------------------------------------------------------
+
+    async def getPreferences(self, request: Request) -> Response:  # noqa: N802
+        external_id = _path_id(request)
+
+        def work() -> dict[str, Any]:
+            with Session(self.centre.engine) as session:
+                customer = store.get_customer_by_external_id(session, external_id)
+                return _preferences_json(customer, store.get_preference(session, customer.id))
+
+        preferences = await run_in_threadpool(work)
+        return JSONResponse(preferences, headers={"ETag": _etag(preferences["version"])})
+
+    async def changePreferences(self, request: Request) -> Response:  # noqa: N802
+        external_id = _path_id(request)
+        body = await _json_object(request, MAX_BODY_BYTES)
+        from_header = "if-match" in request.headers
+        expected = _expected_version(request.headers.get("if-match"), body)
+        catalogue = self.centre.catalogue()
+        today = self.centre.today()
+
+        def work() -> tuple[list[str], dict[str, Any]]:
+            with self._writing() as session:
+                customer = store.get_customer_by_external_id(session, external_id)
+                try:
+                    events = store.change_preferences(
+                        session, customer, body, Channel.API, expected, today=today,
+                        known_groups=catalogue.product_groups, locales=catalogue.locales)
+                except StaleForm as stale:
+                    status, how = (412, "If-Match") if from_header else (409, "version")
+                    raise ApiError(status, f"the preferences changed since version {stale.expected_version} "
+                                           f"(now {stale.current_version}); read them again",
+                                   {"If-Match" if from_header else "version":
+                                    f"stale: current version is {stale.current_version}"},
+                                   headers={"ETag": _etag(stale.current_version)},
+                                   current_version=stale.current_version) from None
+                result = _preferences_json(customer, store.get_preference(session, customer.id))
+                session.commit()
+                return [event.field for event in events], result
+
+        changed, preferences = await run_in_threadpool(work)
+        return JSONResponse({"preferences": preferences, "changed": changed},
+                            headers={"ETag": _etag(preferences["version"])})
+
+    async def unsubscribeCustomer(self, request: Request) -> Response:  # noqa: N802
+        external_id = _path_id(request)
+
+        def work() -> bool:
+            with self._writing() as session:
+                customer = store.get_customer_by_external_id(session, external_id)
+                changed = store.unsubscribe(session, customer, Channel.API)
+                session.commit()
+                return changed
+
+        changed = await run_in_threadpool(work)
+        return JSONResponse({"external_id": external_id, "status": "unsubscribed", "changed": changed})
+
+    async def listConsentEvents(self, request: Request) -> Response:  # noqa: N802
+        external_id = _path_id(request)
+        after = _int_param(request, "after", 0, 0, _MAX_ID)
+        limit = _int_param(request, "limit", DEFAULT_PAGE, 1, MAX_PAGE)
+
+        def work() -> list[ConsentEvent]:
+            with Session(self.centre.engine) as session:
+                customer = store.get_customer_by_external_id(session, external_id)
+                # One more than asked for: tells whether there is a next page.
+                return list(session.scalars(
+                    select(ConsentEvent)
+                    .where(ConsentEvent.customer_id == customer.id, ConsentEvent.id > after)
+                    .order_by(ConsentEvent.id).limit(limit + 1)))
+
+        events = await run_in_threadpool(work)
+        page = events[:limit]
+        return JSONResponse({"events": [_event_json(event) for event in page],
+                             "next_after": page[-1].id if len(events) > limit else None})
+
+    def _writing(self) -> Session:
+        # for_writes: SQLite's write lock is taken at BEGIN, so concurrent writers queue.
+        return Session(self.centre.write_engine, expire_on_commit=False)
+
+
+# Request parsing -------------------------------------------------------------------------------
+
+async def _json_object(request: Request, limit: int) -> dict[str, Any]:
+    """The request body as a JSON object, or ApiError 415/413/400/422."""
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media != "application/json" and not (media.startswith("application/") and media.endswith("+json")):
+        raise ApiError(415, "send the body as JSON with Content-Type: application/json")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise ApiError(413, f"the body is larger than {limit} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(413, f"the body is larger than {limit} bytes")
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    if not raw.strip():
+        raise ApiError(400, "the body is empty: send a JSON object")
+    try:
+        value = json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
+    except UnicodeDecodeError:
+        raise ApiError(400, "malformed JSON: the body is not UTF-8 text") from None
+    except (ValueError, RecursionError) as error:
+        raise ApiError(400, f"malformed JSON: {error}") from None
+    try:
+        # An escaped lone surrogate ("\ud800") is valid JSON but no text: it cannot be stored.
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ApiError(400, "malformed JSON: a string holds an unpaired surrogate escape") from None
+    if not isinstance(value, dict):
+        raise ApiError(422, "invalid input", {"body": f"expected a JSON object, got {_json_kind(value)}"})
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _json_kind(value: Any) -> str:
+    return {list: "an array", str: "a string", bool: "a boolean", int: "a number", float: "a number",
+            type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def _path_id(request: Request) -> str:
+    """The external id from the URL; one that no customer can have is simply not found."""
+    external_id = request.path_params["external_id"]
+    if len(external_id) > MAX_EXTERNAL_ID or any(ord(c) < 32 for c in external_id):
+        raise UnknownCustomer("no such customer")
+    return external_id
+
+
+def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isascii() or not raw.isdigit() or not low <= int(raw) <= high:
+        raise ApiError(400, f"bad query parameter {name}", {name: f"expected a whole number from {low} to {high}"})
+    return int(raw)
+
+
+def _expected_version(if_match: str | None, body: dict[str, Any]) -> int | None:
+    """The version a PATCH is based on, from If-Match or the body's ``version`` (removed from it)."""
+    version = body.pop("version", None)
+    if version is not None and (isinstance(version, bool) or not isinstance(version, int) or version < 1):
+        raise ApiError(422, "invalid input", {"version": "expected a whole number from 1"})
+    if if_match is None:
+        return version
+    tag = if_match.strip()
+    if tag == "*":
+        return version
+    if "," in tag:
+        raise ApiError(400, "If-Match: give one ETag", {"If-Match": "give one ETag"})
+    tag = tag.removeprefix("W/").strip('"')
+    # An ETag this server never made matches no version: answered as stale (412).
+    header_version = int(tag) if tag.isascii() and tag.isdigit() and len(tag) < 18 else 0
+    if version is not None and version != header_version:
+        raise ApiError(400, "If-Match and version disagree", {"version": "differs from If-Match"})
+    return header_version
+
+
+def _parse_batch(items: list[Any], catalogue: Catalogue) -> tuple[list, dict[int, dict[str, str]]]:
+    parsed, bad = [], {}
+    ids: dict[str, int] = {}
+    emails: dict[str, int] = {}
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            bad[index] = {ITEM: f"expected a customer object, got {_json_kind(item)}"}
+            continue
+        try:
+            data = parse_customer(item, schema=catalogue.attributes, locales=catalogue.locales)
+        except InvalidInput as error:
+            bad[index] = error.errors
+            continue
+        for seen, key, name in ((ids, data.external_id, "external_id"), (emails, data.email.lower(), "email")):
+            if key in seen:
+                bad.setdefault(index, {})[name] = f"the same {name.replace('_', ' ')} as item {seen[key]}"
+            else:
+                seen[key] = index
+        parsed.append(data)
+    return parsed, bad
+
+
+def _batch_error(bad: Mapping[int, Mapping[str, str]], items: list[Any], what: str, status: int = 422) -> ApiError:
+    fields = {f"customers[{index}]" + (f".{name}" if name != ITEM else ""): message
+              for index, errors in sorted(bad.items()) for name, message in errors.items()}
+    listed = [{"index": index, "external_id": _item_id(items[index]), "fields": dict(errors)}
+              for index, errors in sorted(bad.items())]
+    return ApiError(status, f"{len(bad)} of {len(items)} customers are {what}; nothing was written",
+                    fields, items=listed)
+
+
+def _item_id(item: Any) -> str | None:
+    value = item.get("external_id") if isinstance(item, dict) else None
+    return str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else None
+
+
+# Responses -------------------------------------------------------------------------------------
+
+def _etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def _time(value: datetime | date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _customer_json(customer: Customer, preference: Preference) -> dict[str, Any]:
+    return {
+        "external_id": customer.external_id,
+        "email": customer.email,
+        "first_name": customer.first_name,
+        "locale": customer.locale,
+        "status": customer.status.value,
+        "attributes": dict(customer.attributes),
+        "created_at": _time(customer.created_at),
+        "updated_at": _time(customer.updated_at),
+        "preferences": _preferences_json(customer, preference),
+    }
+
+
+def _preferences_json(customer: Customer, preference: Preference) -> dict[str, Any]:
+    return {
+        "frequency": preference.frequency.value,
+        "paused_until": _time(preference.paused_until),
+        "excluded_groups": list(preference.excluded_groups),
+        "locale": customer.locale,
+        "status": customer.status.value,
+        "version": preference.version,
+        "updated_at": _time(preference.updated_at),
+    }
+
+
+def _event_json(event: ConsentEvent) -> dict[str, Any]:
+    return {"id": event.id, "field": event.field, "old": event.old, "new": event.new,
+            "channel": event.channel.value, "at": _time(event.at), "client_hash": event.client_hash}

@@ -1,0 +1,170 @@
+"""The operator API's preferences, unsubscribe and consent trail, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+
+from test_api import AUTH, assert_error, client, event_count, put  # noqa: F401 (client: a fixture)
+
+PREFERENCES = "/api/customers/CRM-1/preferences"
+EVENTS = "/api/customers/CRM-1/consent-events"
+
+
+@pytest.fixture
+def customer(client):
+    assert put(client).status_code == 201
+    return "CRM-1"
+
+
+def patch(client, body, headers=AUTH, path=PREFERENCES):
+    return client.patch(path, json=body, headers=headers)
+
+
+def trail(client, after=0):
+    response = client.get(f"{EVENTS}?after={after}&limit=1000", headers=AUTH)
+    assert response.status_code == 200, response.text
+    return [(e["field"], e["old"], e["new"], e["channel"]) for e in response.json()["events"]]
+
+
+def test_get_preferences_carries_the_version_as_etag(client, customer):
+    response = client.get(PREFERENCES, headers=AUTH)
+    assert response.json() == {**response.json(), "frequency": "weekly", "paused_until": None,
+                               "excluded_groups": [], "locale": "de", "status": "active", "version": 1}
+    assert response.headers["etag"] == '"1"'
+
+
+def test_patch_changes_the_given_fields_with_one_event_each_in_order(client, customer):
+    response = patch(client, {"frequency": "monthly", "paused_until": "2027-01-10",
+                              "excluded_groups": ["kids", "outdoor", "kids"], "locale": "en"})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["changed"] == ["frequency", "paused_until", "excluded_groups", "locale"]
+    assert body["preferences"] == {**body["preferences"], "frequency": "monthly", "paused_until": "2027-01-10",
+                                   "excluded_groups": ["kids", "outdoor"], "locale": "en", "version": 2}
+    assert response.headers["etag"] == '"2"'
+    assert trail(client)[1:] == [
+        ("frequency", "weekly", "monthly", "api"),
+        ("paused_until", None, "2027-01-10", "api"),
+        ("excluded_groups", [], ["kids", "outdoor"], "api"),
+        ("locale", "de", "en", "api"),
+    ]
+    # Only what is given changes; a pause is ended with null.
+    response = patch(client, {"paused_until": None, "frequency": "monthly"})
+    assert response.json()["changed"] == ["paused_until"]
+    assert response.json()["preferences"]["excluded_groups"] == ["kids", "outdoor"]
+    assert trail(client)[-1] == ("paused_until", "2027-01-10", None, "api")
+    assert client.get("/api/customers/CRM-1", headers=AUTH).json()["preferences"] == response.json()["preferences"]
+
+
+def test_patch_without_changes_writes_nothing(client, engine, customer):
+    before = event_count(engine)
+    response = patch(client, {"frequency": "weekly", "excluded_groups": []})
+    assert (response.status_code, response.json()["changed"], response.json()["preferences"]["version"]) == (200, [], 1)
+    assert patch(client, {}).json()["changed"] == []
+    assert event_count(engine) == before
+
+
+BAD_PATCHES = [
+    ({"frequency": "daily"}, "frequency"),
+    ({"frequency": 7}, "frequency"),
+    ({"excluded_groups": ["outdoor", "cars"]}, "excluded_groups"),
+    ({"excluded_groups": "outdoor"}, "excluded_groups"),
+    ({"excluded_groups": [1, 2]}, "excluded_groups"),
+    ({"paused_until": "2020-01-01"}, "paused_until"),
+    ({"paused_until": "2030-01-01"}, "paused_until"),
+    ({"paused_until": "next week"}, "paused_until"),
+    ({"paused_until": 20270101}, "paused_until"),
+    ({"locale": "fr"}, "locale"),
+    ({"status": "unsubscribed"}, "status"),
+    ({"email": "x@example.com"}, "email"),
+    ({"version": "1"}, "version"),
+    ({"version": True}, "version"),
+    ({"version": 0}, "version"),
+]
+
+
+@pytest.mark.parametrize("body, field", BAD_PATCHES, ids=[f"{case[1]}-{i}" for i, case in enumerate(BAD_PATCHES)])
+def test_bad_patches_name_the_field_and_change_nothing(client, engine, customer, body, field):
+    before = event_count(engine)
+    assert_error(patch(client, {**body, "frequency": "monthly"} if field != "frequency" else body), 422, field)
+    assert client.get(PREFERENCES, headers=AUTH).json()["version"] == 1
+    assert event_count(engine) == before
+
+
+def test_every_bad_field_is_named_at_once(client, customer):
+    body = assert_error(patch(client, {"frequency": "daily", "excluded_groups": ["cars"], "locale": "fr"}), 422)
+    assert set(body["fields"]) == {"frequency", "excluded_groups", "locale"}
+
+
+def test_stale_if_match_is_412_and_stale_version_is_409(client, engine, customer):
+    assert patch(client, {"frequency": "monthly"}, headers={**AUTH, "If-Match": '"1"'}).status_code == 200
+    before = event_count(engine)
+    stale = patch(client, {"frequency": "biweekly"}, headers={**AUTH, "If-Match": '"1"'})
+    assert_error(stale, 412, "If-Match")
+    assert stale.headers["etag"] == '"2"' and stale.json()["current_version"] == 2
+    assert_error(patch(client, {"frequency": "biweekly", "version": 1}), 409, "version")
+    assert_error(patch(client, {"frequency": "biweekly"}, headers={**AUTH, "If-Match": '"garbage"'}), 412)
+    assert event_count(engine) == before
+    assert client.get(PREFERENCES, headers=AUTH).json()["frequency"] == "monthly"
+
+    assert patch(client, {"frequency": "biweekly"}, headers={**AUTH, "If-Match": 'W/"2"'}).status_code == 200
+    assert patch(client, {"frequency": "weekly", "version": 3}).status_code == 200
+    assert patch(client, {"frequency": "monthly"}, headers={**AUTH, "If-Match": "*"}).status_code == 200
+    assert_error(patch(client, {"frequency": "weekly", "version": 4}, headers={**AUTH, "If-Match": '"5"'}), 400, "version")
+    assert_error(patch(client, {"frequency": "weekly"}, headers={**AUTH, "If-Match": '"5", "6"'}), 400)
+
+
+def test_patch_bad_requests(client, customer):
+    assert_error(client.patch(PREFERENCES, content=b"{", headers={**AUTH, "Content-Type": "application/json"}), 400)
+    assert_error(client.patch(PREFERENCES, content=b"frequency=weekly",
+                              headers={**AUTH, "Content-Type": "application/x-www-form-urlencoded"}), 415)
+    assert_error(patch(client, {"frequency": "weekly"}, path="/api/customers/CRM-404/preferences"), 404)
+    assert_error(patch(client, {"frequency": "weekly"}, headers={}), 401)
+
+
+def test_unsubscribe_is_idempotent_and_recorded(client, engine, customer):
+    first = client.post("/api/customers/CRM-1/unsubscribe", headers=AUTH)
+    assert first.json() == {"external_id": "CRM-1", "status": "unsubscribed", "changed": True}
+    events = event_count(engine)
+    second = client.post("/api/customers/CRM-1/unsubscribe", headers=AUTH)
+    assert (second.status_code, second.json()["changed"]) == (200, False)
+    assert event_count(engine) == events
+    assert trail(client)[-1] == ("status", "active", "unsubscribed", "api")
+    preferences = client.get(PREFERENCES, headers=AUTH)
+    assert (preferences.json()["status"], preferences.json()["version"]) == ("unsubscribed", 2)
+    assert_error(client.get("/api/customers/CRM-1/unsubscribe", headers=AUTH), 405)
+    assert_error(client.post("/api/customers/CRM-404/unsubscribe", headers=AUTH), 404)
+
+
+def test_consent_events_are_paged_in_order(client, customer):
+    for frequency in ("monthly", "biweekly", "weekly", "monthly"):
+        patch(client, {"frequency": frequency})
+    everything = client.get(EVENTS, headers=AUTH).json()
+    assert [e["field"] for e in everything["events"]] == ["created"] + ["frequency"] * 4
+    assert everything["next_after"] is None
+    ids = [e["id"] for e in everything["events"]]
+    assert ids == sorted(ids)
+
+    seen, after = [], 0
+    while after is not None:
+        page = client.get(f"{EVENTS}?limit=2&after={after}", headers=AUTH).json()
+        assert len(page["events"]) <= 2
+        seen += [e["id"] for e in page["events"]]
+        after = page["next_after"]
+    assert seen == ids
+    assert client.get(f"{EVENTS}?after={ids[-1]}", headers=AUTH).json() == {"events": [], "next_after": None}
+
+
+def test_consent_events_of_one_customer_only(client, customer):
+    put(client, "CRM-2", email="other@example.com")
+    patch(client, {"frequency": "monthly"}, path="/api/customers/CRM-2/preferences")
+    assert [e["field"] for e in client.get(EVENTS, headers=AUTH).json()["events"]] == ["created"]
+
+
+@pytest.mark.parametrize("query, field", [
+    ("limit=0", "limit"), ("limit=1001", "limit"), ("limit=ten", "limit"), ("limit=-1", "limit"),
+    ("after=-5", "after"), ("after=1.5", "after"), ("after=99999999999999999999999", "after"),
+    ("after=%D9%A3", "after"),
+])
+def test_bad_paging_parameters_are_400(client, customer, query, field):
+    assert_error(client.get(f"{EVENTS}?{query}", headers=AUTH), 400, field)
