@@ -19,7 +19,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Collection, Iterator, Mapping
 
-from sqlalchemy import Connection, Row, func, or_, select
+from sqlalchemy import Connection, Row, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from preferences import consent
@@ -33,7 +33,9 @@ from preferences.models import (
     Frequency,
     Preference,
     Status,
+    consent_event_table,
     customer_table,
+    new_public_id,
     preference_table,
 )
 from preferences.utc import utcnow
@@ -164,6 +166,43 @@ def upsert_customer_by_external_id(
         customer.updated_at = now
     session.flush()
     return customer, False
+
+
+def create_customers(session: Session, items: Collection[CustomerData], channel: Channel | str, *,
+                     default_locale: str) -> int:
+    """Create many new customers at once, exactly as ``create_customer`` creates one (default
+    weekly preference, one "created" consent event each), with three bulk statements.
+
+    For imports of new customers: the caller makes sure the external ids and emails are new
+    (a duplicate violates a unique constraint and fails the whole batch). Returns the count."""
+    if not items:
+        return 0
+    channel, now = Channel(channel), utcnow()
+    rows = [{"public_id": new_public_id(), "external_id": d.external_id, "email": d.email,
+             "first_name": d.first_name, "locale": d.locale or default_locale,
+             "attributes": d.attributes or {}, "status": d.status or Status.ACTIVE,
+             "created_at": now, "updated_at": now} for d in items]
+    ids = dict(session.execute(
+        insert(customer_table).returning(customer_table.c.external_id, customer_table.c.id), rows).all())
+    session.execute(insert(preference_table), [
+        {"customer_id": ids[row["external_id"]], "frequency": Frequency.WEEKLY, "paused_until": None,
+         "excluded_groups": [], "version": 1, "updated_at": now} for row in rows])
+    session.execute(insert(consent_event_table), [
+        {"customer_id": ids[row["external_id"]], "field": consent.CREATED, "old_value": None,
+         "new_value": consent.encode_value({"status": row["status"], "locale": row["locale"],
+                                            "frequency": Frequency.WEEKLY}),
+         "channel": channel, "at": now, "client_hash": None} for row in rows])
+    return len(rows)
+
+
+def emails_taken(session: Session, emails: Collection[str]) -> set[str]:
+    """Which of these addresses (compared without case) belong to a customer already."""
+    lowered = sorted({e.lower() for e in emails})
+    taken: set[str] = set()
+    for start in range(0, len(lowered), 500):
+        chunk = lowered[start:start + 500]
+        taken.update(session.scalars(select(func.lower(Customer.email)).where(func.lower(Customer.email).in_(chunk))))
+    return taken
 
 
 def _create(session: Session, data: CustomerData, channel: Channel, default_locale: str,
