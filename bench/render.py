@@ -93,38 +93,30 @@ def _random_value(rng: random.Random, attribute):
 # -- the fast path (what the send does) --------------------------------------------------------
 
 def fast_one(edition: Edition, renderer: Renderer, recipient: Recipient, when: str) -> bytes | None:
-    segment = edition.segment_for(recipient.attributes, recipient.locale)
-    if segment is None:
-        return None
-    assembly = edition.assemble(segment, recipient.locale, recipient.excluded_groups)
-    if assembly.skip_reason:
+    assembly = edition.assembly_for(recipient)
+    if assembly is None or assembly.skip_reason:
         return None
     return renderer.message(edition, renderer.variant(edition, assembly), recipient, when)
 
 
 def lookup_one(edition: Edition, renderer: Renderer, recipient: Recipient):
     """The fast path without the message: which compiled variant this recipient gets."""
-    segment = edition.segment_for(recipient.attributes, recipient.locale)
-    if segment is None:
-        return None
-    assembly = edition.assemble(segment, recipient.locale, recipient.excluded_groups)
-    return None if assembly.skip_reason else renderer.variant(edition, assembly)
+    assembly = edition.assembly_for(recipient)
+    return None if assembly is None or assembly.skip_reason else renderer.variant(edition, assembly)
 
 
 # -- the naive path (everything per recipient) -----------------------------------------------------
 
 def naive_one(edition: Edition, signer: LinkSigner, recipient: Recipient, when: str) -> bytes | None:
     template = edition.template
-    segment = edition.segment_for(recipient.attributes, recipient.locale)
-    if segment is None:
-        return None
-    assembly = edition.assemble(segment, recipient.locale, recipient.excluded_groups)
-    if assembly.skip_reason:
+    assembly = edition.assembly_for(recipient)
+    if assembly is None or assembly.skip_reason:
         return None
     locale = assembly.key.locale
     edition_id = f"{template.id}/{edition.date.isoformat()}"
     fallback = template.first_name_fallback.get(locale) or next(iter(template.first_name_fallback.values()), "")
     unsubscribe = signer.url(BASE_URL, recipient.public_id, Purpose.UNSUBSCRIBE)
+    segment = assembly.segment
     context = variant_context(template, edition.date, segment.id, segment.name, locale)
     context["recipient"] = {"first_name": recipient.first_name or fallback, "email": recipient.email}
     context["links"] = {

@@ -11,6 +11,7 @@ from datetime import date
 from typing import Iterable, Mapping
 
 from .model import Block, Content, Slot, Template
+from .recipient import Recipient
 from .segments import Segment, segment_of
 
 
@@ -93,6 +94,13 @@ class Edition:
     def locale_of(self, locale: str | None) -> str:
         locales = self.content.audience.locales
         return locale if locale in locales else locales[0]
+
+    def assembly_for(self, recipient: Recipient) -> Assembly | None:
+        """The recipient's assembly (check its skip_reason), or None when no segment matches."""
+        segment = self.segment_for(recipient.attributes, recipient.locale)
+        if segment is None:
+            return None
+        return self.assemble(segment, recipient.locale, recipient.excluded_groups)
 
     def key_for(self, segment: Segment, locale: str, excluded: Iterable[str] = ()) -> VariantKey:
         """The variant key: exclusions that no candidate is about do not split variants."""

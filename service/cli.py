@@ -23,6 +23,7 @@ from .owners import codeowners
 from .plan import plan_edition
 from .recipient import Recipient
 from .render import Renderer
+from . import send_cli
 from .problems import ContentError
 from .settings import Settings, SettingsError
 
@@ -150,12 +151,10 @@ def preview(template: Annotated[str, typer.Argument(help="template name, e.g. we
     edition = Edition(loaded, chosen, day, drafts=drafts)
     if customer is not None:
         recipient = _customer(cfg, customer)
-        found = edition.segment_for(recipient.attributes, recipient.locale)
-        if found is None:
+        assembly = edition.assembly_for(recipient)
+        if assembly is None:
             err.print(f"[red]error:[/] customer {customer} matches no segment: not sent")
             raise typer.Exit(1)
-        excluded = sorted(recipient.excluded_groups)
-        locale = recipient.locale
     else:
         excluded = [g.strip() for g in exclude.split(",") if g.strip()]
         unknown = [g for g in excluded if g not in loaded.product_groups]
@@ -164,7 +163,7 @@ def preview(template: Annotated[str, typer.Argument(help="template name, e.g. we
             raise typer.Exit(2)
         recipient = Recipient(public_id="PreviewPreviewPreview0", email="preview@example.com",
                               first_name=name, locale=locale or loaded.audience.default_locale)
-    assembly = edition.assemble(found, recipient.locale, excluded)
+        assembly = edition.assemble(found, recipient.locale, excluded)
     for line in assembly.trace():
         out.print(line, markup=False)
     if assembly.skip_reason:
@@ -172,7 +171,7 @@ def preview(template: Annotated[str, typer.Argument(help="template name, e.g. we
     renderer = Renderer.from_settings(cfg)
     variant = renderer.variant(edition, assembly)
     html = renderer.html(edition, variant, recipient)
-    who = customer or found.id
+    who = customer or assembly.segment.id
     target = out_file or Path(f"preview-{template}-{day}-{who}-{assembly.key.locale}.html")
     target.write_text(html, encoding="utf-8", newline="")
     err.print(f"wrote {target} ({len(html.encode()) // 1024} KB)")
@@ -194,6 +193,8 @@ def serve(host: Annotated[str, typer.Option(help="address to bind (staff preview
     err.print(f"serving on http://{host}:{port}/preview  (Ctrl+C to stop)")
     uvicorn.run(create_app(cfg), host=host, port=port, log_level="warning")
 
+
+send_cli.register(app)  # newsletter send, newsletter report
 
 db_app = typer.Typer(help="The database: schema migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")

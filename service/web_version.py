@@ -60,10 +60,7 @@ def _render(live: LiveContent, engine: Engine, signer: LinkSigner, renderer: Ren
         return None
     recipient = Recipient.from_row(row)
     edition = Edition(content, template, edition_date)
-    segment = edition.segment_for(recipient.attributes, recipient.locale)
-    if segment is None:
-        return None
-    assembly = edition.assemble(segment, recipient.locale, recipient.excluded_groups)
-    if assembly.skip_reason:
+    assembly = edition.assembly_for(recipient)
+    if assembly is None or assembly.skip_reason:
         return None
     return renderer.html(edition, renderer.variant(edition, assembly), recipient)
