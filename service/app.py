@@ -144,3 +144,9 @@ def _error_page(request: Request, status: int, detail: str | None = None,
     return HTMLResponse(body, status_code=status,
                         headers={**(headers or {}), "Content-Security-Policy": ERROR_CSP,
                                  "Cache-Control": "no-store"})
+
+
+def app_from_env() -> Starlette:
+    """The app with settings from the environment: `uvicorn --factory service.app:app_from_env`
+    (several workers, or behind a process manager)."""
+    return create_app(Settings.from_env())
