@@ -323,8 +323,7 @@ class _Pages:
         # No lock needed here: the store locks the rows it changes and re-checks the version.
         try:
             public_id = self.centre.signer.verify(token, purpose)
-            customer = store.get_customer_by_public_id(session, public_id)
-            preference = store.get_preference(session, customer.id)  # type: ignore[arg-type]
+            customer, preference = store.get_customer_with_preference(session, public_id)
         except (BadLink, UnknownCustomer):
             return None
         return customer, Snapshot.of(customer, preference)

@@ -48,6 +48,16 @@ def get_customer_by_public_id(session: Session, public_id: str) -> Customer:
     return _one(session, select(Customer).where(Customer.public_id == public_id))
 
 
+def get_customer_with_preference(session: Session, public_id: str) -> tuple[Customer, Preference]:
+    """The customer with this public id and their preference row, in one query (the page's
+    read path). Raises UnknownCustomer."""
+    found = session.execute(select(Customer, Preference).join(Preference, Preference.customer_id == Customer.id)
+                            .where(Customer.public_id == public_id)).first()
+    if found is None:
+        raise UnknownCustomer("no such customer")
+    return found[0], found[1]
+
+
 def get_customer_by_external_id(session: Session, external_id: str) -> Customer:
     """The customer with this CRM id. Raises UnknownCustomer."""
     return _one(session, select(Customer).where(Customer.external_id == external_id))
