@@ -23,6 +23,7 @@ from .owners import codeowners
 from .plan import plan_edition
 from .recipient import Recipient
 from .render import Renderer
+from . import send_cli
 from .problems import ContentError
 from .settings import Settings, SettingsError
 
@@ -192,6 +193,8 @@ def serve(host: Annotated[str, typer.Option(help="address to bind (staff preview
     err.print(f"serving on http://{host}:{port}/preview  (Ctrl+C to stop)")
     uvicorn.run(create_app(cfg), host=host, port=port, log_level="warning")
 
+
+send_cli.register(app)  # newsletter send, newsletter report
 
 db_app = typer.Typer(help="The database: schema migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")

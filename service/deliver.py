@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Callable, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
 SENT, FAILED, DEFERRED = "sent", "failed", "deferred"
@@ -43,6 +43,10 @@ class Deliverer(Protocol):
     record_every: int
 
     def deliver(self, envelope: Envelope) -> Result: ...
+
+    def has(self, message_id: str) -> bool:
+        """True if the destination is known to hold this message already (asked after a crash,
+        for rows claimed again); False when it cannot tell (SMTP)."""
 
     def flush(self) -> None:
         """Make every message answered ``sent`` so far durable, before the ledger says so."""
@@ -113,16 +117,17 @@ def parse_target(text: str) -> Target:
     )
 
 
-def open_deliverer(target: Target, *, share: int = 1) -> Deliverer:
-    """A deliverer for one worker; ``share`` workers deliver together (the rate is split)."""
+def open_deliverer(target: Target, *, share: int = 1, pace: Callable[[], None] | None = None) -> Deliverer:
+    """A deliverer for one worker; ``share`` workers deliver together (the rate is split), or
+    ``pace`` waits for a slot of a rate limit that all workers share."""
     if isinstance(target, MaildirTarget):
         from .maildir import MaildirDelivery
 
         return MaildirDelivery(target.path, fsync=target.fsync)
     from .smtp_relay import SmtpDelivery
 
-    rate = target.rate / share if target.rate else None
-    return SmtpDelivery(target, rate=rate)
+    rate = target.rate / share if target.rate and pace is None else None
+    return SmtpDelivery(target, rate=rate, pace=pace)
 
 
 def _options(query: str) -> dict[str, str]:

@@ -16,6 +16,7 @@ import ctypes
 import ctypes.util
 import os
 import re
+import time
 from pathlib import Path
 
 from .deliver import SENT, Envelope, Result
@@ -32,8 +33,10 @@ class MaildirDelivery:
         for sub in ("tmp", "new", "cur"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
         self._tmp, self._new = str(self.root / "tmp") + "/", str(self.root / "new") + "/"
+        self._cur = str(self.root / "cur") + "/"
         self._suffix = f".{os.getpid()}"
         self._unsynced = False
+        _clean_tmp(self._tmp)
 
     @staticmethod
     def file_name(message_id: str) -> str:
@@ -59,6 +62,12 @@ class MaildirDelivery:
         self._unsynced = True
         return Result(SENT, f"new/{name}")
 
+    def has(self, message_id: str) -> bool:
+        name = self.file_name(message_id)
+        # A mail program may have moved it to cur/ already (read, or read and flagged).
+        return any(os.path.exists(path) for path in (self._new + name, self._cur + name + ":2,",
+                                                     self._cur + name + ":2,S"))
+
     def flush(self) -> None:
         if self.fsync == "none" or not self._unsynced:
             return
@@ -70,6 +79,18 @@ class MaildirDelivery:
 
     def close(self) -> None:
         self.flush()
+
+
+def _clean_tmp(tmp: str, older_than: float = 36 * 3600) -> None:
+    """Remove what killed writers left in tmp/ (the Maildir convention: after 36 hours)."""
+    limit = time.time() - older_than
+    with os.scandir(tmp) as entries:
+        for entry in entries:
+            try:
+                if entry.is_file() and entry.stat().st_mtime < limit:
+                    os.unlink(entry.path)
+            except FileNotFoundError:
+                pass  # another worker cleaned it
 
 
 def _fsync_dir(path: str) -> None:

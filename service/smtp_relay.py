@@ -34,9 +34,10 @@ class SmtpDelivery:
 
     def __init__(self, target: SmtpTarget, *, rate: float | None = None, retries: int = 6,
                  backoff: float = 0.5, max_backoff: float = 30.0,
-                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic):
+                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
+                 pace: Callable[[], None] | None = None):
         self.target, self.retries, self.backoff, self.max_backoff = target, retries, backoff, max_backoff
-        self.sleep, self.clock = sleep, clock
+        self.sleep, self.clock, self.shared_pace = sleep, clock, pace
         self.interval = 1.0 / rate if rate else 0.0
         self._next_at = 0.0
         self._conn: smtplib.SMTP | None = None
@@ -90,6 +91,9 @@ class SmtpDelivery:
         return f"{code} {_text(text)}"
 
     def _pace(self) -> None:
+        if self.shared_pace is not None:  # a limit all workers share (service/dramatiq_engine.py)
+            self.shared_pace()
+            return
         if not self.interval:
             return
         now = self.clock()
@@ -135,6 +139,9 @@ class SmtpDelivery:
         if self._conn is not None:
             _close(self._conn)
             self._conn = None
+
+    def has(self, message_id: str) -> bool:
+        return False  # SMTP cannot be asked: a crash after the relay's 250 repeats the message
 
     def flush(self) -> None:
         """Nothing to do: a message is the relay's once it answered 250."""

@@ -40,10 +40,7 @@ def migrated_postgres_url():
 
     admin = make_url(os.environ.get("NEWSLETTER_TEST_POSTGRES_URL",
                                     "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
-    if not _port_open(admin.host or "127.0.0.1", admin.port or 5432):
-        if os.environ.get("NEWSLETTER_REQUIRE_SERVICES") == "1":
-            pytest.fail("required service missing: PostgreSQL")
-        pytest.skip(f"no PostgreSQL server at {admin.host}:{admin.port}")
+    require_port(admin.host or "127.0.0.1", admin.port or 5432, "PostgreSQL")
     name = f"newsletter_send_{os.getpid()}"
     server = sqlalchemy.create_engine(admin, isolation_level="AUTOCOMMIT")
     with server.connect() as conn:
@@ -55,6 +52,17 @@ def migrated_postgres_url():
     with server.connect() as conn:
         conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     server.dispose()
+
+
+def require_port(host: str, port: int, what: str) -> None:
+    """Skip (or with NEWSLETTER_REQUIRE_SERVICES=1, as in CI, fail) without the server."""
+    import os
+
+    if _port_open(host, port):
+        return
+    if os.environ.get("NEWSLETTER_REQUIRE_SERVICES") == "1":
+        pytest.fail(f"required service missing: {what} at {host}:{port}")
+    pytest.skip(f"no {what} server at {host}:{port}")
 
 
 def _port_open(host: str, port: int) -> bool:

@@ -230,3 +230,24 @@ def test_without_starttls_the_relay_refuses(tls_relay):
     result = smtp.deliver(message(1))
     smtp.close()
     assert result.state == FAILED and result.answer.startswith("530")
+
+
+def test_has_finds_a_message_in_new_or_read_in_cur(tmp_path):
+    box = MaildirDelivery(tmp_path / "outbox")
+    assert not box.has(message(1).message_id)
+    box.deliver(message(1))
+    assert box.has(message(1).message_id)
+    name = MaildirDelivery.file_name(message(1).message_id)
+    os.rename(tmp_path / "outbox" / "new" / name, tmp_path / "outbox" / "cur" / f"{name}:2,S")  # read
+    assert box.has(message(1).message_id)
+    assert not open_deliverer(SmtpTarget("127.0.0.1", 1)).has(message(1).message_id)  # SMTP cannot tell
+
+
+def test_leftovers_of_killed_writers_are_cleaned_from_tmp_after_36_hours(tmp_path):
+    (tmp_path / "outbox" / "tmp").mkdir(parents=True)
+    old, fresh = tmp_path / "outbox" / "tmp" / "old.123", tmp_path / "outbox" / "tmp" / "fresh.456"
+    old.write_bytes(b"half a mess")
+    fresh.write_bytes(b"being written")
+    os.utime(old, (time.time() - 37 * 3600,) * 2)
+    MaildirDelivery(tmp_path / "outbox")
+    assert not old.exists() and fresh.exists()
