@@ -8,53 +8,35 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
-from rich.console import Console
 from rich.table import Table
 
 from preferences.database import make_engine, upgrade
 from preferences.store import customer_send_row
 
 from .assemble import Edition
-from .content import check_content, load_content
+from .content import check_content
 from .customers_cli import customers_app
 from .owners import codeowners
 from .plan import plan_edition
 from .recipient import Recipient
 from .render import Renderer
 from . import send_cli
-from .problems import ContentError
-from .settings import Settings, SettingsError
+from .cli_support import err, load_or_exit, load_settings, out, parse_day, safe_url
+from .settings import Settings
 
 app = typer.Typer(help="Newsletter content assembly, preference centre and scheduled send.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-# Piped output (CI logs, `make demo`) gets a wide table instead of rich's default 80 columns.
-out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 150)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 ContentOption = Annotated[Optional[Path], typer.Option("--content", help="content folder (default: settings)")]
 
 
-def settings() -> Settings:
-    try:
-        return Settings.from_env()
-    except SettingsError as exc:
-        err.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2) from exc
 
 
 def content_dir(option: Path | None) -> Path:
-    return option if option is not None else settings().content_dir
+    return option if option is not None else load_settings().content_dir
 
 
-def parse_day(value: str | None) -> date:
-    if value is None:
-        return date.today()
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise typer.BadParameter(f"{value!r} is not a date like 2026-11-23") from exc
 
 
 @app.command()
@@ -79,7 +61,7 @@ def check(content: ContentOption = None,
 def owners(content: ContentOption = None) -> None:
     """Print a CODEOWNERS file that gives each team's block folder to its reviewers."""
     folder = content_dir(content)
-    loaded = _load(folder)
+    loaded = load_or_exit(folder)
     out.print(codeowners(loaded, Path(folder).as_posix().strip("/") or "content"), end="", markup=False)
 
 
@@ -89,8 +71,8 @@ def plan(template: Annotated[str, typer.Argument(help="template name, e.g. weekl
          drafts: Annotated[bool, typer.Option(help="include draft blocks, as the preview does")] = False,
          content: ContentOption = None) -> None:
     """Print the coverage matrix segment x slot for an edition; exit 1 if any segment can't be sent."""
-    cfg = settings()
-    loaded = _load(content_dir(content) if content else cfg.content_dir)
+    cfg = load_settings()
+    loaded = load_or_exit(content_dir(content) if content else cfg.content_dir)
     chosen = _template(loaded, template)
     day = parse_day(date_) if date_ else chosen.schedule.next_edition(date.today())
     result = plan_edition(loaded, template, day, Renderer.from_settings(cfg), drafts=drafts)
@@ -137,8 +119,8 @@ def preview(template: Annotated[str, typer.Argument(help="template name, e.g. we
             out_file: Annotated[Optional[Path], typer.Option("--out", help="write the HTML here")] = None,
             content: ContentOption = None) -> None:
     """Write the HTML of one variant and print its assembly trace."""
-    cfg = settings()
-    loaded = _load(content_dir(content) if content else cfg.content_dir)
+    cfg = load_settings()
+    loaded = load_or_exit(content_dir(content) if content else cfg.content_dir)
     chosen = _template(loaded, template)
     day = parse_day(date_)
     if (segment is None) == (customer is None):
@@ -185,7 +167,7 @@ def serve(host: Annotated[str, typer.Option(help="address to bind (staff preview
 
     from .app import create_app
 
-    cfg = settings()
+    cfg = load_settings()
     if cfg.is_dev_secret and host not in ("127.0.0.1", "localhost", "::1"):
         err.print("[red]error:[/] refusing to serve on a public address with the development link key; "
                   "set NEWSLETTER_LINK_KEYS")
@@ -204,18 +186,16 @@ app.add_typer(customers_app, name="customers")
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply the schema migrations to DATABASE_URL (creates the SQLite file if needed)."""
-    cfg = settings()
+    cfg = load_settings()
     try:
         upgrade(cfg.database_url)
     except SQLAlchemyError as exc:
-        err.print(f"[red]error:[/] cannot migrate {_safe_url(cfg.database_url)}: {exc.__class__.__name__}: "
+        err.print(f"[red]error:[/] cannot migrate {safe_url(cfg.database_url)}: {exc.__class__.__name__}: "
                   f"{str(exc).splitlines()[0]}")
         raise typer.Exit(1) from exc
-    err.print(f"database {_safe_url(cfg.database_url)} is up to date")
+    err.print(f"database {safe_url(cfg.database_url)} is up to date")
 
 
-def _safe_url(url: str) -> str:
-    return make_url(url).render_as_string(hide_password=True)
 
 
 def _customer(cfg: Settings, external_id: str) -> Recipient:
@@ -225,7 +205,7 @@ def _customer(cfg: Settings, external_id: str) -> Recipient:
         with engine.connect() as conn:
             row = customer_send_row(conn, external_id=external_id)
     except SQLAlchemyError as exc:
-        err.print(f"[red]error:[/] cannot read customers from {_safe_url(cfg.database_url)} "
+        err.print(f"[red]error:[/] cannot read customers from {safe_url(cfg.database_url)} "
                   "(run `newsletter db upgrade` first?)")
         raise typer.Exit(1) from exc
     finally:
@@ -246,14 +226,6 @@ def _template(loaded, name: str):
     return found
 
 
-def _load(folder: Path):
-    try:
-        return load_content(folder)
-    except ContentError as exc:
-        for problem in exc.problems:
-            err.print(str(problem), markup=False)
-        err.print("[red]content has errors:[/] run `newsletter check` for the full report")
-        raise typer.Exit(1) from exc
 
 
 def main() -> None:

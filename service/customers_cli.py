@@ -8,31 +8,23 @@ said), 2 bad usage.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from preferences.csv_import import (Conflicts, Counts, ImportFileError, RowError, find_conflicts,
                                     import_rows, read_csv)
-from preferences.database import make_engine, upgrade
 
-from .content import load_content
 from .demo_customers import write_demo_csv
 from .model import Content
-from .problems import ContentError
-from .settings import Settings, SettingsError
+from .cli_support import err, load_or_exit, load_settings, migrated_engine, out, safe_url
 
 customers_app = typer.Typer(help="Customers: import from the CRM's CSV export, demo data.",
                             no_args_is_help=True)
-out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 150)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 PROGRESS_FROM_ROWS = 2000  # smaller files are done before a bar would be worth drawing
 
@@ -48,8 +40,8 @@ def import_customers(
     content: ContentOption = None,
 ) -> None:
     """Upsert customers by external id from a CSV file; every bad row is reported as FILE:line: message."""
-    cfg = _settings()
-    loaded = _load(content or cfg.content_dir)
+    cfg = load_settings()
+    loaded = load_or_exit(content or cfg.content_dir)
     shown = str(file)
     try:
         checked = read_csv(file, schema=loaded.audience.attributes, locales=loaded.audience.locales)
@@ -62,7 +54,7 @@ def import_customers(
         err.print(f"[red]error:[/] cannot read {shown}: {exc.strerror or exc}")
         raise typer.Exit(1) from exc
 
-    engine = _engine(cfg)
+    engine = migrated_engine(cfg)
     try:
         with Session(engine) as session:
             checked.drop(find_conflicts(session, checked.rows))
@@ -79,7 +71,7 @@ def import_customers(
                   "before the first of these lines were imported, run the import again")
         raise typer.Exit(1) from exc
     except SQLAlchemyError as exc:
-        err.print(f"[red]error:[/] database {_safe_url(cfg.database_url)}: {exc.__class__.__name__}: "
+        err.print(f"[red]error:[/] database {safe_url(cfg.database_url)}: {exc.__class__.__name__}: "
                   f"{str(exc).splitlines()[0]}")
         raise typer.Exit(1) from exc
     finally:
@@ -103,7 +95,7 @@ def demo_csv(
     content: ContentOption = None,
 ) -> None:
     """Write a CSV of realistic demo customers over the content's attributes, for `customers import`."""
-    loaded = _load(content or _settings().content_dir)
+    loaded = load_or_exit(content or load_settings().content_dir)
     try:
         write_demo_csv(file, count, loaded, seed=seed)
     except OSError as exc:
@@ -139,34 +131,8 @@ def _rows(count: int) -> str:
     return f"{count:,} row" + ("" if count == 1 else "s")
 
 
-def _settings() -> Settings:
-    try:
-        return Settings.from_env()
-    except SettingsError as exc:
-        err.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2) from exc
 
 
-def _load(folder: Path) -> Content:
-    try:
-        return load_content(folder)
-    except ContentError as exc:
-        for problem in exc.problems:
-            err.print(str(problem), markup=False)
-        err.print("[red]content has errors:[/] run `newsletter check` for the full report")
-        raise typer.Exit(1) from exc
 
 
-def _engine(cfg: Settings):
-    """The database, migrated to the newest schema first."""
-    try:
-        upgrade(cfg.database_url)
-    except SQLAlchemyError as exc:
-        err.print(f"[red]error:[/] cannot migrate {_safe_url(cfg.database_url)}: {exc.__class__.__name__}: "
-                  f"{str(exc).splitlines()[0]}")
-        raise typer.Exit(1) from exc
-    return make_engine(cfg.database_url)
 
-
-def _safe_url(url: str) -> str:
-    return make_url(url).render_as_string(hide_password=True)

@@ -18,7 +18,7 @@ from datetime import date, timedelta
 from typing import Iterable, Mapping, Sequence
 
 from sqlalchemy import (Boolean, CheckConstraint, Column, Connection, Date, Engine, ForeignKey, Index,
-                        Integer, String, Table, Text, UniqueConstraint, and_, bindparam, func, or_, select,
+                        Integer, String, Table, Text, UniqueConstraint, and_, bindparam, func, select,
                         text, update)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import SQLModel

@@ -8,7 +8,6 @@ stayed unreachable, workers kept dying): run it again, it continues where it sto
 from __future__ import annotations
 
 import dataclasses
-import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -16,11 +15,9 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from preferences.database import make_engine
@@ -31,10 +28,8 @@ from .deliver import BadTarget, parse_target
 from .engines import WorkerError, run_inline, run_local
 from .problems import ContentError
 from .send import PlanCounts, SendSpec, due_editions, plan_run
-from .settings import Settings, SettingsError
+from .cli_support import err, load_settings, out, parse_day, safe_url
 
-out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 150)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
 INCOMPLETE_EXIT = 3
 
 
@@ -126,19 +121,8 @@ class _RateColumn(ProgressColumn):
         return Text(f"{speed:,.0f} recipients/s" if speed else "- recipients/s")
 
 
-def _settings() -> Settings:
-    try:
-        return Settings.from_env()
-    except SettingsError as exc:
-        err.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2) from exc
 
 
-def _day(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise typer.BadParameter(f"{value!r} is not a date like 2026-11-23") from exc
 
 
 def send(
@@ -162,7 +146,7 @@ def send(
     content_dir: Annotated[Optional[Path], typer.Option("--content", help="content folder (default: settings)")] = None,
 ) -> None:
     """Send an edition to every due customer, exactly once; print a progress bar and the report."""
-    cfg = _settings()
+    cfg = load_settings()
     if content_dir is not None:  # the workers get it with the settings
         cfg = dataclasses.replace(cfg, content_dir=content_dir)
     if engine_name not in ("local", "dramatiq"):
@@ -200,7 +184,7 @@ def send(
                 err.print(f"[red]error:[/] unknown template {template!r} "
                           f"(templates: {', '.join(sorted(content.templates))})")
                 raise typer.Exit(2)
-            day = _day(date_)
+            day = parse_day(date_)
             schedule = content.templates[template].schedule
             if not schedule.is_edition(day) and not force:
                 err.print(f"[red]error:[/] {day} is not an edition date of {template} "
@@ -212,7 +196,7 @@ def send(
             spec = SendSpec(cfg, name, day, to or "", batch_size=batch_size, lease=lease, workers=max(1, workers))
             code = max(code, _run(engine, content, spec, workers, dry_run, limit, engine_name))
     except SQLAlchemyError as exc:
-        err.print(f"[red]error:[/] database {_safe_url(cfg.database_url)}: {exc.__class__.__name__}: "
+        err.print(f"[red]error:[/] database {safe_url(cfg.database_url)}: {exc.__class__.__name__}: "
                   f"{str(exc).splitlines()[0]} (run `newsletter db upgrade` first?)")
         raise typer.Exit(1) from exc
     finally:
@@ -283,13 +267,13 @@ def _run(engine, content, spec: SendSpec, workers: int, dry_run: bool, limit: in
 def report(template: Annotated[str, typer.Argument(help="template name, e.g. weekly")],
            date_: Annotated[str, typer.Option("--date", help="edition date")]) -> None:
     """Print the report of an edition's send again, from the ledger."""
-    cfg = _settings()
+    cfg = load_settings()
     engine = make_engine(cfg.database_url)
     try:
         with engine.connect() as conn:
-            found = Report.from_ledger(conn, template, _day(date_))
+            found = Report.from_ledger(conn, template, parse_day(date_))
     except SQLAlchemyError as exc:
-        err.print(f"[red]error:[/] cannot read the ledger in {_safe_url(cfg.database_url)} "
+        err.print(f"[red]error:[/] cannot read the ledger in {safe_url(cfg.database_url)} "
                   "(run `newsletter db upgrade` first?)")
         raise typer.Exit(1) from exc
     finally:
@@ -305,6 +289,3 @@ def register(app: typer.Typer) -> None:
     app.command("send")(send)
     app.command("report")(report)
 
-
-def _safe_url(url: str) -> str:
-    return make_url(url).render_as_string(hide_password=True)

@@ -1,0 +1,69 @@
+"""What every `newsletter` subcommand shares: the consoles, and domain errors turned into
+messages and exit codes (2: bad usage or settings, 1: bad content or database)."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from preferences.database import make_engine, upgrade
+
+from .content import load_content
+from .model import Content
+from .problems import ContentError
+from .settings import Settings, SettingsError
+
+# Piped output (CI logs, `make demo`) gets a wide table instead of rich's default 80 columns.
+out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 150)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except SettingsError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from exc
+
+
+def parse_day(value: str | None) -> date:
+    """An ISO date from the command line (today when not given)."""
+    if value is None:
+        return date.today()
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{value!r} is not a date like 2026-11-23") from exc
+
+
+def load_or_exit(folder: Path) -> Content:
+    """The checked content, or every error printed and exit 1."""
+    try:
+        return load_content(folder)
+    except ContentError as exc:
+        for problem in exc.problems:
+            err.print(str(problem), markup=False)
+        err.print("[red]content has errors:[/] run `newsletter check` for the full report")
+        raise typer.Exit(1) from exc
+
+
+def safe_url(url: str) -> str:
+    """A database URL fit for a message: the password hidden."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def migrated_engine(cfg: Settings):
+    """The database, migrated to the newest schema first."""
+    try:
+        upgrade(cfg.database_url)
+    except SQLAlchemyError as exc:
+        err.print(f"[red]error:[/] cannot migrate {safe_url(cfg.database_url)}: {exc.__class__.__name__}: "
+                  f"{str(exc).splitlines()[0]}")
+        raise typer.Exit(1) from exc
+    return make_engine(cfg.database_url)
