@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# This week's weekly edition (Monday): the demo sends it, so re-running `make demo` sends nothing twice.
+EDITION ?= $(shell $(PYTHON) -c "import datetime as d; t = d.date.today(); print(t - d.timedelta(days=t.weekday()))")
 
 .PHONY: demo test install clean
 
@@ -19,10 +21,14 @@ demo: $(STAMP)
 	$(BIN)/newsletter db upgrade
 	$(BIN)/newsletter customers demo-csv var/demo-customers.csv --count 10000
 	$(BIN)/newsletter customers import var/demo-customers.csv
-	$(BIN)/newsletter plan weekly
+	$(BIN)/newsletter plan weekly --date $(EDITION)
+	$(BIN)/newsletter send weekly --date $(EDITION) --to maildir:./outbox
+	@echo "Preference page of a demo customer: $$($(BIN)/newsletter customers link CRM-000001)"
+	@echo "Staff preview: http://127.0.0.1:8000/preview   (Ctrl+C stops the server)"
+	$(BIN)/newsletter serve
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n auto -q
 
 clean:
-	rm -rf $(VENV) .pytest_cache var
+	rm -rf $(VENV) .pytest_cache var outbox
