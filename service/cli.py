@@ -8,11 +8,8 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from sqlalchemy.exc import SQLAlchemyError
 from rich.table import Table
 
-from preferences.database import make_engine, upgrade
-from preferences.store import customer_send_row
 
 from .assemble import Edition
 from .content import check_content
@@ -22,7 +19,8 @@ from .plan import plan_edition
 from .recipient import Recipient
 from .render import Renderer
 from . import send_cli
-from .cli_support import err, load_or_exit, load_settings, out, parse_day, safe_url
+from .cli_support import (customer_row_or_exit, err, load_or_exit, load_settings, migrated_engine, out,
+                          parse_day, safe_url)
 from .settings import Settings
 
 app = typer.Typer(help="Newsletter content assembly, preference centre and scheduled send.",
@@ -31,12 +29,8 @@ app = typer.Typer(help="Newsletter content assembly, preference centre and sched
 ContentOption = Annotated[Optional[Path], typer.Option("--content", help="content folder (default: settings)")]
 
 
-
-
 def content_dir(option: Path | None) -> Path:
     return option if option is not None else load_settings().content_dir
-
-
 
 
 @app.command()
@@ -187,32 +181,13 @@ app.add_typer(customers_app, name="customers")
 def db_upgrade() -> None:
     """Apply the schema migrations to DATABASE_URL (creates the SQLite file if needed)."""
     cfg = load_settings()
-    try:
-        upgrade(cfg.database_url)
-    except SQLAlchemyError as exc:
-        err.print(f"[red]error:[/] cannot migrate {safe_url(cfg.database_url)}: {exc.__class__.__name__}: "
-                  f"{str(exc).splitlines()[0]}")
-        raise typer.Exit(1) from exc
+    migrated_engine(cfg).dispose()
     err.print(f"database {safe_url(cfg.database_url)} is up to date")
-
-
 
 
 def _customer(cfg: Settings, external_id: str) -> Recipient:
     """One customer as the send sees them (the same row shape, so the same email)."""
-    engine = make_engine(cfg.database_url)
-    try:
-        with engine.connect() as conn:
-            row = customer_send_row(conn, external_id=external_id)
-    except SQLAlchemyError as exc:
-        err.print(f"[red]error:[/] cannot read customers from {safe_url(cfg.database_url)} "
-                  "(run `newsletter db upgrade` first?)")
-        raise typer.Exit(1) from exc
-    finally:
-        engine.dispose()
-    if row is None:
-        err.print(f"[red]error:[/] no customer with external id {external_id!r}")
-        raise typer.Exit(1)
+    row = customer_row_or_exit(cfg, external_id)
     if row.status != "active":
         err.print(f"note: customer {external_id} is {row.status} and would not be sent this edition")
     return Recipient.from_row(row)
@@ -224,8 +199,6 @@ def _template(loaded, name: str):
         err.print(f"[red]error:[/] unknown template {name!r} (templates: {', '.join(sorted(loaded.templates))})")
         raise typer.Exit(2)
     return found
-
-
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from preferences.database import make_engine, upgrade
+from preferences.store import customer_send_row
 
 from .content import load_content
 from .model import Content
@@ -56,6 +57,24 @@ def load_or_exit(folder: Path) -> Content:
 def safe_url(url: str) -> str:
     """A database URL fit for a message: the password hidden."""
     return make_url(url).render_as_string(hide_password=True)
+
+
+def customer_row_or_exit(cfg: Settings, external_id: str):
+    """One customer in the send's row shape (preferences.store.customer_send_row), or exit 1."""
+    engine = make_engine(cfg.database_url)
+    try:
+        with engine.connect() as conn:
+            row = customer_send_row(conn, external_id=external_id)
+    except SQLAlchemyError as exc:
+        err.print(f"[red]error:[/] cannot read customers from {safe_url(cfg.database_url)} "
+                  "(run `newsletter db upgrade` first?)")
+        raise typer.Exit(1) from exc
+    finally:
+        engine.dispose()
+    if row is None:
+        err.print(f"[red]error:[/] no customer with external id {external_id!r}")
+        raise typer.Exit(1)
+    return row
 
 
 def migrated_engine(cfg: Settings):

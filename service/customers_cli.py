@@ -22,9 +22,9 @@ from preferences.csv_import import (Conflicts, Counts, ImportFileError, RowError
 from .demo_customers import write_demo_csv
 from .model import Content
 from preferences.links import LinkSigner, Purpose
-from preferences.store import customer_send_row
 
-from .cli_support import err, load_or_exit, load_settings, migrated_engine, out, safe_url
+from .cli_support import (customer_row_or_exit, err, load_or_exit, load_settings, migrated_engine, out,
+                          safe_url)
 
 customers_app = typer.Typer(help="Customers: import from the CRM's CSV export, demo data.",
                             no_args_is_help=True)
@@ -145,13 +145,5 @@ def _rows(count: int) -> str:
 def link(external_id: Annotated[str, typer.Argument(help="the customer's CRM id, e.g. CRM-000001")]) -> None:
     """Print a customer's personal preference-centre link (for support staff and the demo)."""
     cfg = load_settings()
-    engine = migrated_engine(cfg)
-    try:
-        with engine.connect() as conn:
-            row = customer_send_row(conn, external_id=external_id)
-    finally:
-        engine.dispose()
-    if row is None:
-        err.print(f"[red]error:[/] no customer with external id {external_id!r}")
-        raise typer.Exit(1)
+    row = customer_row_or_exit(cfg, external_id)
     out.print(LinkSigner(cfg.link_keys).url(cfg.base_url, row.public_id, Purpose.PREFERENCES), markup=False)

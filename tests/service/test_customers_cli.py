@@ -157,3 +157,24 @@ def test_demo_csv_then_import(tmp_path, db):
     assert imported.exit_code == 0, imported.output
     assert summary(imported.output) == (300, 0, 0, 0)
     assert len(customers(db)) == 300
+
+
+def test_link_prints_a_signed_preference_link(tmp_path, monkeypatch):
+    from typer.testing import CliRunner as _Runner
+
+    from preferences.links import LinkSigner, Purpose
+    from service.cli import app as _app
+    from service.settings import Settings as _Settings
+
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/l.db")
+    runner_ = _Runner()
+    csv = tmp_path / "c.csv"
+    csv.write_text("external_id,email,first_name,locale\nL-1,l1@example.com,Lea,de\n")
+    assert runner_.invoke(_app, ["customers", "import", str(csv)]).exit_code == 0
+    result = runner_.invoke(_app, ["customers", "link", "L-1"])
+    assert result.exit_code == 0, result.output
+    url = result.output.strip()
+    assert url.startswith("http://127.0.0.1:8000/preferences/")
+    LinkSigner(_Settings.from_env().link_keys).verify(url.rsplit("/", 1)[1], Purpose.PREFERENCES)
+    missing = runner_.invoke(_app, ["customers", "link", "nobody"])
+    assert missing.exit_code == 1 and "no customer with external id 'nobody'" in missing.output
