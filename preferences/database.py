@@ -7,6 +7,7 @@ applies the Alembic migrations in ``migrations/`` up to head. The URL is passed 
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import sqlalchemy
@@ -76,12 +77,32 @@ def _tune_sqlite(engine: sqlalchemy.Engine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
+    # Writers of this process queue on a lock instead of in SQLite's busy handler, which sleeps
+    # in growing steps (measured: POST p99 540 ms with 8 concurrent savers). Other processes
+    # still meet the busy timeout; the lock gives up after the same time and lets SQLite decide.
+    write_lock = threading.Lock()
+
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
         mode = conn.get_execution_options().get(SQLITE_BEGIN, "DEFERRED")
         if mode not in ("DEFERRED", "IMMEDIATE", "EXCLUSIVE"):
             raise ValueError(f"{SQLITE_BEGIN} must be DEFERRED, IMMEDIATE or EXCLUSIVE, not {mode!r}")
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        held = mode != "DEFERRED" and write_lock.acquire(timeout=BUSY_TIMEOUT_MS / 1000)
+        try:
+            conn.exec_driver_sql(f"BEGIN {mode}")
+        except BaseException:
+            if held:
+                write_lock.release()
+            raise
+        if held:
+            conn.info["holds_write_lock"] = True
+
+    def _release(conn):
+        if conn.info.pop("holds_write_lock", False):
+            write_lock.release()
+
+    event.listen(engine, "commit", _release)
+    event.listen(engine, "rollback", _release)
 
 
 def for_writes(engine: sqlalchemy.Engine) -> sqlalchemy.Engine:
