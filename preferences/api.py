@@ -11,8 +11,6 @@ Database work runs in the thread pool, in one transaction per request.
 from __future__ import annotations
 
 import hmac
-import json
-from datetime import date, datetime
 from typing import Any, Awaitable, Callable, Mapping
 
 from sqlalchemy import select
@@ -26,9 +24,12 @@ from starlette.routing import BaseRoute, Mount, Route
 from preferences import store
 from preferences.centre import Catalogue, Centre
 from preferences.csv_import import Conflicts, upsert_many
-from preferences.customers import MAX_EXTERNAL_ID, parse_customer
+from preferences.customers import parse_customer
 from preferences.errors import DuplicateCustomer, InvalidInput, StaleForm, UnknownCustomer
-from preferences.models import Channel, ConsentEvent, Customer, Preference
+from preferences.models import Channel, ConsentEvent
+from preferences.api_requests import (ApiError, expected_version, int_param, json_kind, json_object,
+                                      path_id)
+from preferences.api_views import customer_json, etag, event_json, preferences_json
 from preferences.openapi import DEFAULT_PAGE, MAX_BATCH, MAX_PAGE, OPERATIONS, document
 
 MAX_BODY_BYTES = 64 * 1024
@@ -38,20 +39,6 @@ ITEM = "item"  # the field name of a batch item that is not an object at all
 _ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 Handler = Callable[[Request], Awaitable[Response]]
-
-
-class ApiError(Exception):
-    """A client mistake, answered as ``{"error": message, "fields": {...}}`` with ``status``."""
-
-    def __init__(self, status: int, message: str, fields: Mapping[str, str] | None = None, *,
-                 headers: Mapping[str, str] | None = None, **extra: Any) -> None:
-        super().__init__(message)
-        self.status, self.message = status, message
-        self.fields, self.headers, self.extra = dict(fields or {}), dict(headers or {}), extra
-
-    def response(self) -> JSONResponse:
-        return JSONResponse({"error": self.message, "fields": self.fields, **self.extra},
-                            status_code=self.status, headers=self.headers)
 
 
 def routes(centre: Centre) -> list[BaseRoute]:
@@ -143,7 +130,7 @@ class _Api:
 
     async def upsertCustomer(self, request: Request) -> Response:  # noqa: N802
         external_id = request.path_params["external_id"]
-        body = await _json_object(request, MAX_BODY_BYTES)
+        body = await json_object(request, MAX_BODY_BYTES)
         catalogue = self.centre.catalogue()
         if "external_id" in body and str(body["external_id"]).strip() != external_id.strip():
             raise ApiError(422, "invalid input", {"external_id": "differs from the external id in the URL"})
@@ -157,7 +144,7 @@ class _Api:
                 except Conflicts as conflicts:
                     raise ApiError(409, "another customer already has this email", conflicts.errors[0]) from None
                 customer = store.get_customer_by_external_id(session, data.external_id)
-                result = _customer_json(customer, store.get_preference(session, customer.id))
+                result = customer_json(customer, store.get_preference(session, customer.id))
                 session.commit()
                 return outcome, result
 
@@ -167,7 +154,7 @@ class _Api:
         return JSONResponse({"result": outcome, "customer": customer}, status_code=status, headers=headers)
 
     async def upsertCustomers(self, request: Request) -> Response:  # noqa: N802
-        body = await _json_object(request, MAX_BATCH_BODY_BYTES)
+        body = await json_object(request, MAX_BATCH_BODY_BYTES)
         catalogue = self.centre.catalogue()
         items = body.get("customers")
         unknown = sorted(set(body) - {"customers"})
@@ -201,33 +188,33 @@ class _Api:
         })
 
     async def getCustomer(self, request: Request) -> Response:  # noqa: N802
-        external_id = _path_id(request)
+        external_id = path_id(request)
 
         def work() -> dict[str, Any]:
             with Session(self.centre.engine) as session:
                 customer = store.get_customer_by_external_id(session, external_id)
-                return _customer_json(customer, store.get_preference(session, customer.id))
+                return customer_json(customer, store.get_preference(session, customer.id))
 
         return JSONResponse(await run_in_threadpool(work))
 
     # Preferences -------------------------------------------------------------------------------
 
     async def getPreferences(self, request: Request) -> Response:  # noqa: N802
-        external_id = _path_id(request)
+        external_id = path_id(request)
 
         def work() -> dict[str, Any]:
             with Session(self.centre.engine) as session:
                 customer = store.get_customer_by_external_id(session, external_id)
-                return _preferences_json(customer, store.get_preference(session, customer.id))
+                return preferences_json(customer, store.get_preference(session, customer.id))
 
         preferences = await run_in_threadpool(work)
-        return JSONResponse(preferences, headers={"ETag": _etag(preferences["version"])})
+        return JSONResponse(preferences, headers={"ETag": etag(preferences["version"])})
 
     async def changePreferences(self, request: Request) -> Response:  # noqa: N802
-        external_id = _path_id(request)
-        body = await _json_object(request, MAX_BODY_BYTES)
+        external_id = path_id(request)
+        body = await json_object(request, MAX_BODY_BYTES)
         from_header = "if-match" in request.headers
-        expected = _expected_version(request.headers.get("if-match"), body)
+        expected = expected_version(request.headers.get("if-match"), body)
         catalogue = self.centre.catalogue()
         today = self.centre.today()
 
@@ -244,18 +231,18 @@ class _Api:
                                            f"(now {stale.current_version}); read them again",
                                    {"If-Match" if from_header else "version":
                                     f"stale: current version is {stale.current_version}"},
-                                   headers={"ETag": _etag(stale.current_version)},
+                                   headers={"ETag": etag(stale.current_version)},
                                    current_version=stale.current_version) from None
-                result = _preferences_json(customer, store.get_preference(session, customer.id))
+                result = preferences_json(customer, store.get_preference(session, customer.id))
                 session.commit()
                 return [event.field for event in events], result
 
         changed, preferences = await run_in_threadpool(work)
         return JSONResponse({"preferences": preferences, "changed": changed},
-                            headers={"ETag": _etag(preferences["version"])})
+                            headers={"ETag": etag(preferences["version"])})
 
     async def unsubscribeCustomer(self, request: Request) -> Response:  # noqa: N802
-        external_id = _path_id(request)
+        external_id = path_id(request)
 
         def work() -> bool:
             with self._writing() as session:
@@ -268,9 +255,9 @@ class _Api:
         return JSONResponse({"external_id": external_id, "status": "unsubscribed", "changed": changed})
 
     async def listConsentEvents(self, request: Request) -> Response:  # noqa: N802
-        external_id = _path_id(request)
-        after = _int_param(request, "after", 0, 0, _MAX_ID)
-        limit = _int_param(request, "limit", DEFAULT_PAGE, 1, MAX_PAGE)
+        external_id = path_id(request)
+        after = int_param(request, "after", 0, 0, _MAX_ID)
+        limit = int_param(request, "limit", DEFAULT_PAGE, 1, MAX_PAGE)
 
         def work() -> list[ConsentEvent]:
             with Session(self.centre.engine) as session:
@@ -283,93 +270,12 @@ class _Api:
 
         events = await run_in_threadpool(work)
         page = events[:limit]
-        return JSONResponse({"events": [_event_json(event) for event in page],
+        return JSONResponse({"events": [event_json(event) for event in page],
                              "next_after": page[-1].id if len(events) > limit else None})
 
     def _writing(self) -> Session:
         # for_writes: SQLite's write lock is taken at BEGIN, so concurrent writers queue.
         return Session(self.centre.write_engine, expire_on_commit=False)
-
-
-# Request parsing -------------------------------------------------------------------------------
-
-async def _json_object(request: Request, limit: int) -> dict[str, Any]:
-    """The request body as a JSON object, or ApiError 415/413/400/422."""
-    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    if media != "application/json" and not (media.startswith("application/") and media.endswith("+json")):
-        raise ApiError(415, "send the body as JSON with Content-Type: application/json")
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise ApiError(413, f"the body is larger than {limit} bytes")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ApiError(413, f"the body is larger than {limit} bytes")
-        chunks.append(chunk)
-    raw = b"".join(chunks)
-    if not raw.strip():
-        raise ApiError(400, "the body is empty: send a JSON object")
-    try:
-        value = json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
-    except UnicodeDecodeError:
-        raise ApiError(400, "malformed JSON: the body is not UTF-8 text") from None
-    except (ValueError, RecursionError) as error:
-        raise ApiError(400, f"malformed JSON: {error}") from None
-    try:
-        # An escaped lone surrogate ("\ud800") is valid JSON but no text: it cannot be stored.
-        json.dumps(value, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        raise ApiError(400, "malformed JSON: a string holds an unpaired surrogate escape") from None
-    if not isinstance(value, dict):
-        raise ApiError(422, "invalid input", {"body": f"expected a JSON object, got {_json_kind(value)}"})
-    return value
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def _json_kind(value: Any) -> str:
-    return {list: "an array", str: "a string", bool: "a boolean", int: "a number", float: "a number",
-            type(None): "null"}.get(type(value), type(value).__name__)
-
-
-def _path_id(request: Request) -> str:
-    """The external id from the URL; one that no customer can have is simply not found."""
-    external_id = request.path_params["external_id"]
-    if len(external_id) > MAX_EXTERNAL_ID or any(ord(c) < 32 for c in external_id):
-        raise UnknownCustomer("no such customer")
-    return external_id
-
-
-def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return default
-    if not raw.isascii() or not raw.isdigit() or not low <= int(raw) <= high:
-        raise ApiError(400, f"bad query parameter {name}", {name: f"expected a whole number from {low} to {high}"})
-    return int(raw)
-
-
-def _expected_version(if_match: str | None, body: dict[str, Any]) -> int | None:
-    """The version a PATCH is based on, from If-Match or the body's ``version`` (removed from it)."""
-    version = body.pop("version", None)
-    if version is not None and (isinstance(version, bool) or not isinstance(version, int) or version < 1):
-        raise ApiError(422, "invalid input", {"version": "expected a whole number from 1"})
-    if if_match is None:
-        return version
-    tag = if_match.strip()
-    if tag == "*":
-        return version
-    if "," in tag:
-        raise ApiError(400, "If-Match: give one ETag", {"If-Match": "give one ETag"})
-    tag = tag.removeprefix("W/").strip('"')
-    # An ETag this server never made matches no version: answered as stale (412).
-    header_version = int(tag) if tag.isascii() and tag.isdigit() and len(tag) < 18 else 0
-    if version is not None and version != header_version:
-        raise ApiError(400, "If-Match and version disagree", {"version": "differs from If-Match"})
-    return header_version
 
 
 def _parse_batch(items: list[Any], catalogue: Catalogue) -> tuple[list, dict[int, dict[str, str]]]:
@@ -378,7 +284,7 @@ def _parse_batch(items: list[Any], catalogue: Catalogue) -> tuple[list, dict[int
     emails: dict[str, int] = {}
     for index, item in enumerate(items):
         if not isinstance(item, dict):
-            bad[index] = {ITEM: f"expected a customer object, got {_json_kind(item)}"}
+            bad[index] = {ITEM: f"expected a customer object, got {json_kind(item)}"}
             continue
         try:
             data = parse_customer(item, schema=catalogue.attributes, locales=catalogue.locales)
@@ -406,44 +312,3 @@ def _batch_error(bad: Mapping[int, Mapping[str, str]], items: list[Any], what: s
 def _item_id(item: Any) -> str | None:
     value = item.get("external_id") if isinstance(item, dict) else None
     return str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else None
-
-
-# Responses -------------------------------------------------------------------------------------
-
-def _etag(version: int) -> str:
-    return f'"{version}"'
-
-
-def _time(value: datetime | date | None) -> str | None:
-    return None if value is None else value.isoformat()
-
-
-def _customer_json(customer: Customer, preference: Preference) -> dict[str, Any]:
-    return {
-        "external_id": customer.external_id,
-        "email": customer.email,
-        "first_name": customer.first_name,
-        "locale": customer.locale,
-        "status": customer.status.value,
-        "attributes": dict(customer.attributes),
-        "created_at": _time(customer.created_at),
-        "updated_at": _time(customer.updated_at),
-        "preferences": _preferences_json(customer, preference),
-    }
-
-
-def _preferences_json(customer: Customer, preference: Preference) -> dict[str, Any]:
-    return {
-        "frequency": preference.frequency.value,
-        "paused_until": _time(preference.paused_until),
-        "excluded_groups": list(preference.excluded_groups),
-        "locale": customer.locale,
-        "status": customer.status.value,
-        "version": preference.version,
-        "updated_at": _time(preference.updated_at),
-    }
-
-
-def _event_json(event: ConsentEvent) -> dict[str, Any]:
-    return {"id": event.id, "field": event.field, "old": event.old, "new": event.new,
-            "channel": event.channel.value, "at": _time(event.at), "client_hash": event.client_hash}
