@@ -192,8 +192,7 @@ class _Api:
 
         def work() -> dict[str, Any]:
             with Session(self.centre.engine) as session:
-                customer = store.get_customer_by_external_id(session, external_id)
-                return customer_json(customer, store.get_preference(session, customer.id))
+                return customer_json(*store.get_customer_with_preference(session, external_id=external_id))
 
         return JSONResponse(await run_in_threadpool(work))
 
@@ -204,8 +203,7 @@ class _Api:
 
         def work() -> dict[str, Any]:
             with Session(self.centre.engine) as session:
-                customer = store.get_customer_by_external_id(session, external_id)
-                return preferences_json(customer, store.get_preference(session, customer.id))
+                return preferences_json(*store.get_customer_with_preference(session, external_id=external_id))
 
         preferences = await run_in_threadpool(work)
         return JSONResponse(preferences, headers={"ETag": etag(preferences["version"])})

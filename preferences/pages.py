@@ -323,7 +323,7 @@ class _Pages:
         # No lock needed here: the store locks the rows it changes and re-checks the version.
         try:
             public_id = self.centre.signer.verify(token, purpose)
-            customer, preference = store.get_customer_with_preference(session, public_id)
+            customer, preference = store.get_customer_with_preference(session, public_id=public_id)
         except (BadLink, UnknownCustomer):
             return None
         return customer, Snapshot.of(customer, preference)

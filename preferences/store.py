@@ -48,11 +48,13 @@ def get_customer_by_public_id(session: Session, public_id: str) -> Customer:
     return _one(session, select(Customer).where(Customer.public_id == public_id))
 
 
-def get_customer_with_preference(session: Session, public_id: str) -> tuple[Customer, Preference]:
-    """The customer with this public id and their preference row, in one query (the page's
-    read path). Raises UnknownCustomer."""
+def get_customer_with_preference(session: Session, *, public_id: str | None = None,
+                                 external_id: str | None = None) -> tuple[Customer, Preference]:
+    """The customer (by public id from a link, or by the CRM's external id) and their preference
+    row, in one query: the read path of the page and of the API. Raises UnknownCustomer."""
+    where = Customer.public_id == public_id if public_id is not None else Customer.external_id == external_id
     found = session.execute(select(Customer, Preference).join(Preference, Preference.customer_id == Customer.id)
-                            .where(Customer.public_id == public_id)).first()
+                            .where(where)).first()
     if found is None:
         raise UnknownCustomer("no such customer")
     return found[0], found[1]
