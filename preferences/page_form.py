@@ -21,7 +21,7 @@ from preferences.models import Frequency
 from preferences.wording import N_, format_day, frequency_words
 
 if TYPE_CHECKING:
-    from preferences.pages import Snapshot
+    from preferences.snapshot import Snapshot
 
 KEEP, NO_PAUSE, UNTIL_DATE = "keep", "none", "date"
 PAUSE_WEEKS = {"2w": 2, "4w": 4, "8w": 8}
@@ -74,8 +74,8 @@ class FormState:
                    frozenset(catalogue.product_groups) - set(snap.excluded_groups), snap.locale)
 
     def view(self, snap: "Snapshot", catalogue: Catalogue, locale: str, today: date,
-             gettext: Callable[[str], str]) -> dict[str, Any]:
-        """What the template needs: every choice with its label and whether it is selected."""
+             gettext: Callable[[str], str]) -> "Choices":
+        """What the form shows: every choice with its label and whether it is selected."""
         pauses = []
         if snap.paused_until is not None and snap.paused_until > today:
             pauses.append((KEEP, gettext("Keep the pause: newsletters again from %(date)s")
@@ -86,16 +86,31 @@ class FormState:
         pauses += [(value, gettext("Pause for %(weeks)d weeks") % {"weeks": weeks})
                    for value, weeks in PAUSE_WEEKS.items()]
         pauses.append((UNTIL_DATE, gettext("Pause until a date")))
-        return {
-            "frequencies": [(f.value, frequency_words(f, gettext), f.value == self.frequency) for f in Frequency],
-            "pauses": [(value, label, value == self.pause) for value, label in pauses],
-            "pause_until": self.pause_until,
-            "pause_min": today.isoformat(),
-            "pause_max": latest_pause_end(today).isoformat(),
-            "groups": [(group, catalogue.group_label(group, locale), group in self.wanted)
-                       for group in catalogue.product_groups],
-            "locales": [(code, i18n.language_name(code), code == self.locale) for code in catalogue.locales],
-        }
+        return Choices(
+            frequencies=tuple((f.value, _upper_first(frequency_words(f, gettext)), f.value == self.frequency)
+                              for f in Frequency),
+            pauses=tuple((value, label, value == self.pause) for value, label in pauses),
+            pause_until=self.pause_until,
+            pause_min=today.isoformat(),
+            pause_max=latest_pause_end(today).isoformat(),
+            groups=tuple((group, catalogue.group_label(group, locale), group in self.wanted)
+                         for group in catalogue.product_groups),
+            locales=tuple((code, i18n.language_name(code), code == self.locale) for code in catalogue.locales),
+        )
+
+
+@dataclass(frozen=True)
+class Choices:
+    """The form's choices as (value, label, selected) rows: a value, so equal forms compare and
+    hash equal (the page renders each distinct one once)."""
+
+    frequencies: tuple[tuple[str, str, bool], ...]
+    pauses: tuple[tuple[str, str, bool], ...]
+    pause_until: str
+    pause_min: str
+    pause_max: str
+    groups: tuple[tuple[str, str, bool], ...]
+    locales: tuple[tuple[str, str, bool], ...]
 
 
 def read_form(form: Any, snap: "Snapshot", catalogue: Catalogue,
@@ -157,6 +172,10 @@ def read_form(form: Any, snap: "Snapshot", catalogue: Catalogue,
         locale=locale if locale is not None else stored.locale,
     )
     return changes, errors, state
+
+
+def _upper_first(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _text(value: object) -> str | None:

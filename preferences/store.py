@@ -16,10 +16,13 @@ Consent events are append-only: they are inserted here and never updated or dele
 
 from __future__ import annotations
 
+import json
 from datetime import date
-from typing import Any, Collection, Iterator, Mapping
+from functools import lru_cache
+from typing import Any, Collection, Iterator, Mapping, NamedTuple
 
-from sqlalchemy import Connection, Row, func, insert, or_, select
+from sqlalchemy import Connection, Engine, Row, bindparam, func, insert, or_, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from preferences import consent
@@ -58,6 +61,61 @@ def get_customer_with_preference(session: Session, *, public_id: str | None = No
     if found is None:
         raise UnknownCustomer("no such customer")
     return found[0], found[1]
+
+
+class PageState(NamedTuple):
+    """A customer and their choices as the preference pages show them."""
+
+    id: int
+    public_id: str
+    email: str
+    first_name: str | None
+    locale: str
+    status: str
+    frequency: str
+    paused_until: date | None
+    excluded_groups: list[str]
+    version: int
+
+
+def page_state(engine: Engine, public_id: str) -> PageState | None:
+    """The customer behind a verified link and their choices, or None: the read that every view
+    of a preference page makes.
+
+    The Core statement ``_PAGE_STATE``, compiled once per dialect, runs on the pool's DBAPI
+    connection: SQLAlchemy's execution layer (transaction events, result processing) cost five
+    times the database's own work for this one-row read (100 us against 20 us on SQLite). A
+    driver error is raised as SQLAlchemy's, as any other query's would be."""
+    sql, positional = _compiled(engine.dialect)
+    params: Any = (public_id,) if positional else {"public_id": public_id}
+    dbapi_error = engine.dialect.loaded_dbapi.Error
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        try:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+    except dbapi_error as error:
+        raise DBAPIError.instance(sql, params, error, dbapi_error, dialect=engine.dialect) from error
+    finally:
+        connection.close()
+    if row is None:
+        return None
+    *head, paused_until, excluded_groups, version = row
+    # SQLite hands back the stored text, PostgreSQL (psycopg) a date and a list.
+    if isinstance(paused_until, str):
+        paused_until = date.fromisoformat(paused_until)
+    if isinstance(excluded_groups, str):
+        excluded_groups = json.loads(excluded_groups)
+    return PageState(*head, paused_until, excluded_groups, version)
+
+
+@lru_cache(maxsize=None)
+def _compiled(dialect) -> tuple[str, bool]:
+    compiled = _PAGE_STATE.compile(dialect=dialect)
+    return compiled.string, compiled.positiontup is not None
 
 
 def get_customer_by_external_id(session: Session, external_id: str) -> Customer:
@@ -120,6 +178,15 @@ def confirm_link_context(preference: Preference) -> str:
     """The ``context`` to sign and verify a confirm link with: binds the link to the current
     preference version, so it works once and an old confirm email cannot resubscribe anyone."""
     return f"v{preference.version}"
+
+
+_PAGE_STATE = (
+    select(customer_table.c.id, customer_table.c.public_id, customer_table.c.email, customer_table.c.first_name,
+           customer_table.c.locale, customer_table.c.status, preference_table.c.frequency,
+           preference_table.c.paused_until, preference_table.c.excluded_groups, preference_table.c.version)
+    .join_from(customer_table, preference_table, preference_table.c.customer_id == customer_table.c.id)
+    .where(customer_table.c.public_id == bindparam("public_id"))
+)
 
 
 # Customers -------------------------------------------------------------------------------------

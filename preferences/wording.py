@@ -8,6 +8,7 @@ catalogue's upcoming edition dates, so the page never promises what the send wil
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 from typing import Callable, Collection, Sequence
 
 from babel.dates import format_date
@@ -66,10 +67,16 @@ def editions_around(catalogue: Catalogue, today: date) -> Sequence[date]:
 
 def format_day(day: date, locale: str, today: date) -> str:
     """``day`` as "7 December" / "7. Dezember" (with the year when it is not this year)."""
+    return _format_day(day, locale, day.year != today.year)
+
+
+@lru_cache(maxsize=2048)
+def _format_day(day: date, locale: str, with_year: bool) -> str:
+    # babel formats a date in about 20 us; a page names the same few days over and over.
     patterns = _DAY_PATTERNS.get(locale)
     if patterns is None:
         return format_date(day, "long", locale=locale)
-    return format_date(day, patterns[day.year != today.year], locale=locale)
+    return format_date(day, patterns[with_year], locale=locale)
 
 
 def frequency_words(frequency: Frequency | str, gettext: Gettext) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
+from functools import lru_cache
 from typing import Callable
 
 from sqlalchemy import Engine
@@ -22,6 +23,8 @@ MAIN_TEMPLATE = "weekly"
 
 
 def catalogue_of(content: Content) -> Catalogue:
+    # Upcoming editions are asked for by every page view with the first of the month; one
+    # schedule walk per day asked, not per request.
     template = content.templates.get(MAIN_TEMPLATE) or next(iter(content.templates.values()))
     schedule = template.schedule
     return Catalogue(
@@ -29,7 +32,8 @@ def catalogue_of(content: Content) -> Catalogue:
         product_groups={g.id: dict(g.labels) for g in content.product_groups.values()},
         attributes=content.audience.attributes,
         newsletter_name=template.name,
-        upcoming_editions=lambda day: list(schedule.editions(day, day + timedelta(days=400))),
+        upcoming_editions=lru_cache(maxsize=64)(
+            lambda day: tuple(schedule.editions(day, day + timedelta(days=400)))),
     )
 
 

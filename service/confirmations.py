@@ -11,7 +11,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from datetime import datetime, timezone
 
-from preferences.pages import PendingCustomer
+from preferences.snapshot import PendingCustomer
 
 from .centre import MAIN_TEMPLATE
 from .deliver import SENT, Envelope, open_deliverer, parse_target

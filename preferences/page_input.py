@@ -1,0 +1,34 @@
+"""What the preference pages read from a request besides the link: the submitted form, its
+version field, and the client hash that page changes record in their consent events."""
+
+from __future__ import annotations
+
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
+from starlette.requests import ClientDisconnect, Request
+
+from preferences.consent import client_hash
+
+MAX_FORM_FIELDS = 300
+MAX_PART_BYTES = 16 * 1024
+
+
+async def submitted_form(request: Request) -> FormData | None:
+    """The submitted form (urlencoded or multipart, no files), or None if it cannot be read."""
+    try:
+        return await request.form(max_files=0, max_fields=MAX_FORM_FIELDS, max_part_size=MAX_PART_BYTES)
+    except (HTTPException, MultiPartException, ClientDisconnect, UnicodeDecodeError, ValueError):
+        return None
+
+
+def form_version(value: object) -> int | None:
+    """The form's ``version`` field as a number, or None if it is missing or not one."""
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 10:
+        return int(value)
+    return None
+
+
+def client(request: Request) -> str:
+    """The hash of the client's address and user agent (never the values themselves)."""
+    return client_hash(request.client.host if request.client else None, request.headers.get("user-agent"))

@@ -1,0 +1,131 @@
+"""How the preference pages look: the page language, the page for a customer's status, the
+preference page with what the customer will get in words, and the page for a problem.
+
+Every page is rendered after its transaction has ended: a page never holds the write lock.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from functools import lru_cache, wraps
+from typing import Awaitable, Callable
+
+from markupsafe import Markup
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from preferences import i18n
+from preferences.centre import Catalogue, Centre
+from preferences.csrf import form_token
+from preferences.links import Purpose
+from preferences.models import Status
+from preferences.page_form import Choices, FormState, explain
+from preferences.snapshot import Snapshot
+from preferences.wording import summary
+
+log = logging.getLogger(__name__)
+
+NOT_FOUND = ("not-found", 404)
+
+
+def problem(kind: str, status: int, headers: dict[str, str] | None = None) -> HTMLResponse:
+    """The bilingual page for a bad link ("not-found": the same body whatever the reason), an
+    unreadable form, or a database that is unavailable."""
+    return HTMLResponse(i18n.render("problem.html", i18n.SOURCE_LOCALE, kind=kind, back=None),
+                        status_code=status, headers={**i18n.PAGE_HEADERS, **(headers or {})})
+
+
+def guarded(handler: Callable[..., Awaitable[Response]]):
+    """Database trouble becomes a 503 page (never a false success, never a traceback)."""
+    @wraps(handler)
+    async def guard(self, request: Request) -> Response:
+        try:
+            return await handler(self, request)
+        except SQLAlchemyError:
+            log.exception("database error on %s %s", request.method, request.url.path.split("/")[1])
+            return problem("unavailable", 503, {"Retry-After": "60"})
+    return guard
+
+
+@lru_cache(maxsize=1024)
+def choices_html(locale: str, choices: Choices, messages: tuple[tuple[str, str], ...]) -> Markup:
+    """The form's choices as HTML: a pure function of its arguments, and most customers share a
+    few sets of choices (weekly, no pause, every group), so each distinct one is rendered once.
+    The parts that differ per customer (CSRF token, version, links) stay in centre.html."""
+    return Markup(i18n.render("choices.html", locale, form=choices, messages=dict(messages)))
+
+
+def reads_inline(centre: Centre) -> bool:
+    """Whether a page that only reads runs in the event loop instead of the thread pool.
+
+    On SQLite, yes: a read in WAL mode never waits for a writer and takes tens of microseconds,
+    where the hop to a worker thread and back took about 0.5 ms (measured, bench/preferences.py).
+    Elsewhere the read is a network round trip, which must not stall the other requests."""
+    return centre.engine.dialect.name == "sqlite"
+
+
+class PageViews:
+    """Renders the pages of one preference centre."""
+
+    def __init__(self, centre: Centre, last_delivery: Callable[[int], date | None] | None) -> None:
+        self.centre = centre
+        self.last_delivery = last_delivery
+
+    def locale(self, request: Request, customer_locale: str, catalogue: Catalogue) -> tuple[str, list]:
+        """The page language (asked for with ?lang=, else the customer's) and the links to the others."""
+        offered = [locale for locale in catalogue.locales if locale in i18n.page_locales()]
+        asked = request.query_params.get("lang")
+        locale = asked if asked in offered else i18n.page_locale([customer_locale, *offered])
+        path = request.scope["path"]  # not request.url, which rebuilds the whole URL each time
+        if path.endswith(("/unsubscribe", "/resubscribe")):
+            path = path.rsplit("/", 1)[0]
+        return locale, [(other, i18n.language_name(other), f"{path}?lang={other}")
+                        for other in offered if other != locale]
+
+    def render(self, template: str, locale: str, request: Request, catalogue: Catalogue, *,
+               status: int = 200, **context) -> HTMLResponse:
+        context.setdefault("switch", None)
+        body = i18n.render(template, locale, newsletter=catalogue.newsletter_name,
+                           csrftoken=lambda: form_token(request.scope), **context)
+        return HTMLResponse(body, status_code=status, headers=i18n.PAGE_HEADERS)
+
+    def state_page(self, request: Request, snap: Snapshot, catalogue: Catalogue, *,
+                   status: int = 200, notice: str | None = None) -> HTMLResponse:
+        """The page for the customer's status: the choices, or "unsubscribed", or "pending"."""
+        if snap.status is Status.ACTIVE:
+            return self.centre_page(request, snap, catalogue, status=status, notice=notice)
+        locale, switch = self.locale(request, snap.locale, catalogue)
+        base = self.centre.signer.path(snap.public_id, Purpose.PREFERENCES)
+        return self.render("status.html", locale, request, catalogue, status=status, switch=switch,
+                           pending=snap.status is Status.PENDING, notice=notice,
+                           first_name=snap.first_name, resubscribe=base + "/resubscribe",
+                           unsubscribe=base + "/unsubscribe")
+
+    def centre_page(self, request: Request, snap: Snapshot, catalogue: Catalogue, *, status: int = 200,
+                    notice: str | None = None, state: FormState | None = None,
+                    errors: dict[str, str] | None = None) -> HTMLResponse:
+        """The preference page: the choices as a form, and what the customer gets now."""
+        today = self.centre.today()
+        locale, switch = self.locale(request, snap.locale, catalogue)
+        state = state or FormState.of(snap, catalogue, today)
+        gettext = i18n.translations(locale).gettext
+        base = self.centre.signer.path(snap.public_id, Purpose.PREFERENCES)
+        messages = explain(errors, gettext, locale, today) if errors else {}
+        return self.render(
+            "centre.html", locale, request, catalogue, status=status, switch=switch, notice=notice,
+            first_name=snap.first_name, version=snap.version, messages=messages,
+            what=self.summary(snap, catalogue, locale),
+            choices=choices_html(locale, state.view(snap, catalogue, locale, today, gettext),
+                                 tuple(messages.items())),
+            action=base + (f"?lang={locale}" if request.query_params.get("lang") == locale else ""),
+            unsubscribe=base + "/unsubscribe")
+
+    def summary(self, snap: Snapshot, catalogue: Catalogue, locale: str) -> str:
+        """What the customer will get, in words, in ``locale``."""
+        last = self.last_delivery(snap.customer_id) if self.last_delivery else None
+        return summary(gettext=i18n.translations(locale).gettext, locale=locale, catalogue=catalogue,
+                       today=self.centre.today(), frequency=snap.frequency,
+                       paused_until=snap.paused_until, excluded_groups=snap.excluded_groups,
+                       last_delivery=last)
