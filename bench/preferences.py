@@ -5,8 +5,12 @@ SQLite file of demo customers, then:
 
 - GET /preferences/{token} for DURATION seconds with wrk (8 connections, a different customer
   per request) if wrk is installed, else with 8 Python client threads;
-- POST /preferences/{token} for DURATION seconds from 8 client threads, each saving its own
-  customer's page again and again (a real change each time, CSRF token and version included).
+- POST /preferences/{token} for DURATION seconds from 8 connections (8 wrk threads, or 8 Python
+  client threads without wrk), each saving its own customer's page again and again (a real
+  change each time, CSRF cookie and token and the current version included).
+
+wrk (Debian: apt-get install wrk) is the client to trust: Python client threads share the two
+cores with the server and measure themselves as much as it.
 
 Prints requests/s and latency percentiles, then one JSON line. Targets (issue 4), per uvicorn
 worker: GET p99 <= 10 ms, POST p99 <= 20 ms, >= 2,000 GET requests/s.
@@ -103,12 +107,16 @@ def get_with_wrk(port: int, tokens: list[str], duration: int) -> dict:
     out = subprocess.run(["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{duration}s", "--latency", "-s", str(script),
                           f"http://127.0.0.1:{port}"], capture_output=True, text=True, check=True).stdout
     script.unlink()
+    return {"client": "wrk", **wrk_figures(out)}
 
+
+def wrk_figures(out: str) -> dict:
+    """Requests/s, latency percentiles and non-2xx answers from wrk's --latency output."""
     def ms(label: str) -> float:
         value, unit = re.search(rf"^\s+{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.M).groups()
         return round(float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit], 2)
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {"client": "wrk", "requests_per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+    return {"requests_per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
             "p50_ms": ms("50%"), "p90_ms": ms("90%"), "p99_ms": ms("99%"),
             "errors": int(errors.group(1)) if errors else 0}
 
@@ -169,6 +177,60 @@ def form_of(html: str) -> list[tuple[str, str]]:
     return fields
 
 
+POST_SCRIPT = """
+-- One connection per wrk thread, each saving its own customer's page: the form as the browser
+-- sends it, the frequency flipped each time (a real change), the version from the last answer.
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("id", threads)
+end
+function init(args)
+  path, cookie, fields, version, flip = paths[id], cookies[id], bodies[id], versions[id], false
+end
+function request()
+  flip = not flip
+  local body = fields .. "&version=" .. version .. "&frequency=" .. (flip and "monthly" or "weekly")
+  return wrk.format("POST", path, {["Content-Type"] = "application/x-www-form-urlencoded",
+                                   ["Cookie"] = cookie}, body)
+end
+function response(status, headers, body)
+  local found = string.match(body, 'name="version" value="(%d+)"')
+  if found then version = found end
+end
+"""
+
+
+def lua_list(values: list) -> str:
+    return "{" + ",".join(json.dumps(str(v)) for v in values) + "}"
+
+
+def post_with_wrk(port: int, tokens: list[str], duration: int) -> dict:
+    """Saves from CONNECTIONS wrk threads, one customer each (the page fetched once first for
+    its CSRF cookie and token, its fields and its version)."""
+    paths, cookies, bodies, versions = [], [], [], []
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    for token in tokens[-CONNECTIONS:]:
+        conn.request("GET", f"/preferences/{token}")
+        response = conn.getresponse()
+        fields = form_of(response.read().decode())
+        paths.append(f"/preferences/{token}")
+        cookies.append(response.getheader("set-cookie", "").split(";")[0])
+        versions.append(dict(fields)["version"])
+        bodies.append(urlencode([(k, v) for k, v in fields if k not in ("frequency", "version")]))
+    conn.close()
+    script = Path(tempfile.mkstemp(suffix=".lua")[1])
+    script.write_text(f"paths = {lua_list(paths)}\ncookies = {lua_list(cookies)}\nbodies = {lua_list(bodies)}\n"
+                      f"versions = {lua_list(versions)}\n{POST_SCRIPT}")
+    try:
+        out = subprocess.run(["wrk", f"-t{CONNECTIONS}", f"-c{CONNECTIONS}", f"-d{duration}s", "--latency",
+                              "-s", str(script), f"http://127.0.0.1:{port}"],
+                             capture_output=True, text=True, check=True).stdout
+    finally:
+        script.unlink()
+    return {"client": "wrk", **wrk_figures(out)}
+
+
 def post_saves(port: int, tokens: list[str], duration: int) -> dict:
     def work(conn, n, state):
         path = f"/preferences/{tokens[n]}"
@@ -205,10 +267,11 @@ def main() -> None:
         port = free_port()
         server = serve(url, port)
         try:
-            get_fn = get_with_wrk if shutil.which("wrk") else get_with_threads
+            wrk = shutil.which("wrk")
+            get_fn = get_with_wrk if wrk else get_with_threads
             get_fn(port, tokens, 2)  # warm-up: templates compiled, content loaded
             got = get_fn(port, tokens, args.duration)
-            posted = post_saves(port, tokens, args.duration)
+            posted = (post_with_wrk if wrk else post_saves)(port, tokens, args.duration)
         finally:
             server.terminate()
             server.wait(10)

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Sequence
 
+from sqlalchemy import Connection, bindparam, insert
 from sqlalchemy.orm import Session
 
-from preferences.models import Channel, ConsentEvent
+from preferences.models import Channel, ConsentEvent, consent_event_table
+from preferences.prepared import Prepared
 from preferences.utc import utcnow
 
 # Field names recorded on consent events.
@@ -46,6 +49,50 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, (set, frozenset)):
         return sorted(value)
     raise TypeError(f"cannot record {type(value).__name__} in a consent event")
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """A consent event as written, with its values decoded."""
+
+    customer_id: int
+    field: str
+    old: Any
+    new: Any
+    channel: Channel
+    client_hash: str | None
+    at: datetime
+
+
+def record_many(
+    conn: Connection,
+    customer_id: int,
+    changes: Sequence[tuple[str, Any, Any]],
+    channel: Channel | str,
+    client_hash: str | None = None,
+    at: datetime | None = None,
+) -> list[Recorded]:
+    """Insert one consent event per (field, old, new) in one executemany; returns them in order."""
+    if not changes:
+        return []
+    channel, at = Channel(channel), at or utcnow()
+    rows = [{"customer_id": customer_id, "field": field, "old_value": encode_value(old),
+             "new_value": encode_value(new), "channel": channel, "at": at, "client_hash": client_hash}
+            for field, old, new in changes]
+    _INSERT.run_in(conn, rows)
+    # The values as they were stored and will be read back (JSON: a date becomes its ISO text).
+    return [Recorded(customer_id, row["field"], _decoded(row["old_value"]), _decoded(row["new_value"]),
+                     channel, client_hash, at) for row in rows]
+
+
+# inline(): no RETURNING of the new ids on PostgreSQL (nobody reads them here).
+_INSERT = Prepared(insert(consent_event_table).inline().values(
+    {name: bindparam(name) for name in ("customer_id", "field", "old_value", "new_value", "channel", "at",
+                                        "client_hash")}))
+
+
+def _decoded(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
 
 
 def record(

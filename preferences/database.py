@@ -26,6 +26,13 @@ BUSY_TIMEOUT_MS = 5000
 # one-click unsubscribe): a deferred transaction that read before another writer committed cannot
 # upgrade to a write lock and fails at once, busy timeout or not. Ignored on PostgreSQL.
 SQLITE_BEGIN = "sqlite_begin"
+# Execution option: sqlite_wait=False makes an IMMEDIATE or EXCLUSIVE begin fail at once with
+# WriterBusy when another writer holds the lock, instead of waiting for it (see for_writes).
+SQLITE_WAIT = "sqlite_wait"
+
+
+class WriterBusy(RuntimeError):
+    """A no-wait write transaction found SQLite's write lock taken (by this process or another)."""
 
 
 def normalise_url(url: str | URL) -> URL:
@@ -84,12 +91,31 @@ def _tune_sqlite(engine: sqlalchemy.Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        mode = conn.get_execution_options().get(SQLITE_BEGIN, "DEFERRED")
+        options = conn.get_execution_options()
+        mode, wait = options.get(SQLITE_BEGIN, "DEFERRED"), options.get(SQLITE_WAIT, True)
         if mode not in ("DEFERRED", "IMMEDIATE", "EXCLUSIVE"):
             raise ValueError(f"{SQLITE_BEGIN} must be DEFERRED, IMMEDIATE or EXCLUSIVE, not {mode!r}")
-        held = mode != "DEFERRED" and write_lock.acquire(timeout=BUSY_TIMEOUT_MS / 1000)
+        if mode == "DEFERRED":
+            conn.exec_driver_sql("BEGIN DEFERRED")
+            return
+        held = write_lock.acquire(timeout=BUSY_TIMEOUT_MS / 1000) if wait else write_lock.acquire(blocking=False)
+        if not held and not wait:
+            raise WriterBusy("another request of this process is writing")
+        dbapi_connection = conn.connection.dbapi_connection
         try:
-            conn.exec_driver_sql(f"BEGIN {mode}")
+            if not wait:
+                dbapi_connection.execute("PRAGMA busy_timeout=0")
+            try:
+                conn.exec_driver_sql(f"BEGIN {mode}")
+            finally:
+                if not wait:
+                    dbapi_connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        except sqlalchemy.exc.OperationalError as error:
+            if held:
+                write_lock.release()
+            if not wait and "locked" in str(error.orig):
+                raise WriterBusy("another process is writing") from error
+            raise
         except BaseException:
             if held:
                 write_lock.release()
@@ -105,11 +131,14 @@ def _tune_sqlite(engine: sqlalchemy.Engine) -> None:
     event.listen(engine, "rollback", _release)
 
 
-def for_writes(engine: sqlalchemy.Engine) -> sqlalchemy.Engine:
+def for_writes(engine: sqlalchemy.Engine, *, wait: bool = True) -> sqlalchemy.Engine:
     """The same engine (same pool), but SQLite transactions begin IMMEDIATE: for request paths
     that read and then write, so concurrent writers queue for the busy timeout instead of
-    failing with "database is locked". No effect on PostgreSQL, where the store locks rows."""
-    return engine.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
+    failing with "database is locked". No effect on PostgreSQL, where the store locks rows.
+
+    ``wait=False``: a transaction that would have to wait for another writer raises WriterBusy
+    at once instead (a caller on an event loop then runs the write in a thread)."""
+    return engine.execution_options(**{SQLITE_BEGIN: "IMMEDIATE", SQLITE_WAIT: wait})
 
 
 def alembic_config(url: str | URL | None = None):

@@ -16,19 +16,17 @@ Consent events are append-only: they are inserted here and never updated or dele
 
 from __future__ import annotations
 
-import json
 from datetime import date
-from functools import lru_cache
 from typing import Any, Collection, Iterator, Mapping, NamedTuple
 
-from sqlalchemy import Connection, Engine, Row, bindparam, func, insert, or_, select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Connection, Engine, Row, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from preferences import consent
 from preferences.changes import validate_changes
 from preferences.customers import CustomerData
 from preferences.errors import DuplicateCustomer, StaleForm, UnknownCustomer
+from preferences.prepared import Prepared
 from preferences.models import (
     Channel,
     ConsentEvent,
@@ -80,42 +78,14 @@ class PageState(NamedTuple):
 
 def page_state(engine: Engine, public_id: str) -> PageState | None:
     """The customer behind a verified link and their choices, or None: the read that every view
-    of a preference page makes.
-
-    The Core statement ``_PAGE_STATE``, compiled once per dialect, runs on the pool's DBAPI
-    connection: SQLAlchemy's execution layer (transaction events, result processing) cost five
-    times the database's own work for this one-row read (100 us against 20 us on SQLite). A
-    driver error is raised as SQLAlchemy's, as any other query's would be."""
-    sql, positional = _compiled(engine.dialect)
-    params: Any = (public_id,) if positional else {"public_id": public_id}
-    dbapi_error = engine.dialect.loaded_dbapi.Error
-    connection = engine.raw_connection()
-    try:
-        cursor = connection.cursor()
-        try:
-            cursor.execute(sql, params)
-            row = cursor.fetchone()
-        finally:
-            cursor.close()
-    except dbapi_error as error:
-        raise DBAPIError.instance(sql, params, error, dbapi_error, dialect=engine.dialect) from error
-    finally:
-        connection.close()
-    if row is None:
-        return None
-    *head, paused_until, excluded_groups, version = row
-    # SQLite hands back the stored text, PostgreSQL (psycopg) a date and a list.
-    if isinstance(paused_until, str):
-        paused_until = date.fromisoformat(paused_until)
-    if isinstance(excluded_groups, str):
-        excluded_groups = json.loads(excluded_groups)
-    return PageState(*head, paused_until, excluded_groups, version)
+    of a preference page makes (one prepared statement, see ``preferences.prepared``)."""
+    row = _PAGE_STATE.first(engine, {"public_id": public_id})
+    return None if row is None else _state(row)
 
 
-@lru_cache(maxsize=None)
-def _compiled(dialect) -> tuple[str, bool]:
-    compiled = _PAGE_STATE.compile(dialect=dialect)
-    return compiled.string, compiled.positiontup is not None
+def _state(row: tuple) -> PageState:
+    *head, excluded_groups, version = row
+    return PageState(*head, list(excluded_groups), version)
 
 
 def get_customer_by_external_id(session: Session, external_id: str) -> Customer:
@@ -180,13 +150,16 @@ def confirm_link_context(preference: Preference) -> str:
     return f"v{preference.version}"
 
 
-_PAGE_STATE = (
+_STATE = (
     select(customer_table.c.id, customer_table.c.public_id, customer_table.c.email, customer_table.c.first_name,
            customer_table.c.locale, customer_table.c.status, preference_table.c.frequency,
            preference_table.c.paused_until, preference_table.c.excluded_groups, preference_table.c.version)
     .join_from(customer_table, preference_table, preference_table.c.customer_id == customer_table.c.id)
-    .where(customer_table.c.public_id == bindparam("public_id"))
 )
+_PAGE_STATE = Prepared(_STATE.where(customer_table.c.public_id == bindparam("public_id")))
+# The same row under the lock every change takes first (FOR UPDATE on PostgreSQL; on SQLite the
+# writer's BEGIN IMMEDIATE already holds the database's lock).
+_LOCK_STATE = Prepared(_STATE.where(customer_table.c.id == bindparam("customer_id")).with_for_update())
 
 
 # Customers -------------------------------------------------------------------------------------
@@ -308,6 +281,72 @@ def _create(session: Session, data: CustomerData, channel: Channel, default_loca
 
 # Preferences -----------------------------------------------------------------------------------
 
+class SavedChoices(NamedTuple):
+    """What ``save_choices`` wrote: one consent event per changed field (none: nothing changed),
+    and the customer's state afterwards."""
+
+    events: list[consent.Recorded]
+    state: PageState
+
+
+def save_choices(
+    conn: Connection,
+    customer_id: int,
+    changes: Mapping[str, Any],
+    channel: Channel | str,
+    expected_version: int | None,
+    client_hash: str | None = None,
+    *,
+    today: date,
+    known_groups: Collection[str],
+    locales: Collection[str],
+) -> SavedChoices:
+    """Apply ``changes`` (any of frequency, paused_until, excluded_groups, locale) with Core
+    statements: lock the rows, check the version, validate, write the consent events and the
+    new values, bump the version.
+
+    ``expected_version``: the preference version the form was built from; if it is no longer
+    current, StaleForm is raised and nothing changes (None: no check, e.g. the API).
+    Raises InvalidPreference naming every bad field, UnknownCustomer for an unknown id.
+    """
+    channel = Channel(channel)
+    row = _LOCK_STATE.first_in(conn, {"customer_id": customer_id})
+    if row is None:
+        raise UnknownCustomer(f"no customer {customer_id}")
+    state = _state(row)
+    if expected_version is not None and expected_version != state.version:
+        raise StaleForm(expected_version, state.version)
+    current = {
+        consent.FREQUENCY: state.frequency,
+        consent.PAUSED_UNTIL: state.paused_until,
+        consent.EXCLUDED_GROUPS: state.excluded_groups,
+        consent.LOCALE: state.locale,
+    }
+    new = validate_changes(changes, current=current, today=today, known_groups=known_groups, locales=locales)
+    if not new:
+        return SavedChoices([], state)
+    now = utcnow()
+    events = consent.record_many(conn, customer_id, [(name, current[name], value) for name, value in new.items()],
+                                 channel, client_hash, at=now)
+    after = state._replace(**new, version=state.version + 1)
+    # One prepared statement whatever changed (the unchanged fields are written as they were).
+    _SAVE_PREFERENCE.run_in(conn, {"who": customer_id, "frequency": after.frequency, "now": now,
+                                    "paused_until": after.paused_until, "excluded_groups": after.excluded_groups})
+    if consent.LOCALE in new:
+        _SAVE_LOCALE.run_in(conn, {"who": customer_id, "locale": after.locale, "now": now})
+    return SavedChoices(events, after)
+
+
+_SAVE_PREFERENCE = Prepared(
+    update(preference_table).where(preference_table.c.customer_id == bindparam("who"))
+    .values(frequency=bindparam("frequency"), paused_until=bindparam("paused_until"),
+            excluded_groups=bindparam("excluded_groups"), version=preference_table.c.version + 1,
+            updated_at=bindparam("now"))
+)
+_SAVE_LOCALE = Prepared(update(customer_table).where(customer_table.c.id == bindparam("who"))
+                .values(locale=bindparam("locale"), updated_at=bindparam("now")))
+
+
 def change_preferences(
     session: Session,
     customer: Customer,
@@ -319,37 +358,18 @@ def change_preferences(
     today: date,
     known_groups: Collection[str],
     locales: Collection[str],
-) -> list[ConsentEvent]:
-    """Apply ``changes`` (any of frequency, paused_until, excluded_groups, locale); returns the
-    consent events written, one per field that really changed (none: nothing changed).
-
-    ``expected_version``: the preference version the form was built from; if it is no longer
-    current, StaleForm is raised and nothing changes (None: no check, e.g. the API).
-    Raises InvalidPreference naming every bad field.
-    """
-    channel = Channel(channel)
-    customer, preference = _lock(session, customer.id)
-    if expected_version is not None and expected_version != preference.version:
-        raise StaleForm(expected_version, preference.version)
-    current = {
-        consent.FREQUENCY: preference.frequency,
-        consent.PAUSED_UNTIL: preference.paused_until,
-        consent.EXCLUDED_GROUPS: list(preference.excluded_groups),
-        consent.LOCALE: customer.locale,
-    }
-    new = validate_changes(changes, current=current, today=today, known_groups=known_groups, locales=locales)
-    if not new:
-        return []
-    now = utcnow()
-    events = []
-    for name, value in new.items():
-        events.append(consent.record(session, customer.id, name, current[name], value, channel, client_hash, at=now))
-        setattr(customer if name == consent.LOCALE else preference, name, value)
-    if consent.LOCALE in new:
-        customer.updated_at = now
-    _bump(preference, now)
+) -> list[consent.Recorded]:
+    """``save_choices`` in ``session``'s transaction, for callers that hold ORM objects: the
+    customer and its preference are expired, so they show the new values when next read."""
     session.flush()
-    return events
+    saved = save_choices(session.connection(), customer.id, changes, channel, expected_version,  # type: ignore[arg-type]
+                         client_hash, today=today, known_groups=known_groups, locales=locales)
+    if saved.events:
+        session.expire(customer)
+        preference = session.identity_map.get(session.identity_key(Preference, customer.id))  # type: ignore[arg-type]
+        if preference is not None:
+            session.expire(preference)
+    return saved.events
 
 
 def unsubscribe(session: Session, customer: Customer, channel: Channel | str,

@@ -1,6 +1,8 @@
 import sqlite3
 import subprocess
 import sys
+import threading
+import time
 import warnings
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -16,7 +18,9 @@ from sqlmodel import Session, SQLModel
 
 import preferences.models  # noqa: F401  (registers the tables)
 from preferences.database import (
+    BUSY_TIMEOUT_MS,
     MIGRATIONS,
+    WriterBusy,
     alembic_config,
     downgrade,
     for_writes,
@@ -100,6 +104,46 @@ def test_sqlite_begin_immediate_takes_the_write_lock_at_once(sqlite_url):
     finally:
         other.close()
         engine.dispose()
+
+
+def test_a_no_wait_writer_is_refused_at_once_when_another_process_writes(sqlite_url):
+    engine = make_engine(sqlite_url)
+    other = sqlite3.connect(make_url(sqlite_url).database, timeout=0, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+        started = time.monotonic()
+        with pytest.raises(WriterBusy, match="another process"):
+            with for_writes(engine, wait=False).begin():
+                pass
+        assert time.monotonic() - started < BUSY_TIMEOUT_MS / 1000 / 2  # did not wait for it
+        other.execute("ROLLBACK")
+        with for_writes(engine, wait=False).begin() as conn:  # free again: writes at once
+            conn.exec_driver_sql("CREATE TABLE t (x)")
+        with engine.connect() as conn:  # the busy timeout is back for every other use
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == BUSY_TIMEOUT_MS
+    finally:
+        other.close()
+        engine.dispose()
+
+
+def test_a_no_wait_writer_is_refused_while_a_thread_of_this_process_writes(sqlite_url):
+    engine = make_engine(sqlite_url)
+    with for_writes(engine).begin():
+        outcome = []
+        worker = threading.Thread(target=lambda: outcome.append(_try_no_wait(engine)))
+        worker.start()
+        worker.join()
+    assert outcome == ["busy: another request of this process is writing"]
+    assert _try_no_wait(engine) == "written"
+    engine.dispose()
+
+
+def _try_no_wait(engine) -> str:
+    try:
+        with for_writes(engine, wait=False).begin():
+            return "written"
+    except WriterBusy as busy:
+        return f"busy: {busy}"
 
 
 def test_a_bad_begin_mode_is_refused(sqlite_url):

@@ -240,15 +240,49 @@ def test_all_urls_on_the_page_are_tokens_only(site):
 
 
 def test_a_save_that_loses_the_race_to_another_request_is_a_409(site, monkeypatch):
-    from preferences import store
-    from preferences.errors import StaleForm
+    from preferences import pages, store
+    from preferences.models import Channel
 
     public_id = site.customer(locale="en")
+    read = pages.read_snapshot
 
-    def lost_the_race(*args, **kwargs):
-        raise StaleForm(1, 2)
+    def another_tab_saves_in_between(centre, token, purpose):
+        snap = read(centre, token, purpose)  # this request's read: version 1
+        with site.engine.begin() as conn:  # then another request commits version 2
+            store.save_choices(conn, snap.customer_id, {"frequency": "biweekly"}, Channel.PAGE, 1,
+                               today=site.today, known_groups=site.catalogue.product_groups,
+                               locales=site.catalogue.locales)
+        return snap
 
-    monkeypatch.setattr(store, "change_preferences", lost_the_race)
-    response = _save(site, public_id, frequency="monthly")
+    path = site.path(public_id)
+    page = site.client.get(path).text
+    monkeypatch.setattr(pages, "read_snapshot", another_tab_saves_in_between)
+    response = site.client.post(path, data=as_form(edit(form_fields(page, path), frequency="monthly")))
     assert response.status_code == 409 and "This page was out of date" in response.text
-    assert site.events(public_id) == []
+    assert "every two weeks" in response.text  # the state now, as the other request left it
+    assert [(e.field, e.new) for e in site.events(public_id)] == [("frequency", "biweekly")]
+    assert site.state(public_id)["version"] == 2
+
+
+def test_a_save_waits_for_another_process_writing(site):
+    if site.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's database-wide write lock; PostgreSQL locks rows")
+    import sqlite3
+    import threading
+    import time
+
+    public_id = site.customer(locale="en")
+    path = site.path(public_id)
+    page = site.client.get(path).text
+    other_process = sqlite3.connect(site.engine.url.database, isolation_level=None, check_same_thread=False)
+    other_process.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(0.4, lambda: other_process.execute("ROLLBACK"))
+    started = time.monotonic()
+    release.start()
+    try:
+        response = site.client.post(path, data=as_form(edit(form_fields(page, path), frequency="monthly")))
+    finally:
+        release.join()
+        other_process.close()
+    assert time.monotonic() - started >= 0.4  # it waited for the lock (in a thread) ...
+    assert response.status_code == 200 and site.state(public_id)["frequency"] == "monthly"  # ... and saved
