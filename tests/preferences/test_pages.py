@@ -264,9 +264,8 @@ def test_a_save_that_loses_the_race_to_another_request_is_a_409(site, monkeypatc
     assert site.state(public_id)["version"] == 2
 
 
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)  # SQLite's database-wide write lock
 def test_a_save_waits_for_another_process_writing(site):
-    if site.engine.dialect.name != "sqlite":
-        pytest.skip("SQLite's database-wide write lock; PostgreSQL locks rows")
     import sqlite3
     import threading
     import time
