@@ -23,9 +23,9 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from preferences import store
 from preferences.centre import Catalogue, Centre
-from preferences.csv_import import Conflicts, upsert_many
+from preferences.csv_import import upsert_many
 from preferences.customers import parse_customer
-from preferences.errors import DuplicateCustomer, InvalidInput, StaleForm, UnknownCustomer
+from preferences.errors import Conflicts, DuplicateCustomer, InvalidInput, StaleForm, UnknownCustomer
 from preferences.models import Channel, ConsentEvent
 from preferences.api_requests import (ApiError, expected_version, int_param, json_kind, json_object,
                                       path_id)

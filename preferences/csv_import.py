@@ -27,7 +27,7 @@ from preferences import store
 from preferences.attributes import Attribute
 from preferences.customers import CustomerData, parse_customer
 from preferences.database import for_writes
-from preferences.errors import DuplicateCustomer, InvalidCustomer, PreferencesError
+from preferences.errors import Conflicts, DuplicateCustomer, InvalidCustomer, PreferencesError
 from preferences.models import Channel, Customer, Status
 
 REQUIRED_COLUMNS = ("external_id", "email")
@@ -47,17 +47,6 @@ class ImportFileError(PreferencesError):
     def __init__(self, problems: Sequence[tuple[int, str]]) -> None:
         self.problems = list(problems)
         super().__init__("; ".join(f"line {line}: {message}" for line, message in self.problems))
-
-
-class Conflicts(PreferencesError):
-    """Items of a batch whose email address belongs to another customer: ``errors`` maps the
-    item's index to {field: message}. Raised after every item was tried; roll the session back."""
-
-    def __init__(self, errors: Mapping[int, Mapping[str, str]]) -> None:
-        self.errors = {index: dict(fields) for index, fields in errors.items()}
-        # Set by import_rows: the same errors by line in the file.
-        self.lines: dict[int, dict[str, str]] = {}
-        super().__init__(f"{len(self.errors)} item(s) conflict with other customers")
 
 
 # Reading ---------------------------------------------------------------------------------------

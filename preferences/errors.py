@@ -83,3 +83,14 @@ class DuplicateCustomer(PreferencesError):
     def __init__(self, field: str) -> None:
         super().__init__(f"another customer already has this {field.replace('_', ' ')}")
         self.field = field
+
+
+class Conflicts(PreferencesError):
+    """Items of a batch whose email address belongs to another customer: ``errors`` maps the
+    item's index to {field: message}. Raised after every item was tried; roll the session back."""
+
+    def __init__(self, errors: Mapping[int, Mapping[str, str]]) -> None:
+        self.errors = {index: dict(fields) for index, fields in errors.items()}
+        # Set by import_rows: the same errors by line in the file.
+        self.lines: dict[int, dict[str, str]] = {}
+        super().__init__(f"{len(self.errors)} item(s) conflict with other customers")

@@ -16,8 +16,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from preferences.csv_import import (Conflicts, Counts, ImportFileError, RowError, find_conflicts,
-                                    import_rows, read_csv)
+from preferences.csv_import import Counts, ImportFileError, RowError, find_conflicts, import_rows, read_csv
+from preferences.errors import Conflicts
 
 from .demo_customers import write_demo_csv
 from .model import Content

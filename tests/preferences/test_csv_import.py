@@ -7,8 +7,8 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from preferences import store
-from preferences.csv_import import (Conflicts, ImportFileError, find_conflicts, import_rows, parse_csv,
-                                    upsert_many)
+from preferences.csv_import import ImportFileError, find_conflicts, import_rows, parse_csv, upsert_many
+from preferences.errors import Conflicts
 from preferences.customers import CustomerData
 from preferences.models import Channel, ConsentEvent, Customer, Status
 from test_api import ATTRIBUTES
