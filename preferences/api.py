@@ -23,7 +23,6 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from preferences import store
 from preferences.centre import Catalogue, Centre
-from preferences.csv_import import upsert_many
 from preferences.customers import parse_customer
 from preferences.errors import Conflicts, DuplicateCustomer, InvalidInput, StaleForm, UnknownCustomer
 from preferences.models import Channel, ConsentEvent
@@ -140,7 +139,8 @@ class _Api:
         def work() -> tuple[str, dict[str, Any]]:
             with self._writing() as session:
                 try:
-                    (outcome,) = upsert_many(session, [data], Channel.API, default_locale=catalogue.default_locale)
+                    (outcome,) = store.upsert_many(session, [data], Channel.API,
+                                                   default_locale=catalogue.default_locale)
                 except Conflicts as conflicts:
                     raise ApiError(409, "another customer already has this email", conflicts.errors[0]) from None
                 customer = store.get_customer_by_external_id(session, data.external_id)
@@ -173,7 +173,7 @@ class _Api:
         def work() -> list[str]:
             with self._writing() as session:
                 try:
-                    outcomes = upsert_many(session, parsed, Channel.API, default_locale=catalogue.default_locale)
+                    outcomes = store.upsert_many(session, parsed, Channel.API, default_locale=catalogue.default_locale)
                 except Conflicts as conflicts:
                     session.rollback()
                     raise _batch_error(conflicts.errors, items, "conflicting", status=409) from None

@@ -6,17 +6,15 @@ its physical line number, so the CLI can print ``FILE:line: message`` for all of
 database (read only). ``import_rows`` then upserts by external id, ``BATCH_SIZE`` rows per
 transaction, and is idempotent: a second run of the same file creates and changes nothing.
 
-``upsert_many`` is the batch upsert shared with the operator API's batch endpoint.
+The batch upsert itself, ``store.upsert_many``, is shared with the operator API's batch endpoint.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-
 import csv
 import io
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Collection, Iterable, Mapping, Sequence
 
@@ -27,16 +25,14 @@ from preferences import store
 from preferences.attributes import Attribute
 from preferences.customers import CustomerData, parse_customer
 from preferences.database import for_writes
-from preferences.errors import Conflicts, DuplicateCustomer, InvalidCustomer, PreferencesError
-from preferences.models import Channel, Customer, Status
+from preferences.errors import Conflicts, InvalidCustomer, PreferencesError
+from preferences.models import Channel, Customer
 
 REQUIRED_COLUMNS = ("external_id", "email")
 OPTIONAL_COLUMNS = ("first_name", "locale", "status")
 BATCH_SIZE = 1000
 _DELIMITERS = (",", ";", "\t")
 _LOOKUP_CHUNK = 500
-
-CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
 
 
 # Errors ----------------------------------------------------------------------------------------
@@ -257,9 +253,9 @@ def import_rows(
         batch = checked.rows[start:start + batch_size]
         with Session(writer) as session:
             try:
-                outcomes = upsert_many(session, [row.data for row in batch], Channel.IMPORT,
-                                       default_locale=default_locale,
-                                       attribute_names=checked.attribute_columns)
+                outcomes = store.upsert_many(session, [row.data for row in batch], Channel.IMPORT,
+                                             default_locale=default_locale,
+                                             attribute_names=checked.attribute_columns)
             except Conflicts as conflicts:
                 session.rollback()
                 conflicts.lines = {batch[index].line: fields for index, fields in conflicts.errors.items()}
@@ -273,81 +269,3 @@ def import_rows(
             on_progress(len(batch))
     counts.seconds = time.perf_counter() - started
     return counts
-
-
-def upsert_many(
-    session: Session, items: Sequence[CustomerData], channel: Channel | str, *, default_locale: str,
-    attribute_names: Collection[str] | None = None,
-) -> list[str]:
-    """Upsert every item by external id in the session's transaction; returns per item
-    "created", "updated" or "unchanged". Does not commit.
-
-    ``attribute_names``: replace only these attributes of an existing customer and keep its
-    others (a CSV with some attribute columns); None replaces the whole set (the API's PUT).
-    Raises Conflicts naming every item whose email belongs to another customer; the session
-    then holds the other items' writes and must be rolled back.
-    """
-    before = _snapshots(session, [item.external_id for item in items])
-    bulk = _bulk_creatable(session, items, before)
-    store.create_customers(session, [items[i] for i in sorted(bulk)], channel, default_locale=default_locale)
-    outcomes: list[str] = []
-    conflicts: dict[int, dict[str, str]] = {}
-    for index, item in enumerate(items):
-        if index in bulk:
-            outcomes.append(CREATED)
-            continue
-        old = before.get(item.external_id)
-        if old is not None and attribute_names is not None and item.attributes is not None:
-            kept = {name: value for name, value in old[-1].items() if name not in attribute_names}
-            item = replace(item, attributes={**kept, **item.attributes})
-        if old is not None and _unchanged(old, item):
-            # Nothing to write: skips two queries per row on the nightly re-import of a whole CRM.
-            outcomes.append(UNCHANGED)
-            continue
-        try:
-            customer, created = store.upsert_customer_by_external_id(
-                session, item, channel, default_locale=default_locale)
-        except DuplicateCustomer as error:
-            conflicts[index] = {error.field: str(error)}
-            continue
-        outcomes.append(CREATED if created else UNCHANGED if _snapshot(customer) == old else UPDATED)
-    if conflicts:
-        raise Conflicts(conflicts)
-    return outcomes
-
-
-def _bulk_creatable(session: Session, items: Sequence[CustomerData], before: dict[str, tuple]) -> set[int]:
-    """Indexes of items that are plainly new (external id and email unused, in the database and
-    in this batch): created with three bulk statements instead of several queries each. Anything
-    else goes through the store one by one, which reports conflicts item by item."""
-    new = [i for i, item in enumerate(items) if item.external_id not in before]
-    taken = store.emails_taken(session, [items[i].email for i in new])
-    ids, emails = Counter(items[i].external_id for i in new), Counter(items[i].email.lower() for i in new)
-    return {i for i in new if items[i].email.lower() not in taken
-            and ids[items[i].external_id] == 1 and emails[items[i].email.lower()] == 1}
-
-
-def _snapshots(session: Session, external_ids: Sequence[str]) -> dict[str, tuple]:
-    found: dict[str, tuple] = {}
-    for start in range(0, len(external_ids), _LOOKUP_CHUNK):
-        chunk = external_ids[start:start + _LOOKUP_CHUNK]
-        for customer in session.scalars(select(Customer).where(Customer.external_id.in_(chunk))):
-            found[customer.external_id] = _snapshot(customer)
-    return found
-
-
-def _unchanged(old: tuple, item: CustomerData) -> bool:
-    """Whether store.upsert_customer_by_external_id would change nothing (the same rule: fields
-    given as None are kept, and status is only ever withdrawn). The email is the customer's own,
-    so it cannot conflict with another customer either."""
-    email, first_name, locale, status, attributes = old
-    return (item.email == email
-            and (item.first_name is None or item.first_name == first_name)
-            and (item.locale is None or item.locale == locale)
-            and (item.attributes is None or item.attributes == attributes)
-            and not (item.status is Status.UNSUBSCRIBED and status is not Status.UNSUBSCRIBED))
-
-
-def _snapshot(customer: Customer) -> tuple:
-    # Attributes last: upsert_many reads them from there.
-    return (customer.email, customer.first_name, customer.locale, customer.status, dict(customer.attributes))

@@ -15,12 +15,13 @@ Consent events are append-only: they are inserted here and never updated or dele
 
 Callers import the package (``from preferences import store``) and call ``store.<name>``; the
 modules behind it: ``reads`` (the page state, lookups, the send's rows), ``customers`` (creating
-and upserting customers), ``choices`` (changing preferences), ``status`` (unsubscribing and
-confirming).
+and upserting customers), ``batch_upsert`` (the import's and the API's batch upsert), ``choices``
+(changing preferences), ``status`` (unsubscribing and confirming).
 """
 
 from __future__ import annotations
 
+from preferences.store.batch_upsert import CREATED, UNCHANGED, UPDATED, upsert_many
 from preferences.store.choices import SavedChoices, change_preferences, save_choices
 from preferences.store.customers import (
     create_customer,
@@ -43,6 +44,9 @@ from preferences.store.reads import (
 from preferences.store.status import confirm_subscription, resubscribe_pending, unsubscribe
 
 __all__ = [
+    "CREATED",
+    "UNCHANGED",
+    "UPDATED",
     "PageState",
     "SavedChoices",
     "change_preferences",
@@ -63,4 +67,5 @@ __all__ = [
     "save_choices",
     "unsubscribe",
     "upsert_customer_by_external_id",
+    "upsert_many",
 ]

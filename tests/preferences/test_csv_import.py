@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from preferences import store
-from preferences.csv_import import ImportFileError, find_conflicts, import_rows, parse_csv, upsert_many
+from preferences.csv_import import ImportFileError, find_conflicts, import_rows, parse_csv
 from preferences.errors import Conflicts
 from preferences.customers import CustomerData
 from preferences.models import Channel, ConsentEvent, Customer, Status
@@ -188,7 +188,7 @@ def test_upsert_many_names_every_conflicting_item(engine):
              CustomerData("N3", "chloe@example.net")]
     with Session(engine) as session:
         with pytest.raises(Conflicts) as error:
-            upsert_many(session, items, Channel.API, default_locale="de")
+            store.upsert_many(session, items, Channel.API, default_locale="de")
         session.rollback()
     assert set(error.value.errors) == {1, 2} and "email" in error.value.errors[1]
     assert count(engine, Customer) == 3
