@@ -5,6 +5,7 @@ errors into status codes and pages; every response gets the security headers."""
 
 from __future__ import annotations
 
+import gc
 import logging
 from typing import Iterable
 
@@ -149,4 +150,13 @@ def _error_page(request: Request, status: int, detail: str | None = None,
 def app_from_env() -> Starlette:
     """The app with settings from the environment: `uvicorn --factory service.app:app_from_env`
     (several workers, or behind a process manager)."""
-    return create_app(Settings.from_env())
+    return ready_to_serve(create_app(Settings.from_env()))
+
+
+def ready_to_serve(app: Starlette) -> Starlette:
+    """``app``, with what start-up made (content, templates, SQLAlchemy, ...) moved out of the
+    cyclic garbage collector's view: a full collection over those ~110,000 objects took 37 ms
+    here, a pause that every request in flight would wait out."""
+    gc.collect()
+    gc.freeze()
+    return app

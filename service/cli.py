@@ -159,7 +159,7 @@ def serve(host: Annotated[str, typer.Option(help="address to bind (staff preview
     """Serve the preview pages, the preference centre and the web versions with uvicorn."""
     import uvicorn
 
-    from .app import create_app
+    from .app import create_app, ready_to_serve
 
     cfg = load_settings()
     if cfg.is_dev_secret and host not in ("127.0.0.1", "localhost", "::1"):
@@ -167,7 +167,7 @@ def serve(host: Annotated[str, typer.Option(help="address to bind (staff preview
                   "set NEWSLETTER_LINK_KEYS")
         raise typer.Exit(2)
     err.print(f"serving on http://{host}:{port}/preview  (Ctrl+C to stop)")
-    uvicorn.run(create_app(cfg), host=host, port=port, log_level="warning")
+    uvicorn.run(ready_to_serve(create_app(cfg)), host=host, port=port, log_level="warning")
 
 
 send_cli.register(app)  # newsletter send, newsletter report

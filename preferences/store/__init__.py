@@ -1,7 +1,10 @@
 """Queries and changes of customers and their preferences, named by intent.
 
-Every function takes a Session (request paths) or a Connection (the send's bulk read), adds and
-flushes but never commits: the caller owns the transaction, and after any error it rolls back.
+Every function takes a Session (request paths) or a Connection (the send's bulk read, the page's
+save), adds and flushes but never commits: the caller owns the transaction, and after any error
+it rolls back. ``page_state``, the read of every page view, takes the engine and runs on a
+connection of its own. The page's read and save run prepared statements
+(``preferences.prepared``).
 
 Every change of a customer's choices takes the preference row's lock first (SELECT ... FOR
 UPDATE on PostgreSQL), then changes the customer row: one order everywhere, so two requests for
