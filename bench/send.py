@@ -90,7 +90,8 @@ def measure(db_path: Path, target: str, workers: int, batch_size: int) -> dict:
     from preferences.database import make_engine
     from service.content import load_content
     from service.engines import run_local
-    from service.send import SendSpec, plan_run
+    from service.send_plan import plan_run
+    from service.send_spec import SendSpec
     from service.settings import Settings
 
     started = time.perf_counter()

@@ -27,7 +27,9 @@ from .content import load_content
 from .deliver import BadTarget, parse_target
 from .engines import WorkerError, run_inline, run_local
 from .problems import ContentError
-from .send import PlanCounts, SendSpec, due_editions, plan_run
+from .due_editions import due_editions
+from .send_plan import PlanCounts, plan_run
+from .send_spec import SendSpec
 from .cli_support import err, load_settings, out, parse_day, safe_url
 
 INCOMPLETE_EXIT = 3

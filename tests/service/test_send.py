@@ -17,7 +17,10 @@ from service import ledger
 from service.cli import app
 from service.content import load_content
 from service.deliver import SENT, Envelope, Result
-from service.send import BatchSender, SendSpec, due_editions, plan_run
+from service.due_editions import due_editions
+from service.send import BatchSender
+from service.send_plan import plan_run
+from service.send_spec import SendSpec
 from service.send_cli import Report
 from send_fixtures import (CONTENT, EDITION, add_customers, db_url, engine, migrated_postgres_url,  # noqa: F401
                            set_paused, set_status, settings_for, smtp_relay)
@@ -304,7 +307,8 @@ class _Crash:
 def _envelope_for(sender: BatchSender, engine, customer_id: int) -> Envelope:
     from service.mime import message_id
     from service.recipient import Recipient
-    from service.send import current_send_rows, decide
+    from service.send import current_send_rows
+    from service.send_spec import decide
 
     with engine.connect() as conn:
         row = current_send_rows(conn, [customer_id])[0]

@@ -16,7 +16,8 @@ import pytest
 
 from service import ledger
 from service.content import load_content
-from service.send import SendSpec, plan_run
+from service.send_plan import plan_run
+from service.send_spec import SendSpec
 from send_fixtures import (CONTENT, EDITION, add_customers, db_url, engine, migrated_postgres_url,  # noqa: F401
                            require_port, settings_for)
 
