@@ -18,8 +18,8 @@ from datetime import date, timedelta
 from typing import Iterable, Mapping, Sequence
 
 from sqlalchemy import (Boolean, CheckConstraint, Column, Connection, Date, Engine, ForeignKey, Index,
-                        Integer, String, Table, Text, UniqueConstraint, and_, bindparam, func, select,
-                        text, update)
+                        Integer, String, Table, Text, UniqueConstraint, and_, bindparam, func, literal, select,
+                        text, true, update)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import SQLModel
 
@@ -170,6 +170,20 @@ def add_planned(conn: Connection, edition: Edition, rows: Sequence[Mapping]) -> 
     conn.execute(_ADD_PLANNED, values)
 
 
+def plan_all_pending(conn: Connection, edition: Edition, customer_ids) -> int:
+    """Insert a ``pending`` row for every customer id the ``customer_ids`` statement selects that
+    has no row yet, in the database (no row passes through Python); returns the rows added."""
+    c = delivery.c
+    chosen = customer_ids.subquery()
+    rows = select(literal(edition.template, String), literal(edition.day, Date), chosen.c.id,
+                  literal(PENDING, String), literal(0, Integer), literal(utcnow(), UTCDateTime()))
+    statement = (_insert(conn, delivery)
+                 .from_select([c.template, c.edition_date, c.customer_id, c.state, c.attempts, c.updated_at],
+                              rows.where(true()))  # SQLite: a WHERE before ON CONFLICT (no ambiguity)
+                 .on_conflict_do_nothing())
+    return conn.execute(statement, execution_options={"preserve_rowcount": True}).rowcount
+
+
 # Textual statements for the per-row bulk paths: a compiled Core statement processes every
 # parameter of every row by type, which cost as much as the database's own work here.
 _ADD_PLANNED = text(
@@ -255,6 +269,11 @@ def count_by_state(conn: Connection, edition: Edition) -> dict[str, int]:
     c = delivery.c
     found = dict(conn.execute(select(c.state, func.count()).where(edition.where()).group_by(c.state)).all())
     return {state: found.get(state, 0) for state in STATES}
+
+
+def count_rows(conn: Connection, statement) -> int:
+    """How many rows a select statement returns."""
+    return conn.execute(select(func.count()).select_from(statement.subquery())).scalar_one()
 
 
 def count_unfinished(conn: Connection, edition: Edition) -> int:
