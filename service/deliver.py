@@ -1,6 +1,7 @@
 """Delivery: handing one rendered message to its destination, and what came of it.
 
-Destinations (``--to``): ``maildir:PATH`` (service/maildir.py) or ``smtp://[user:pass@]host:port``
+Destinations (``--to``): ``maildir:PATH`` (service/maildir.py), ``spool:PATH`` (one mbox file per
+batch, service/spool.py) or ``smtp://[user:pass@]host:port``
 with optional ``?starttls=1&verify=0&rate=700&timeout=30`` (``smtps://`` for implicit TLS;
 service/smtp_relay.py). A deliverer answers every message with a Result:
 
@@ -64,6 +65,15 @@ class MaildirTarget:
 
 
 @dataclass(frozen=True)
+class SpoolTarget:
+    path: Path
+    fsync: str = "batch"  # none | batch
+
+    def __str__(self) -> str:
+        return f"spool:{self.path}"
+
+
+@dataclass(frozen=True)
 class SmtpTarget:
     host: str
     port: int = 25
@@ -80,11 +90,20 @@ class SmtpTarget:
         return f"{'smtps' if self.implicit_tls else 'smtp'}://{user}{self.host}:{self.port}"
 
 
-Target = MaildirTarget | SmtpTarget
+Target = MaildirTarget | SpoolTarget | SmtpTarget
 
 
 def parse_target(text: str) -> Target:
-    """``maildir:PATH[?fsync=none|batch|message]`` or ``smtp[s]://[user:pass@]host[:port][?...]``."""
+    """``maildir:PATH[?fsync=none|batch|message]``, ``spool:PATH[?fsync=none|batch]`` or
+    ``smtp[s]://[user:pass@]host[:port][?...]``."""
+    if text.startswith("spool:"):
+        path, _, query = text[len("spool:"):].partition("?")
+        if not path:
+            raise BadTarget("spool: needs a folder, e.g. spool:./spool")
+        fsync = _options(query).get("fsync", "batch")
+        if fsync not in ("none", "batch"):
+            raise BadTarget(f"fsync={fsync!r}: use none or batch")
+        return SpoolTarget(Path(path), fsync)
     if text.startswith("maildir:"):
         path, _, query = text[len("maildir:"):].partition("?")
         if not path:
@@ -95,7 +114,7 @@ def parse_target(text: str) -> Target:
         return MaildirTarget(Path(path), fsync)
     parts = urlsplit(text)
     if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
-        raise BadTarget(f"{_hide_password(text)!r}: use maildir:PATH or smtp://host:port")
+        raise BadTarget(f"{_hide_password(text)!r}: use maildir:PATH, spool:PATH or smtp://host:port")
     options = _options(parts.query)
     unknown = set(options) - {"starttls", "verify", "rate", "timeout"}
     if unknown:
@@ -124,6 +143,10 @@ def open_deliverer(target: Target, *, share: int = 1, pace: Callable[[], None] |
         from .maildir import MaildirDelivery
 
         return MaildirDelivery(target.path, fsync=target.fsync)
+    if isinstance(target, SpoolTarget):
+        from .spool import SpoolDelivery
+
+        return SpoolDelivery(target.path, fsync=target.fsync)
     from .smtp_relay import SmtpDelivery
 
     rate = target.rate / share if target.rate and pace is None else None

@@ -47,7 +47,7 @@ class MaildirDelivery:
         self._suffix = f".{os.getpid()}"
         self._unsynced = False
         self._new_fd = os.open(self._new, os.O_RDONLY | os.O_DIRECTORY)
-        found = _unnamed_files_work(self._new, self._new_fd)
+        found = unnamed_files_work(self._new)
         if unnamed_files and not found:
             raise OSError(errno.EOPNOTSUPP, f"no unnamed files (O_TMPFILE) in {self._new}")
         self._unnamed = found if unnamed_files is None else unnamed_files
@@ -116,7 +116,7 @@ class MaildirDelivery:
             self._new_fd = -1
 
 
-def _unnamed_files_work(folder: str, folder_fd: int) -> bool:
+def unnamed_files_work(folder: str) -> bool:
     """Whether this system can write an unnamed file in ``folder`` and link it in (Linux 3.11+
     with /proc, on a file system that supports O_TMPFILE)."""
     if not hasattr(os, "O_TMPFILE") or not os.path.isdir("/proc/self/fd"):
@@ -133,7 +133,7 @@ def _unnamed_files_work(folder: str, folder_fd: int) -> bool:
         return False
     finally:
         os.close(fd)
-    return folder_fd >= 0
+    return True
 
 
 def _clean_tmp(tmp: str, older_than: float = 36 * 3600) -> None:

@@ -132,7 +132,7 @@ def send(
     date_: Annotated[Optional[str], typer.Option("--date", help="edition date, e.g. 2026-11-23")] = None,
     to: Annotated[Optional[str], typer.Option(
         "--to", envvar="NEWSLETTER_SEND_TO",
-        help="maildir:./outbox or smtp://[user:pass@]host:port[?starttls=1&rate=700]")] = None,
+        help="maildir:./outbox, spool:./spool (one mbox per batch) or smtp://[user:pass@]host:port[?starttls=1&rate=700]")] = None,
     engine_name: Annotated[str, typer.Option("--engine", help="local or dramatiq")] = "local",
     workers: Annotated[int, typer.Option(help="worker processes (0: in this process); dramatiq: "
                                               "batch chains to start")] = 2,
@@ -161,7 +161,7 @@ def send(
             raise typer.Exit(2) from exc
     if not dry_run:
         if not to:
-            raise typer.BadParameter("--to is required (maildir:PATH or smtp://host:port)")
+            raise typer.BadParameter("--to is required (maildir:PATH, spool:PATH or smtp://host:port)")
         try:
             parse_target(to)
         except BadTarget as exc:
