@@ -64,8 +64,11 @@ def test_a_batch_is_one_mbox_file_that_python_mailbox_reads(tmp_path, unnamed):
     assert [m["To"] for m in read] == [f"kunde{n}@example.com" for n in range(5)]
     assert all(m.get_from().startswith("news@shop.example ") for m in read)
     # mboxrd: body lines starting with (>*)From get one more '>' and nothing else changes.
-    assert read[2].get_payload() == ">From the editors\n>>From a quote\nLast line\n"
-    assert read[0].get_payload() == "Line one\n"
+    assert read[2].get_payload() == ">From the editors\r\n>>From a quote\r\nLast line\r\n"
+    assert read[0].get_payload() == "Line one\r\n"
+    first = mailbox.mbox(tmp_path / "spool" / batches(tmp_path / "spool")[0], create=False)
+    assert [first.get_bytes(k) for k in first.keys()][:2] == [message(0).data, message(1).data]  # byte for byte
+    first.close()
     assert os.listdir(tmp_path / "spool" / "tmp") == []
 
 
