@@ -245,22 +245,24 @@ def record(engine: Engine, worker: str, outcomes: Sequence[Outcome]) -> int:
     row over, that worker's outcome counts."""
     if not outcomes:
         return 0
-    # Textual (see _ADD_PLANNED): the compiled update was a fifth of a worker's time per message.
+    # Straight to the driver, one tuple per row: the compiled update was a fifth of a worker's
+    # time per message, the textual one through SQLAlchemy's parameter handling still a tenth.
     now = _now_for(engine.dialect)
-    params = [dict(id=o.id, state=o.state, reason=_cut(o.reason), segment=o.segment, variant=o.variant,
-                   message_id=o.message_id, answer=_cut(o.answer), untried=0 if o.tried else 1,
-                   worker=worker, now=now) for o in outcomes]
+    params = [(o.state, _cut(o.reason), o.segment, o.variant, o.message_id, _cut(o.answer), 0 if o.tried else 1,
+               now, o.id, worker) for o in outcomes]
     with engine.begin() as conn:
-        result = conn.execute(_RECORD, params)
+        result = conn.exec_driver_sql(_RECORD[conn.dialect.paramstyle], params)
     return result.rowcount if result.rowcount is not None and result.rowcount >= 0 else len(params)
 
 
-_RECORD = text(
-    "UPDATE delivery SET state = :state, reason = :reason, segment = coalesce(:segment, segment), "
-    "variant = coalesce(:variant, variant), message_id = coalesce(:message_id, message_id), "
-    "answer = coalesce(:answer, answer), attempts = attempts - :untried, claimed_by = NULL, "
-    "claimed_at = NULL, updated_at = :now WHERE id = :id AND claimed_by = :worker AND state = 'claimed'"
+_RECORD_SQL = (
+    "UPDATE delivery SET state = ?, reason = ?, segment = coalesce(?, segment), variant = coalesce(?, variant), "
+    "message_id = coalesce(?, message_id), answer = coalesce(?, answer), attempts = attempts - ?, "
+    "claimed_by = NULL, claimed_at = NULL, updated_at = ? WHERE id = ? AND claimed_by = ? AND state = 'claimed'"
 )
+# The same statement in each driver's positional style (sqlite3: qmark; psycopg: %s).
+_RECORD = {"qmark": _RECORD_SQL, "format": _RECORD_SQL.replace("?", "%s"),
+           "pyformat": _RECORD_SQL.replace("?", "%s")}
 
 
 # Counting --------------------------------------------------------------------------------------
