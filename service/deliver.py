@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Callable, Collection, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
 SENT, FAILED, DEFERRED = "sent", "failed", "deferred"
@@ -45,9 +45,9 @@ class Deliverer(Protocol):
 
     def deliver(self, envelope: Envelope) -> Result: ...
 
-    def has(self, message_id: str) -> bool:
-        """True if the destination is known to hold this message already (asked after a crash,
-        for rows claimed again); False when it cannot tell (SMTP)."""
+    def held(self, message_ids: Collection[str]) -> set[str]:
+        """Those of the Message-IDs the destination is known to hold already (asked after a
+        crash, for the rows of a batch claimed again); none when it cannot tell (SMTP)."""
 
     def flush(self) -> None:
         """Make every message answered ``sent`` so far durable, before the ledger says so."""

@@ -30,6 +30,7 @@ import os
 import re
 import time
 from pathlib import Path
+from typing import Collection
 
 from .deliver import SENT, Envelope, Result
 
@@ -97,6 +98,9 @@ class MaildirDelivery:
             view = view[os.write(fd, view):]
         if self.fsync == "message":
             os.fsync(fd)
+
+    def held(self, message_ids: Collection[str]) -> set[str]:
+        return {mid for mid in message_ids if self.has(mid)}
 
     def has(self, message_id: str) -> bool:
         name = self.file_name(message_id)

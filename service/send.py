@@ -112,19 +112,20 @@ class BatchSender:
         result = BatchResult(claimed=len(claims))
         outcomes: list[ledger.Outcome] = []
         groups: dict = {}
+        # Rows claimed again: their worker may have died after delivering, before recording.
+        again = {c.id: message_id(self.edition_id, current[c.customer_id].public_id, self.template.list_id)
+                 for c in claims if c.attempts > 1 and c.customer_id in current}
+        held = self.deliverer.held(list(again.values())) if again else set()
         for claim in claims:
             row = current.get(claim.customer_id)
             if row is None:
                 outcomes.append(ledger.Outcome(claim.id, ledger.SKIPPED, CUSTOMER_GONE))
                 continue
             decision = decide(self.edition, row, last.get(row.id), self.previous)
-            if claim.attempts > 1:
-                # Claimed again: its worker may have died after delivering, before recording.
-                mid = message_id(self.edition_id, row.public_id, self.template.list_id)
-                if self.deliverer.has(mid):
-                    outcomes.append(ledger.Outcome(claim.id, SENT, None, decision.segment, decision.variant,
-                                                   mid, "found at the destination after a crash"))
-                    continue
+            if again.get(claim.id) in held:
+                outcomes.append(ledger.Outcome(claim.id, SENT, None, decision.segment, decision.variant,
+                                               again[claim.id], "found at the destination after a crash"))
+                continue
             if decision.state == ledger.SKIPPED:
                 outcomes.append(ledger.Outcome(claim.id, ledger.SKIPPED, decision.reason,
                                                decision.segment, decision.variant))
