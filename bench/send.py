@@ -1,6 +1,6 @@
 """Send benchmark: a whole `newsletter send` of the demo content's weekly edition, end to end.
 
-    .venv/bin/python bench/send.py [--customers 100000] [--workers 2] [--targets maildir,smtp]
+    .venv/bin/python bench/send.py [--customers 100000] [--workers 2] [--targets maildir,smtp,spool]
                                    [--dir /tmp] [--sink fast|aiosmtpd] [--fsync batch]
 
 1. Setup (in a child process, not measured): a SQLite database with N demo customers
@@ -10,7 +10,10 @@
    plan + deliver with the local engine (N worker processes), as `newsletter send` does.
    - maildir: into DIR/outbox (tmp/ then new/);
    - smtp: to an SMTP sink on 127.0.0.1 in another process (a minimal asyncio sink by
-     default, or aiosmtpd), over one persistent connection per worker.
+     default, or aiosmtpd), over one persistent connection per worker;
+   - spool: into DIR/spool, one mbox file per batch, which a pick-up process (another process,
+     as a relay's pick-up job would be) counts and removes as soon as each batch is published:
+     at 1,000,000 customers the messages would fill 55 GB, the spool holds a few batches.
 3. Prints per target: recipients sent, seconds end to end (plan, worker start, delivery,
    ledger), recipients/s, and the peak RSS of the parent and of the largest worker
    (getrusage: self and children). The last line is every figure as JSON.
@@ -90,7 +93,8 @@ def measure(db_path: Path, target: str, workers: int, batch_size: int) -> dict:
     from preferences.database import make_engine
     from service.content import load_content
     from service.engines import run_local
-    from service.send import SendSpec, plan_run
+    from service.send_plan import plan_run
+    from service.send_spec import SendSpec
     from service.settings import Settings
 
     started = time.perf_counter()
@@ -180,6 +184,27 @@ def sink_main(kind: str, port: int, counter_path: str) -> None:
         time.sleep(3600)
 
 
+def pickup_main(folder: str, counter_path: str) -> None:
+    """Count and remove every published batch (its .ids is written after its .mbox)."""
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(True))
+    count = 0
+    while True:
+        last_round = bool(stop)
+        with os.scandir(folder) as entries:
+            names = [e.name[:-4] for e in entries if e.name.endswith(".ids")]
+        for name in names:
+            with open(os.path.join(folder, name + ".ids"), "rb") as handle:
+                count += handle.read().count(b"\n")
+            os.unlink(os.path.join(folder, name + ".mbox"))
+            os.unlink(os.path.join(folder, name + ".ids"))
+        Path(counter_path).write_text(str(count))
+        if last_round:
+            return
+        if not names:
+            time.sleep(0.05)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -244,6 +269,13 @@ def main() -> None:
             sink = None
             if name == "maildir":
                 target = f"maildir:{work / 'outbox'}?fsync={options.fsync}"
+            elif name == "spool":
+                (work / "spool").mkdir()
+                counter = work / "pickup.count"
+                sink = multiprocessing.get_context("spawn").Process(
+                    target=pickup_main, args=(str(work / "spool"), str(counter)), daemon=True)
+                sink.start()
+                target = f"spool:{work / 'spool'}?fsync={'none' if options.fsync == 'none' else 'batch'}"
             elif name == "smtp":
                 port, counter = free_port(), work / "sink.count"
                 sink = multiprocessing.get_context("spawn").Process(
@@ -257,7 +289,11 @@ def main() -> None:
                            "--batch-size", str(options.batch_size))
             if name == "maildir":
                 result["files_in_new"] = len(os.listdir(work / "outbox" / "new"))
-            if sink is not None:
+            if name == "spool":
+                sink.terminate()
+                sink.join(30)
+                result["pickup_received"] = int(counter.read_text()) if counter.exists() else None
+            elif sink is not None:
                 time.sleep(0.3)
                 result["sink_received"] = int(counter.read_text()) if counter.exists() else None
                 result["sink"] = options.sink

@@ -1,6 +1,7 @@
 """Delivery: handing one rendered message to its destination, and what came of it.
 
-Destinations (``--to``): ``maildir:PATH`` (service/maildir.py) or ``smtp://[user:pass@]host:port``
+Destinations (``--to``): ``maildir:PATH`` (service/maildir.py), ``spool:PATH`` (one mbox file per
+batch, service/spool.py) or ``smtp://[user:pass@]host:port``
 with optional ``?starttls=1&verify=0&rate=700&timeout=30`` (``smtps://`` for implicit TLS;
 service/smtp_relay.py). A deliverer answers every message with a Result:
 
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Callable, Collection, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
 SENT, FAILED, DEFERRED = "sent", "failed", "deferred"
@@ -44,9 +45,9 @@ class Deliverer(Protocol):
 
     def deliver(self, envelope: Envelope) -> Result: ...
 
-    def has(self, message_id: str) -> bool:
-        """True if the destination is known to hold this message already (asked after a crash,
-        for rows claimed again); False when it cannot tell (SMTP)."""
+    def held(self, message_ids: Collection[str]) -> set[str]:
+        """Those of the Message-IDs the destination is known to hold already (asked after a
+        crash, for the rows of a batch claimed again); none when it cannot tell (SMTP)."""
 
     def flush(self) -> None:
         """Make every message answered ``sent`` so far durable, before the ledger says so."""
@@ -61,6 +62,15 @@ class MaildirTarget:
 
     def __str__(self) -> str:
         return f"maildir:{self.path}"
+
+
+@dataclass(frozen=True)
+class SpoolTarget:
+    path: Path
+    fsync: str = "batch"  # none | batch
+
+    def __str__(self) -> str:
+        return f"spool:{self.path}"
 
 
 @dataclass(frozen=True)
@@ -80,11 +90,20 @@ class SmtpTarget:
         return f"{'smtps' if self.implicit_tls else 'smtp'}://{user}{self.host}:{self.port}"
 
 
-Target = MaildirTarget | SmtpTarget
+Target = MaildirTarget | SpoolTarget | SmtpTarget
 
 
 def parse_target(text: str) -> Target:
-    """``maildir:PATH[?fsync=none|batch|message]`` or ``smtp[s]://[user:pass@]host[:port][?...]``."""
+    """``maildir:PATH[?fsync=none|batch|message]``, ``spool:PATH[?fsync=none|batch]`` or
+    ``smtp[s]://[user:pass@]host[:port][?...]``."""
+    if text.startswith("spool:"):
+        path, _, query = text[len("spool:"):].partition("?")
+        if not path:
+            raise BadTarget("spool: needs a folder, e.g. spool:./spool")
+        fsync = _options(query).get("fsync", "batch")
+        if fsync not in ("none", "batch"):
+            raise BadTarget(f"fsync={fsync!r}: use none or batch")
+        return SpoolTarget(Path(path), fsync)
     if text.startswith("maildir:"):
         path, _, query = text[len("maildir:"):].partition("?")
         if not path:
@@ -95,7 +114,7 @@ def parse_target(text: str) -> Target:
         return MaildirTarget(Path(path), fsync)
     parts = urlsplit(text)
     if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
-        raise BadTarget(f"{_hide_password(text)!r}: use maildir:PATH or smtp://host:port")
+        raise BadTarget(f"{_hide_password(text)!r}: use maildir:PATH, spool:PATH or smtp://host:port")
     options = _options(parts.query)
     unknown = set(options) - {"starttls", "verify", "rate", "timeout"}
     if unknown:
@@ -124,6 +143,10 @@ def open_deliverer(target: Target, *, share: int = 1, pace: Callable[[], None] |
         from .maildir import MaildirDelivery
 
         return MaildirDelivery(target.path, fsync=target.fsync)
+    if isinstance(target, SpoolTarget):
+        from .spool import SpoolDelivery
+
+        return SpoolDelivery(target.path, fsync=target.fsync)
     from .smtp_relay import SmtpDelivery
 
     rate = target.rate / share if target.rate and pace is None else None

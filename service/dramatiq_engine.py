@@ -37,7 +37,8 @@ from preferences.database import for_writes
 from . import ledger
 from .deliver import SmtpTarget, open_deliverer, parse_target
 from .engines import EngineResult, Plan, Progress
-from .send import BatchSender, SendSpec, worker_name
+from .send import BatchSender, worker_name
+from .send_spec import SendSpec
 from .settings import Settings
 
 STUB = "stub://"

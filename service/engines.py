@@ -22,7 +22,9 @@ from sqlalchemy import Engine
 from preferences.database import for_writes
 
 from . import ledger
-from .send import RELAY_DOWN_EXIT, BatchSender, PlanCounts, SendSpec, worker_name
+from .send import RELAY_DOWN_EXIT, BatchSender, worker_name
+from .send_plan import PlanCounts
+from .send_spec import SendSpec
 
 Progress = Callable[[dict], None]  # called with ledger counts by state
 

@@ -1,23 +1,36 @@
 """Delivery into a Maildir (tmp/, new/, cur/), as mail programs and Python's mailbox read it.
 
-Each message is written to ``tmp/`` and renamed into ``new/``: a reader never sees half a file.
-The file name is derived from the Message-ID (deterministic per edition and customer), so a
-retry after a crash between the rename and the ledger update finds the file and writes nothing:
-a customer never gets two files for one edition.
+A reader never sees half a file: on Linux each message is written to an unnamed file of the
+``new/`` folder (``O_TMPFILE``) and linked under its name once complete; elsewhere it is written
+to ``tmp/`` and renamed into ``new/``, the classic way. The unnamed file spares the rename
+between two folders, which the kernel serialises for the whole file system: with two workers it
+cost more than rendering the message (measured: 100,000 files by two processes, 130 us a file
+on ext4 and 234 us on tmpfs with tmp/ + rename, 72-85 us with the unnamed file). A writer killed
+half-way leaves nothing behind (tmp/ would keep its file for 36 hours).
+
+The file name is derived from the Message-ID (deterministic per edition and customer), and a
+link never replaces an existing name: a retry after a crash between the link and the ledger
+update finds the file and writes nothing, so a customer never gets two files for one edition.
 
 Durability (``fsync``): ``message`` fsyncs every file (slow); ``batch`` (default) syncs the
 file system once before the worker records a batch as sent; ``none`` leaves it to the kernel
-(a process crash loses nothing; a power cut may lose what the ledger calls sent).
+(a process crash loses nothing; a power cut may lose what the ledger calls sent). With
+``batch`` every byte is on the disk before the ledger says ``sent``, so the disk's write
+bandwidth bounds the send: a demo message is 56.5 KB, and 8,000 messages a second would need
+452 MB/s; the 2-core test machine's disk writes 274-323 MB/s (``dd conv=fdatasync``), which
+caps a durable Maildir there at about 5,000-5,700 messages a second whatever the CPU does.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import errno
 import os
 import re
 import time
 from pathlib import Path
+from typing import Collection
 
 from .deliver import SENT, Envelope, Result
 
@@ -27,7 +40,9 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._@=+-]")
 class MaildirDelivery:
     record_every = 1000  # a whole batch: a repeated delivery finds its file
 
-    def __init__(self, root: Path, fsync: str = "batch"):
+    def __init__(self, root: Path, fsync: str = "batch", *, unnamed_files: bool | None = None):
+        """``unnamed_files``: write through O_TMPFILE (True), through tmp/ (False), or whichever
+        this system supports (None)."""
         self.root = Path(root)
         self.fsync = fsync
         for sub in ("tmp", "new", "cur"):
@@ -36,6 +51,11 @@ class MaildirDelivery:
         self._cur = str(self.root / "cur") + "/"
         self._suffix = f".{os.getpid()}"
         self._unsynced = False
+        self._new_fd = os.open(self._new, os.O_RDONLY | os.O_DIRECTORY)
+        found = unnamed_files_work(self._new)
+        if unnamed_files and not found:
+            raise OSError(errno.EOPNOTSUPP, f"no unnamed files (O_TMPFILE) in {self._new}")
+        self._unnamed = found if unnamed_files is None else unnamed_files
         _clean_tmp(self._tmp)
 
     @staticmethod
@@ -45,22 +65,42 @@ class MaildirDelivery:
 
     def deliver(self, envelope: Envelope) -> Result:
         name = self.file_name(envelope.message_id)
+        if self._unnamed:
+            return self._deliver_unnamed(name, envelope.data)
         final = self._new + name
         if os.path.exists(final):
             return Result(SENT, f"already in new/{name}")
         tmp = self._tmp + name + self._suffix
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
         try:
-            view = memoryview(envelope.data)
-            while view:
-                view = view[os.write(fd, view):]
-            if self.fsync == "message":
-                os.fsync(fd)
+            self._write(fd, envelope.data)
         finally:
             os.close(fd)
         os.rename(tmp, final)
         self._unsynced = True
         return Result(SENT, f"new/{name}")
+
+    def _deliver_unnamed(self, name: str, data: bytes) -> Result:
+        fd = os.open(self._new, os.O_TMPFILE | os.O_WRONLY, 0o640)
+        try:
+            self._write(fd, data)
+            os.link(f"/proc/self/fd/{fd}", name, dst_dir_fd=self._new_fd, follow_symlinks=True)
+        except FileExistsError:
+            return Result(SENT, f"already in new/{name}")
+        finally:
+            os.close(fd)
+        self._unsynced = True
+        return Result(SENT, f"new/{name}")
+
+    def _write(self, fd: int, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        if self.fsync == "message":
+            os.fsync(fd)
+
+    def held(self, message_ids: Collection[str]) -> set[str]:
+        return {mid for mid in message_ids if self.has(mid)}
 
     def has(self, message_id: str) -> bool:
         name = self.file_name(message_id)
@@ -79,6 +119,29 @@ class MaildirDelivery:
 
     def close(self) -> None:
         self.flush()
+        if self._new_fd >= 0:
+            os.close(self._new_fd)
+            self._new_fd = -1
+
+
+def unnamed_files_work(folder: str) -> bool:
+    """Whether this system can write an unnamed file in ``folder`` and link it in (Linux 3.11+
+    with /proc, on a file system that supports O_TMPFILE)."""
+    if not hasattr(os, "O_TMPFILE") or not os.path.isdir("/proc/self/fd"):
+        return False
+    try:
+        fd = os.open(folder, os.O_TMPFILE | os.O_WRONLY, 0o640)
+    except OSError as exc:
+        if exc.errno in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL, errno.ENOENT):
+            return False
+        raise
+    try:
+        os.stat(f"/proc/self/fd/{fd}")
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    return True
 
 
 def _clean_tmp(tmp: str, older_than: float = 36 * 3600) -> None:

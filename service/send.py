@@ -1,12 +1,9 @@
-"""The send run of one edition: plan who is due into the ledger, then deliver in claimed batches.
+"""Delivering a send run: every worker claims batches of planned rows until none is left.
 
-- ``plan_run`` (once per run, in one process) streams the active customers in keyset batches,
-  decides for each whether they are due (preferences/due.py) and which variant they get, and
-  inserts their ledger rows (``pending`` or ``skipped`` with the reason). Rows already planned
-  by an earlier run are left alone: a re-run adds only new customers.
-- ``BatchSender`` (in every worker) claims a batch of pending rows, re-reads those customers
-  (whoever unsubscribed or paused meanwhile is skipped), renders them grouped by variant,
-  delivers them, and records each outcome: ``sent`` only once the destination has the message.
+``BatchSender`` (in every worker) claims a batch of pending rows, re-reads those customers
+(whoever unsubscribed or paused meanwhile is skipped), renders them grouped by variant, delivers
+them, and records each outcome: ``sent`` only once the destination has the message. The plan
+that makes the rows is service/send_plan.py; who gets what is service/send_spec.py.
 
 Nothing here holds more than one batch of customers or messages.
 """
@@ -18,152 +15,26 @@ import socket
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
 from typing import Callable, Iterable
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, select
 
 from preferences.database import for_writes, make_engine
-from preferences.due import due_reason
 from preferences.models import customer_table, preference_table
-from preferences.store import iter_send_candidates
 
 from . import ledger
-from .assemble import Assembly, Edition
+from .assemble import Edition
 from .content import load_content
 from .deliver import DEFERRED, FAILED, SENT, Deliverer, Envelope, open_deliverer, parse_target
 from .mime import message_id
 from .model import Content
 from .recipient import Recipient
 from .render import Renderer, date_header
-from .settings import Settings
+from .send_spec import Decision, SendSpec, decide
 
-NO_SEGMENT = "no-segment"
 CUSTOMER_GONE = "customer-deleted"
 RELAY_DOWN_EXIT = 3  # a worker's exit code when the relay stayed unreachable
 
-
-@dataclass(frozen=True)
-class SendSpec:
-    """Everything a worker needs, as plain values (it is pickled into worker processes)."""
-
-    settings: Settings
-    template: str
-    day: date
-    target: str
-    batch_size: int = 500
-    lease: float = 120.0  # seconds a claim is held before another worker may take it over
-    max_attempts: int = 5
-    workers: int = 1  # workers sharing the relay's rate
-
-    @property
-    def edition(self) -> ledger.Edition:
-        return ledger.Edition(self.template, self.day)
-
-
-@dataclass(frozen=True)
-class Decision:
-    state: str  # ledger.PENDING or ledger.SKIPPED
-    reason: str | None = None
-    segment: str | None = None
-    variant: str | None = None
-    assembly: Assembly | None = None
-
-
-def decide(edition: Edition, row, last_sent: date | None, previous: date | None, *,
-           variant: bool = True) -> Decision:
-    """Whether one customer (a send row) gets the edition, and with which variant.
-
-    ``variant=False`` (the plan): a due customer's variant is left to the worker, which works
-    it out again anyway from the customer's data as it is at handover."""
-    reason = due_reason(row.status, row.frequency, row.paused_until, edition.date, last_sent, previous)
-    if reason:
-        segment = edition.segment_for(row.attributes or {}, row.locale)  # for the report
-        return Decision(ledger.SKIPPED, reason, segment.id if segment else None)
-    if not variant:
-        return Decision(ledger.PENDING)
-    segment = edition.segment_for(row.attributes or {}, row.locale)
-    if segment is None:
-        return Decision(ledger.SKIPPED, NO_SEGMENT)
-    assembly = edition.assemble(segment, row.locale, row.excluded_groups or ())
-    label = assembly.key.label()
-    if assembly.skip_reason:
-        return Decision(ledger.SKIPPED, assembly.skip_reason, segment.id, label)
-    return Decision(ledger.PENDING, None, segment.id, label, assembly)
-
-
-# Planning ---------------------------------------------------------------------------------------
-
-@dataclass
-class PlanCounts:
-    considered: int = 0
-    already_planned: int = 0
-    due: int = 0
-    skipped: Counter = field(default_factory=Counter)
-    segments: dict = field(default_factory=dict)  # segment -> Counter(state)
-    variants: Counter = field(default_factory=Counter)  # due customers per variant
-    complete: bool = False  # went through every customer (not stopped by --limit)
-
-
-def plan_run(engine: Engine, content: Content, spec: SendSpec, *, limit: int | None = None,
-             dry_run: bool = False, batch: int = 2000,
-             on_batch: Callable[[PlanCounts], None] | None = None) -> PlanCounts:
-    """Insert a ledger row for every active customer not planned yet (none with ``dry_run``,
-    which counts the variants instead); stop after ``limit`` new due customers."""
-    template = content.templates[spec.template]
-    edition = Edition(content, template, spec.day)
-    previous = template.schedule.previous_edition(spec.day)
-    writes, key = for_writes(engine), spec.edition
-    counts = PlanCounts()
-    if not dry_run:
-        with writes.begin() as conn:
-            ledger.start_run(conn, key, content.version)
-    after, stopped = 0, False
-    while not stopped:
-        with engine.connect() as conn:
-            rows = list(iter_send_candidates(conn, after, batch))
-            if not rows:
-                counts.complete = True
-                break
-            planned = ledger.planned_customer_ids(conn, key, rows[0].id, rows[-1].id)
-            fresh = [r for r in rows if r.id not in planned]
-            last = ledger.last_sent_dates(conn, spec.template, spec.day, (r.id for r in fresh))
-        after = rows[-1].id
-        counts.considered += len(rows)
-        counts.already_planned += len(planned)
-        new_rows = []
-        for row in fresh:
-            if limit is not None and counts.due >= limit:
-                stopped = True
-                break
-            decision = decide(edition, row, last.get(row.id), previous, variant=dry_run)
-            new_rows.append(dict(customer_id=row.id, state=decision.state, reason=decision.reason,
-                                 segment=decision.segment, variant=decision.variant))
-            _count(counts, decision)
-        if not dry_run and new_rows:
-            with writes.begin() as conn:
-                ledger.add_planned(conn, key, new_rows)
-        if on_batch:
-            on_batch(counts)
-    if not dry_run and counts.complete:
-        with writes.begin() as conn:
-            ledger.finish_plan(conn, key)
-    return counts
-
-
-def _count(counts: PlanCounts, decision: Decision) -> None:
-    per_segment = counts.segments.setdefault(decision.segment or "(none)", Counter())
-    per_segment[decision.state] += 1
-    if decision.state == ledger.PENDING:
-        counts.due += 1
-        if decision.variant:
-            counts.variants[decision.variant] += 1
-    else:
-        counts.skipped[decision.reason] += 1
-
-
-# Delivering -------------------------------------------------------------------------------------
 
 def current_send_rows(conn, customer_ids: Iterable[int]) -> list:
     """The customers' rows as they are now, whatever their status (the check before handover)."""
@@ -241,19 +112,20 @@ class BatchSender:
         result = BatchResult(claimed=len(claims))
         outcomes: list[ledger.Outcome] = []
         groups: dict = {}
+        # Rows claimed again: their worker may have died after delivering, before recording.
+        again = {c.id: message_id(self.edition_id, current[c.customer_id].public_id, self.template.list_id)
+                 for c in claims if c.attempts > 1 and c.customer_id in current}
+        held = self.deliverer.held(list(again.values())) if again else set()
         for claim in claims:
             row = current.get(claim.customer_id)
             if row is None:
                 outcomes.append(ledger.Outcome(claim.id, ledger.SKIPPED, CUSTOMER_GONE))
                 continue
             decision = decide(self.edition, row, last.get(row.id), self.previous)
-            if claim.attempts > 1:
-                # Claimed again: its worker may have died after delivering, before recording.
-                mid = message_id(self.edition_id, row.public_id, self.template.list_id)
-                if self.deliverer.has(mid):
-                    outcomes.append(ledger.Outcome(claim.id, SENT, None, decision.segment, decision.variant,
-                                                   mid, "found at the destination after a crash"))
-                    continue
+            if again.get(claim.id) in held:
+                outcomes.append(ledger.Outcome(claim.id, SENT, None, decision.segment, decision.variant,
+                                               again[claim.id], "found at the destination after a crash"))
+                continue
             if decision.state == ledger.SKIPPED:
                 outcomes.append(ledger.Outcome(claim.id, ledger.SKIPPED, decision.reason,
                                                decision.segment, decision.variant))
@@ -326,32 +198,3 @@ class BatchSender:
 
 def _describe(exc: Exception) -> str:
     return f"{exc.__class__.__name__}: {exc}".strip()
-
-
-# Which editions are due --------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class DueEdition:
-    template: str
-    day: date
-    starts_at: datetime
-    started: bool  # a run exists (an earlier call started it; it is continued)
-    too_late: bool  # not started and more than the allowed lateness past its time
-
-
-def due_editions(conn, content: Content, now: datetime, max_late: timedelta) -> list[DueEdition]:
-    """Per template, its latest edition whose time has come, unless that edition's run is
-    complete. An edition not started within ``max_late`` of its time is marked ``too_late``."""
-    found = []
-    for template in sorted(content.templates.values(), key=lambda t: t.id):
-        schedule = template.schedule
-        today = now.astimezone(ZoneInfo(schedule.timezone)).date()
-        day = today if schedule.is_edition(today) and schedule.starts_at(today) <= now \
-            else schedule.previous_edition(today)
-        run = ledger.get_run(conn, ledger.Edition(template.id, day))
-        if run is not None and run.completed_at is not None:
-            continue
-        starts_at = schedule.starts_at(day)
-        found.append(DueEdition(template.id, day, starts_at, run is not None,
-                                run is None and now - starts_at > max_late))
-    return found

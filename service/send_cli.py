@@ -27,7 +27,9 @@ from .content import load_content
 from .deliver import BadTarget, parse_target
 from .engines import WorkerError, run_inline, run_local
 from .problems import ContentError
-from .send import PlanCounts, SendSpec, due_editions, plan_run
+from .due_editions import due_editions
+from .send_plan import PlanCounts, plan_run
+from .send_spec import SendSpec
 from .cli_support import err, load_settings, out, parse_day, safe_url
 
 INCOMPLETE_EXIT = 3
@@ -130,7 +132,7 @@ def send(
     date_: Annotated[Optional[str], typer.Option("--date", help="edition date, e.g. 2026-11-23")] = None,
     to: Annotated[Optional[str], typer.Option(
         "--to", envvar="NEWSLETTER_SEND_TO",
-        help="maildir:./outbox or smtp://[user:pass@]host:port[?starttls=1&rate=700]")] = None,
+        help="maildir:./outbox, spool:./spool (one mbox per batch) or smtp://[user:pass@]host:port[?starttls=1&rate=700]")] = None,
     engine_name: Annotated[str, typer.Option("--engine", help="local or dramatiq")] = "local",
     workers: Annotated[int, typer.Option(help="worker processes (0: in this process); dramatiq: "
                                               "batch chains to start")] = 2,
@@ -159,7 +161,7 @@ def send(
             raise typer.Exit(2) from exc
     if not dry_run:
         if not to:
-            raise typer.BadParameter("--to is required (maildir:PATH or smtp://host:port)")
+            raise typer.BadParameter("--to is required (maildir:PATH, spool:PATH or smtp://host:port)")
         try:
             parse_target(to)
         except BadTarget as exc:

@@ -143,6 +143,9 @@ class SmtpDelivery:
     def has(self, message_id: str) -> bool:
         return False  # SMTP cannot be asked: a crash after the relay's 250 repeats the message
 
+    def held(self, message_ids) -> set[str]:
+        return set()
+
     def flush(self) -> None:
         """Nothing to do: a message is the relay's once it answered 250."""
 

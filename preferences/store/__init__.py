@@ -41,6 +41,7 @@ from preferences.store.reads import (
     get_customer_with_preference,
     get_preference,
     iter_send_candidates,
+    send_candidate_ids,
     list_consent_events,
     page_state,
 )
@@ -68,6 +69,7 @@ __all__ = [
     "page_state",
     "resubscribe_pending",
     "save_choices",
+    "send_candidate_ids",
     "unsubscribe",
     "upsert_customer_by_external_id",
     "upsert_many",

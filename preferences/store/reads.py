@@ -96,6 +96,15 @@ def iter_send_candidates(conn: Connection | Session, after_id: int, limit: int) 
     yield from conn.execute(statement).all()
 
 
+def send_candidate_ids(after_id: int, upto_id: int | None = None):
+    """The ids ``iter_send_candidates`` would return in (after_id, upto_id], as a statement to
+    embed (the send plans them with one INSERT ... SELECT, no row passing through Python)."""
+    c, p = customer_table.c, preference_table.c
+    statement = (select(c.id).join_from(customer_table, preference_table, p.customer_id == c.id)
+                 .where(c.id > after_id, c.status == Status.ACTIVE))
+    return statement if upto_id is None else statement.where(c.id <= upto_id)
+
+
 def customer_send_row(conn: Connection | Session, *, external_id: str | None = None,
                       public_id: str | None = None) -> Row | None:
     """One customer (by either id) in the same row shape as ``iter_send_candidates``, whatever

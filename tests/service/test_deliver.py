@@ -57,9 +57,14 @@ def test_a_bad_target_does_not_show_the_password():
 
 # Maildir ---------------------------------------------------------------------------------------
 
+# Both ways of writing a file: an unnamed file linked into new/ (Linux), and tmp/ + rename.
+WRITES = pytest.mark.parametrize("unnamed", [True, False], ids=["O_TMPFILE", "tmp-rename"])
+
+
+@WRITES
 @pytest.mark.parametrize("fsync", ["none", "batch", "message"])
-def test_maildir_is_readable_by_python_mailbox(tmp_path, fsync):
-    box = open_deliverer(MaildirTarget(tmp_path / "outbox", fsync))
+def test_maildir_is_readable_by_python_mailbox(tmp_path, fsync, unnamed):
+    box = MaildirDelivery(tmp_path / "outbox", fsync, unnamed_files=unnamed)
     for n in range(5):
         assert box.deliver(message(n)).state == SENT
     box.flush()
@@ -69,17 +74,21 @@ def test_maildir_is_readable_by_python_mailbox(tmp_path, fsync):
     read = mailbox.Maildir(tmp_path / "outbox", create=False)
     assert sorted(m["To"] for m in read) == [f"kunde{n}@example.com" for n in range(5)]
     assert all(m.get_payload().startswith("Line one") for m in read)
+    assert all(oct(os.stat(tmp_path / "outbox" / "new" / n).st_mode)[-3:] == "640"
+               for n in os.listdir(tmp_path / "outbox" / "new"))
 
 
-def test_a_repeated_delivery_finds_its_file_and_writes_nothing(tmp_path):
-    box = MaildirDelivery(tmp_path / "outbox")
+@WRITES
+def test_a_repeated_delivery_finds_its_file_and_writes_nothing(tmp_path, unnamed):
+    box = MaildirDelivery(tmp_path / "outbox", unnamed_files=unnamed)
     first = box.deliver(message(1))
     name = MaildirDelivery.file_name(message(1).message_id)
     assert first.answer == f"new/{name}" and ":" not in name and "/" not in name
     # A retry after a crash between the rename and the ledger update (another process, even).
-    again = MaildirDelivery(tmp_path / "outbox").deliver(message(1))
+    again = MaildirDelivery(tmp_path / "outbox", unnamed_files=unnamed).deliver(message(1))
     assert again.state == SENT and again.answer.startswith("already in new/")
     assert os.listdir(tmp_path / "outbox" / "new") == [name]
+    assert os.listdir(tmp_path / "outbox" / "tmp") == []
     assert message_from_bytes((tmp_path / "outbox" / "new" / name).read_bytes())["To"] == "kunde1@example.com"
 
 
@@ -232,8 +241,9 @@ def test_without_starttls_the_relay_refuses(tls_relay):
     assert result.state == FAILED and result.answer.startswith("530")
 
 
-def test_has_finds_a_message_in_new_or_read_in_cur(tmp_path):
-    box = MaildirDelivery(tmp_path / "outbox")
+@WRITES
+def test_has_finds_a_message_in_new_or_read_in_cur(tmp_path, unnamed):
+    box = MaildirDelivery(tmp_path / "outbox", unnamed_files=unnamed)
     assert not box.has(message(1).message_id)
     box.deliver(message(1))
     assert box.has(message(1).message_id)

@@ -17,7 +17,10 @@ from service import ledger
 from service.cli import app
 from service.content import load_content
 from service.deliver import SENT, Envelope, Result
-from service.send import BatchSender, SendSpec, due_editions, plan_run
+from service.due_editions import due_editions
+from service.send import BatchSender
+from service.send_plan import plan_run
+from service.send_spec import SendSpec
 from service.send_cli import Report
 from send_fixtures import (CONTENT, EDITION, add_customers, db_url, engine, migrated_postgres_url,  # noqa: F401
                            set_paused, set_status, settings_for, smtp_relay)
@@ -72,7 +75,8 @@ def test_every_due_customer_gets_exactly_one_message(engine, db_url, content, tm
     paused = {n for n in ids if n % 10 == 5}
     monthly = {n for n in ids if n % 3 == 2} - paused  # 2026-11-16 was an edition of the same month
     due = set(ids) - paused - monthly
-    assert counts.considered == 60 and counts.due == len(due) and counts.complete
+    # The whole-run plan adds every active customer; the handover skips who is not due.
+    assert counts.considered == 60 and counts.due == 60 and counts.complete
     messages = outbox(tmp_path / "outbox")
     assert sorted(m["To"] for m in messages) == sorted(f"Kunde{n} <kunde.{n}@example.com>" for n in due)
     assert len({m["Message-ID"] for m in messages}) == len(due)
@@ -211,6 +215,25 @@ def test_dry_run_writes_nothing_and_limit_plans_only_so_many(engine, db_url, con
         assert not ledger.get_run(conn, KEY).plan_complete
 
 
+def test_the_whole_run_plan_and_the_deciding_plan_leave_the_same_ledger(engine, db_url, content, tmp_path):
+    """The whole-run plan leaves the due check to the handover; --limit decides in the plan.
+    Either way every customer ends with the same state, reason and segment."""
+    frequencies = ("weekly", "biweekly", "monthly")
+    add_customers(engine, 40, frequency=lambda n: frequencies[n % 3],
+                  paused_until=lambda n: date(2026, 12, 1) if n % 7 == 3 else None)
+    add_customers(engine, 2, status=lambda n: "unsubscribed")
+    ledgers = []
+    for limit in (None, 1000):
+        with engine.begin() as conn:
+            conn.execute(ledger.delivery.delete())
+            conn.execute(ledger.send_run.delete())
+        counts = run(engine, content, spec_for(db_url, f"maildir:{tmp_path / str(limit)}"), limit=limit)
+        assert counts.considered == 40 and counts.complete
+        ledgers.append({n: (r.state, r.reason, r.segment) for n, r in rows(engine).items()})
+    assert ledgers[0] == ledgers[1]
+    assert {state for state, _, _ in ledgers[0].values()} == {"sent", "skipped"}
+
+
 def test_biweekly_customers_follow_their_last_delivery(engine, db_url, content, tmp_path):
     ids = add_customers(engine, 4, frequency=lambda n: "biweekly")
     earlier = SendSpec(settings_for(db_url), "weekly", EDITION - timedelta(days=7), f"maildir:{tmp_path / 'a'}")
@@ -275,8 +298,8 @@ class Collecting:
         self.recipients.append(envelope.recipient)
         return self.answer
 
-    def has(self, message_id: str) -> bool:
-        return False
+    def held(self, message_ids) -> set[str]:
+        return set()
 
     def flush(self) -> None:
         pass
@@ -304,7 +327,8 @@ class _Crash:
 def _envelope_for(sender: BatchSender, engine, customer_id: int) -> Envelope:
     from service.mime import message_id
     from service.recipient import Recipient
-    from service.send import current_send_rows, decide
+    from service.send import current_send_rows
+    from service.send_spec import decide
 
     with engine.connect() as conn:
         row = current_send_rows(conn, [customer_id])[0]

@@ -1,22 +1,19 @@
-"""The dramatiq engine: the actor and its chains on a StubBroker (in this process), then two real
-`dramatiq` worker processes on Redis and PostgreSQL, one of them killed half-way."""
+"""The dramatiq engine: the actor and its chains on a StubBroker (in this process). Real workers on
+Redis and PostgreSQL, killed at random: tests/e2e/test_send_crash_dramatiq.py."""
 
 from __future__ import annotations
 
 import importlib
 import mailbox
 import os
-import signal
-import subprocess
 import sys
-import time
-from pathlib import Path
 
 import pytest
 
 from service import ledger
 from service.content import load_content
-from service.send import SendSpec, plan_run
+from service.send_plan import plan_run
+from service.send_spec import SendSpec
 from send_fixtures import (CONTENT, EDITION, add_customers, db_url, engine, migrated_postgres_url,  # noqa: F401
                            require_port, settings_for)
 
@@ -97,53 +94,4 @@ def test_the_sender_tops_up_then_gives_up_when_no_worker_moves(stub_engine, engi
     assert len(sent) == 4  # two chains, then two more when nothing moved for half the stall time
 
 
-# Real Redis and PostgreSQL -------------------------------------------------------------------------
-
-@pytest.mark.slow
-def test_two_dramatiq_workers_on_redis_send_everyone_once(migrated_postgres_url, tmp_path):
-    require_port("127.0.0.1", 6379, "Redis")
-    from preferences.database import make_engine
-
-    url = migrated_postgres_url
-    engine = make_engine(url)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("TRUNCATE delivery, send_run, consent_event, preference, customer RESTART IDENTITY CASCADE")
-    ids = add_customers(engine, 5000)
-    box = tmp_path / "outbox"
-    queue = f"newsletter-send-test-{os.getpid()}"
-    env = dict(os.environ, DATABASE_URL=url, NEWSLETTER_BROKER_URL="redis://127.0.0.1:6379/0",
-               NEWSLETTER_SEND_QUEUE=queue, NEWSLETTER_CONTENT_DIR=str(CONTENT))
-    dramatiq = str(Path(sys.executable).with_name("dramatiq"))
-    workers = [subprocess.Popen([dramatiq, "service.dramatiq_engine", "--processes", "1", "--threads", "1",
-                                 "--queues", queue], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                start_new_session=True) for _ in range(2)]
-    try:
-        sender = subprocess.Popen([sys.executable, "-c", "from service.cli import main; main()", "send", "weekly",
-                                   "--date", EDITION.isoformat(), "--to", f"maildir:{box}", "--engine", "dramatiq",
-                                   "--workers", "4", "--batch-size", "200", "--lease", "3"],
-                                  env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        # Kill one worker (its process group: the dramatiq parent and its worker process) half-way.
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and len(os.listdir(box / "new") if (box / "new").exists() else []) < 1500:
-            time.sleep(0.1)
-        os.killpg(workers[0].pid, signal.SIGKILL)
-        output = sender.communicate(timeout=180)[0].decode(errors="replace")
-        assert sender.returncode == 0, output[-3000:]
-    finally:
-        for worker in workers:
-            try:
-                os.killpg(worker.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-        for worker in workers:
-            try:
-                worker.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(worker.pid, signal.SIGKILL)
-    recipients = sorted(m["To"] for m in mailbox.Maildir(box, create=False))
-    assert recipients == sorted(f"Kunde{n} <kunde.{n}@example.com>" for n in ids)  # each once, none missing
-    with engine.connect() as conn:
-        rows = ledger.deliveries_of(conn, KEY)
-        assert {r.state for r in rows} == {"sent"} and len(rows) == 5000
-        assert ledger.get_run(conn, KEY).completed_at is not None
-    engine.dispose()
+# Real Redis and PostgreSQL, workers killed at random: tests/e2e/test_send_crash_dramatiq.py
