@@ -16,9 +16,12 @@ from preferences.attributes import Attribute
 from preferences.links import LinkSigner
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Catalogue:
-    """The customer-facing part of the content, for one moment."""
+    """The customer-facing part of the content, for one moment.
+
+    Compared and hashed by identity: one catalogue per version of the content, so what the
+    pages work out from it (choices, summaries) can be cached with it as part of the key."""
 
     locales: tuple[str, ...]  # the first is the default
     product_groups: Mapping[str, Mapping[str, str]]  # id -> label per locale, catalogue order

@@ -73,13 +73,14 @@ class FormState:
         return cls(str(snap.frequency), KEEP if paused else NO_PAUSE, "",
                    frozenset(catalogue.product_groups) - set(snap.excluded_groups), snap.locale)
 
-    def view(self, snap: "Snapshot", catalogue: Catalogue, locale: str, today: date,
+    def view(self, paused_until: date | None, catalogue: Catalogue, locale: str, today: date,
              gettext: Callable[[str], str]) -> "Choices":
-        """What the form shows: every choice with its label and whether it is selected."""
+        """What the form shows: every choice with its label and whether it is selected
+        (``paused_until``: the stored pause, which the form offers to keep)."""
         pauses = []
-        if snap.paused_until is not None and snap.paused_until > today:
+        if paused_until is not None and paused_until > today:
             pauses.append((KEEP, gettext("Keep the pause: newsletters again from %(date)s")
-                           % {"date": format_day(snap.paused_until, locale, today)}))
+                           % {"date": format_day(paused_until, locale, today)}))
             pauses.append((NO_PAUSE, gettext("End the pause now")))
         else:
             pauses.append((NO_PAUSE, gettext("No pause")))

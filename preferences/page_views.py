@@ -49,11 +49,10 @@ def guarded(handler: Callable[..., Awaitable[Response]]):
     return guard
 
 
-@lru_cache(maxsize=1024)
 def choices_html(locale: str, choices: Choices, messages: tuple[tuple[str, str], ...]) -> Markup:
-    """The form's choices as HTML: a pure function of its arguments, and most customers share a
-    few sets of choices (weekly, no pause, every group), so each distinct one is rendered once.
-    The parts that differ per customer (CSRF token, version, links) stay in centre.html."""
+    """The form's choices as HTML, with the field errors at their fields: a fragment of its own,
+    so that it can be cached per state (``_choices``); what differs per customer (CSRF token,
+    version, links) stays in centre.html."""
     return Markup(i18n.render("choices.html", locale, form=choices, messages=dict(messages)))
 
 
@@ -110,22 +109,36 @@ class PageViews:
         today = self.centre.today()
         locale, switch = self.locale(request, snap.locale, catalogue)
         state = state or FormState.of(snap, catalogue, today)
-        gettext = i18n.translations(locale).gettext
         base = self.centre.signer.path(snap.public_id, Purpose.PREFERENCES)
-        messages = explain(errors, gettext, locale, today) if errors else {}
+        messages = explain(errors, i18n.translations(locale).gettext, locale, today) if errors else {}
         return self.render(
             "centre.html", locale, request, catalogue, status=status, switch=switch, notice=notice,
             first_name=snap.first_name, version=snap.version, messages=messages,
             what=self.summary(snap, catalogue, locale),
-            choices=choices_html(locale, state.view(snap, catalogue, locale, today, gettext),
-                                 tuple(messages.items())),
+            choices=_choices(state, snap.paused_until, catalogue, locale, today, tuple(messages.items())),
             action=base + (f"?lang={locale}" if request.query_params.get("lang") == locale else ""),
             unsubscribe=base + "/unsubscribe")
 
     def summary(self, snap: Snapshot, catalogue: Catalogue, locale: str) -> str:
         """What the customer will get, in words, in ``locale``."""
         last = self.last_delivery(snap.customer_id) if self.last_delivery else None
-        return summary(gettext=i18n.translations(locale).gettext, locale=locale, catalogue=catalogue,
-                       today=self.centre.today(), frequency=snap.frequency,
-                       paused_until=snap.paused_until, excluded_groups=snap.excluded_groups,
-                       last_delivery=last)
+        return _summary(snap.frequency, snap.paused_until, snap.excluded_groups, last, catalogue, locale,
+                        self.centre.today())
+
+
+# Most customers share a few states (weekly, no pause, every group): what a page shows for a
+# state is worked out once per state, day, language and catalogue, not once per view.
+
+@lru_cache(maxsize=1024)
+def _choices(state: FormState, paused_until: date | None, catalogue: Catalogue, locale: str, today: date,
+             messages: tuple[tuple[str, str], ...]) -> Markup:
+    gettext = i18n.translations(locale).gettext
+    return choices_html(locale, state.view(paused_until, catalogue, locale, today, gettext), messages)
+
+
+@lru_cache(maxsize=1024)
+def _summary(frequency: str, paused_until: date | None, excluded_groups: tuple[str, ...],
+             last_delivery: date | None, catalogue: Catalogue, locale: str, today: date) -> str:
+    return summary(gettext=i18n.translations(locale).gettext, locale=locale, catalogue=catalogue, today=today,
+                   frequency=frequency, paused_until=paused_until, excluded_groups=excluded_groups,
+                   last_delivery=last_delivery)
