@@ -3,6 +3,8 @@ version field, and the client hash that page changes record in their consent eve
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl
+
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
@@ -11,15 +13,27 @@ from starlette.requests import ClientDisconnect, Request
 from preferences.consent import client_hash
 
 MAX_FORM_FIELDS = 300
+URLENCODED = "application/x-www-form-urlencoded"
 MAX_PART_BYTES = 16 * 1024
 
 
 async def submitted_form(request: Request) -> FormData | None:
     """The submitted form (urlencoded or multipart, no files), or None if it cannot be read."""
     try:
+        if request.headers.get("content-type", "").split(";")[0].strip().lower() == URLENCODED:
+            return _urlencoded(await request.body())
         return await request.form(max_files=0, max_fields=MAX_FORM_FIELDS, max_part_size=MAX_PART_BYTES)
     except (HTTPException, MultiPartException, ClientDisconnect, UnicodeDecodeError, ValueError):
         return None
+
+
+def _urlencoded(body: bytes) -> FormData:
+    # The standard library's parser, where Starlette's (python-multipart, byte by byte in Python)
+    # was a tenth of a save's CPU. Like Starlette's, it reads bytes that are not UTF-8 as U+FFFD
+    # (a form with them fails its CSRF check or its validation; a one-click unsubscribe does not
+    # need to be readable), and it refuses more than MAX_FORM_FIELDS fields.
+    return FormData(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True,
+                              max_num_fields=MAX_FORM_FIELDS, encoding="utf-8", errors="replace"))
 
 
 def form_version(value: object) -> int | None:

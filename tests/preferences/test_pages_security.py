@@ -214,3 +214,15 @@ def test_protect_works_as_a_starlette_middleware_factory(site):
     assert page.status_code == 200 and "csrftoken=" in page.headers["set-cookie"]
     assert client.post(path, data={"version": "1"}).status_code == 403
     assert client.post(path, data=as_form(form_fields(page.text, path))).status_code == 200
+
+
+def test_urlencoded_forms_read_like_a_browser_sends_them():
+    from preferences.page_input import MAX_FORM_FIELDS, _urlencoded
+
+    form = _urlencoded(b"shown=garden&shown=kids&groups=kids&pause_until=&locale=de&name=J%C3%BCrgen+M%C3%BCller"
+                       b"&raw=\xc3\xbc&broken=%FF\xfe")
+    assert form.getlist("shown") == ["garden", "kids"] and form.getlist("groups") == ["kids"]
+    assert form["pause_until"] == "" and form["name"] == "Jürgen Müller" and form["raw"] == "ü"
+    assert form["broken"] == "\ufffd\ufffd"
+    with pytest.raises(ValueError):
+        _urlencoded(b"&".join(b"f=%d" % n for n in range(MAX_FORM_FIELDS + 1)))
