@@ -74,7 +74,7 @@ class PageViews:
 
     def locale(self, request: Request, customer_locale: str, catalogue: Catalogue) -> tuple[str, list]:
         """The page language (asked for with ?lang=, else the customer's) and the links to the others."""
-        offered = [locale for locale in catalogue.locales if locale in i18n.page_locales()]
+        offered = _offered(catalogue)
         asked = request.query_params.get("lang")
         locale = asked if asked in offered else i18n.page_locale([customer_locale, *offered])
         path = request.scope["path"]  # not request.url, which rebuilds the whole URL each time
@@ -124,6 +124,12 @@ class PageViews:
         last = self.last_delivery(snap.customer_id) if self.last_delivery else None
         return _summary(snap.frequency, snap.paused_until, snap.excluded_groups, last, catalogue, locale,
                         self.centre.today())
+
+
+@lru_cache(maxsize=16)
+def _offered(catalogue: Catalogue) -> tuple[str, ...]:
+    """The languages a page can be switched to: the newsletter's that the pages are written in."""
+    return tuple(locale for locale in catalogue.locales if locale in i18n.page_locales())
 
 
 # Most customers share a few states (weekly, no pause, every group): what a page shows for a

@@ -59,8 +59,9 @@ def create_app(settings: Settings, *, extra_routes: Iterable[BaseRoute] = ()) ->
     renderer = Renderer.from_settings(settings)
     centre = centre_for(settings, live, engine)
     routes: list[BaseRoute] = [
-        *preview.routes(),
+        # The customers' pages first: the router tries the routes in order, on every request.
         *preference_routes(centre, on_confirmation_needed=ConfirmationMailer(settings, live)),
+        *preview.routes(),
         *web_version.routes(live, engine, centre.signer, renderer),
         *api.routes(centre),
         *extra_routes,
