@@ -9,10 +9,11 @@ from __future__ import annotations
 import logging
 from datetime import date
 from functools import lru_cache, wraps
-from typing import Awaitable, Callable
+from typing import Awaitable, Callable, TypeVar
 
 from markupsafe import Markup
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
@@ -28,6 +29,7 @@ from preferences.wording import summary
 log = logging.getLogger(__name__)
 
 NOT_FOUND = ("not-found", 404)
+T = TypeVar("T")
 
 
 def problem(kind: str, status: int, headers: dict[str, str] | None = None) -> HTMLResponse:
@@ -56,13 +58,19 @@ def choices_html(locale: str, choices: Choices, messages: tuple[tuple[str, str],
     return Markup(i18n.render("choices.html", locale, form=choices, messages=dict(messages)))
 
 
-def reads_inline(centre: Centre) -> bool:
-    """Whether a page that only reads runs in the event loop instead of the thread pool.
+class Reader:
+    """How a page runs what only reads: on SQLite in the event loop (a read in WAL mode never
+    waits for a writer and takes tens of microseconds, where the hop to a worker thread and back
+    took about 0.5 ms, measured with bench/preferences.py); elsewhere in the thread pool (the read
+    is a network round trip, which must not stall the other requests)."""
 
-    On SQLite, yes: a read in WAL mode never waits for a writer and takes tens of microseconds,
-    where the hop to a worker thread and back took about 0.5 ms (measured, bench/preferences.py).
-    Elsewhere the read is a network round trip, which must not stall the other requests."""
-    return centre.engine.dialect.name == "sqlite"
+    def __init__(self, centre: Centre) -> None:
+        self.inline = centre.engine.dialect.name == "sqlite"
+
+    async def __call__(self, read: Callable[..., T], *args) -> T:
+        if self.inline:
+            return read(*args)
+        return await run_in_threadpool(read, *args)
 
 
 class PageViews:

@@ -37,7 +37,7 @@ from preferences.links import Purpose
 from preferences.models import Channel, Preference, Status
 from preferences.page_form import error_codes, read_form
 from preferences.page_input import client, form_version, submitted_form
-from preferences.page_views import NOT_FOUND, PageViews, guarded, problem, reads_inline
+from preferences.page_views import NOT_FOUND, PageViews, Reader, guarded, problem
 from preferences.snapshot import PendingCustomer, Snapshot, current, find_for_write, read_snapshot
 from preferences.subscription_pages import SubscriptionPages
 
@@ -84,16 +84,14 @@ class _PreferencePages:
         self.centre = centre
         self.views = views
         self.on_confirmation_needed = on_confirmation_needed
-        self.inline_reads = reads_inline(centre)
+        self.read = Reader(centre)
         self.write_now = for_writes(centre.engine, wait=False)
 
     # The preference page ------------------------------------------------------------------
 
     @guarded
     async def show(self, request: Request) -> Response:
-        if self.inline_reads:
-            return self._show(request)
-        return await run_in_threadpool(self._show, request)
+        return await self.read(self._show, request)
 
     def _show(self, request: Request) -> Response:
         snap = read_snapshot(self.centre, request.path_params["token"], Purpose.PREFERENCES)
@@ -107,9 +105,7 @@ class _PreferencePages:
         if form is None:
             return problem("unreadable", 400)
         catalogue, today = self.centre.catalogue(), self.centre.today()
-        snap = read_snapshot(self.centre, request.path_params["token"], Purpose.PREFERENCES) \
-            if self.inline_reads else await run_in_threadpool(
-                read_snapshot, self.centre, request.path_params["token"], Purpose.PREFERENCES)
+        snap = await self.read(read_snapshot, self.centre, request.path_params["token"], Purpose.PREFERENCES)
         if snap is None:
             return problem(*NOT_FOUND)
         state, errors, events = None, {}, []
@@ -142,7 +138,7 @@ class _PreferencePages:
         """The write of a save. On SQLite it runs right here when nobody else is writing (a
         few hundred microseconds, where the hop to a thread and back cost more than the write);
         when it would have to wait for another writer's lock, and on PostgreSQL, in a thread."""
-        if self.inline_reads:
+        if self.read.inline:
             try:
                 return self._write(self.write_now, *args)
             except WriterBusy:

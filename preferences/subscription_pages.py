@@ -19,7 +19,7 @@ from preferences.centre import Centre
 from preferences.links import Purpose
 from preferences.models import Channel, Status
 from preferences.page_input import client, submitted_form
-from preferences.page_views import NOT_FOUND, PageViews, guarded, problem, reads_inline
+from preferences.page_views import NOT_FOUND, PageViews, Reader, guarded, problem
 from preferences.snapshot import current, find_confirmable, find_for_write, read_snapshot
 
 ONE_CLICK = ("List-Unsubscribe", "One-Click")  # RFC 8058 body field and value
@@ -29,7 +29,7 @@ class SubscriptionPages:
     def __init__(self, centre: Centre, views: PageViews) -> None:
         self.centre = centre
         self.views = views
-        self.inline_reads = reads_inline(centre)
+        self.read = Reader(centre)
 
     # Confirm link ---------------------------------------------------------------------------
 
@@ -65,9 +65,7 @@ class SubscriptionPages:
 
     @guarded
     async def unsubscribe_page(self, request: Request) -> Response:
-        if self.inline_reads:
-            return self._unsubscribe_page(request)
-        return await run_in_threadpool(self._unsubscribe_page, request)
+        return await self.read(self._unsubscribe_page, request)
 
     def _unsubscribe_page(self, request: Request) -> Response:
         snap = read_snapshot(self.centre, request.path_params["token"], Purpose.UNSUBSCRIBE)
