@@ -32,7 +32,7 @@ from starlette.routing import BaseRoute, Route
 from preferences import store
 from preferences.centre import Centre
 from preferences.database import WriterBusy, for_writes
-from preferences.errors import InvalidPreference, StaleForm
+from preferences.errors import InvalidPreference, StaleForm, UnknownCustomer
 from preferences.links import Purpose
 from preferences.models import Channel, Preference, Status
 from preferences.page_form import error_codes, read_form
@@ -124,7 +124,9 @@ class _PreferencePages:
                 saved = await self._saved(snap.customer_id, changes, version, client(request), today, catalogue)
                 snap, events = Snapshot.of_row(saved.state), saved.events
             except StaleForm:  # saved by another request since we read it
-                snap, outcome, status = await run_in_threadpool(self._reread, snap), "stale", 409
+                snap, outcome, status = await self.read(self._reread, snap), "stale", 409
+            except UnknownCustomer:  # deleted since we read it
+                return problem(*NOT_FOUND)
             except InvalidPreference as error:
                 errors, outcome, status = error_codes(error.errors), None, 422
         if snap.status is not Status.ACTIVE:

@@ -285,3 +285,25 @@ def test_a_save_waits_for_another_process_writing(site):
         other_process.close()
     assert time.monotonic() - started >= 0.4  # it waited for the lock (in a thread) ...
     assert response.status_code == 200 and site.state(public_id)["frequency"] == "monthly"  # ... and saved
+
+
+def test_a_customer_deleted_while_saving_gets_the_not_found_page(site, monkeypatch):
+    from preferences import pages
+    from preferences.models import consent_event_table, customer_table, preference_table
+
+    public_id = site.customer(locale="en")
+    path = site.path(public_id)
+    page = site.client.get(path).text
+    read = pages.read_snapshot
+
+    def deleted_in_between(centre, token, purpose):
+        snap = read(centre, token, purpose)
+        with site.engine.begin() as conn:  # the operator erases the customer meanwhile
+            for table, column in ((consent_event_table, "customer_id"), (preference_table, "customer_id"),
+                                  (customer_table, "id")):
+                conn.execute(table.delete().where(table.c[column] == snap.customer_id))
+        return snap
+
+    monkeypatch.setattr(pages, "read_snapshot", deleted_in_between)
+    response = site.client.post(path, data=as_form(edit(form_fields(page, path), frequency="monthly")))
+    assert response.status_code == 404 and "Traceback" not in response.text
