@@ -14,7 +14,7 @@ from preferences.changes import validate_changes
 from preferences.errors import StaleForm, UnknownCustomer
 from preferences.prepared import Prepared
 from preferences.models import Channel, Customer, Preference, customer_table, preference_table
-from preferences.store.reads import _LOCK_STATE, PageState, _state
+from preferences.store.reads import STATE, PageState
 from preferences.utc import utcnow
 
 
@@ -50,7 +50,7 @@ def save_choices(
     row = _LOCK_STATE.first_in(conn, {"customer_id": customer_id})
     if row is None:
         raise UnknownCustomer(f"no customer {customer_id}")
-    state = _state(row)
+    state = PageState.of_row(row)
     if expected_version is not None and expected_version != state.version:
         raise StaleForm(expected_version, state.version)
     current = {
@@ -74,6 +74,9 @@ def save_choices(
     return SavedChoices(events, after)
 
 
+# The row under the lock every change takes first (FOR UPDATE on PostgreSQL; on SQLite the
+# writer's BEGIN IMMEDIATE already holds the database's lock).
+_LOCK_STATE = Prepared(STATE.where(customer_table.c.id == bindparam("customer_id")).with_for_update())
 _SAVE_PREFERENCE = Prepared(
     update(preference_table).where(preference_table.c.customer_id == bindparam("who"))
     .values(frequency=bindparam("frequency"), paused_until=bindparam("paused_until"),

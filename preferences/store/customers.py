@@ -21,7 +21,7 @@ from preferences.models import (
     new_public_id,
     preference_table,
 )
-from preferences.store.status import _bump, _lock
+from preferences.store.row_locks import bump_version, lock_customer
 from preferences.utc import utcnow
 
 
@@ -57,7 +57,7 @@ def upsert_customer_by_external_id(
     if not matching:
         return _create(session, data, channel, default_locale, None), True
 
-    customer, preference = _lock(session, matching[0].id)
+    customer, preference = lock_customer(session, matching[0].id)
     now = utcnow()
     changed = False
     for name in ("email", "first_name", "attributes"):
@@ -74,7 +74,7 @@ def upsert_customer_by_external_id(
         consent.record(session, customer.id, name, getattr(customer, name), value, channel, at=now)
         setattr(customer, name, value)
     if consent_changes:
-        _bump(preference, now)
+        bump_version(preference, now)
     if changed or consent_changes:
         customer.updated_at = now
     session.flush()

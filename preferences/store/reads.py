@@ -45,17 +45,18 @@ class PageState(NamedTuple):
     excluded_groups: list[str]
     version: int
 
+    @classmethod
+    def of_row(cls, row: tuple) -> "PageState":
+        """From a row of ``STATE``'s columns (the JSON list may come back as any sequence)."""
+        *head, excluded_groups, version = row
+        return cls(*head, list(excluded_groups), version)
+
 
 def page_state(engine: Engine, public_id: str) -> PageState | None:
     """The customer behind a verified link and their choices, or None: the read that every view
     of a preference page makes (one prepared statement, see ``preferences.prepared``)."""
     row = _PAGE_STATE.first(engine, {"public_id": public_id})
-    return None if row is None else _state(row)
-
-
-def _state(row: tuple) -> PageState:
-    *head, excluded_groups, version = row
-    return PageState(*head, list(excluded_groups), version)
+    return None if row is None else PageState.of_row(row)
 
 
 def get_customer_by_external_id(session: Session, external_id: str) -> Customer:
@@ -129,16 +130,14 @@ def confirm_link_context(preference: Preference) -> str:
     return f"v{preference.version}"
 
 
-_STATE = (
+# A customer and their choices, the columns of PageState.
+STATE = (
     select(customer_table.c.id, customer_table.c.public_id, customer_table.c.email, customer_table.c.first_name,
            customer_table.c.locale, customer_table.c.status, preference_table.c.frequency,
            preference_table.c.paused_until, preference_table.c.excluded_groups, preference_table.c.version)
     .join_from(customer_table, preference_table, preference_table.c.customer_id == customer_table.c.id)
 )
-_PAGE_STATE = Prepared(_STATE.where(customer_table.c.public_id == bindparam("public_id")))
-# The same row under the lock every change takes first (FOR UPDATE on PostgreSQL; on SQLite the
-# writer's BEGIN IMMEDIATE already holds the database's lock).
-_LOCK_STATE = Prepared(_STATE.where(customer_table.c.id == bindparam("customer_id")).with_for_update())
+_PAGE_STATE = Prepared(STATE.where(customer_table.c.public_id == bindparam("public_id")))
 
 
 def _one(session: Session, statement) -> Customer:

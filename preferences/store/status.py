@@ -1,14 +1,12 @@
-"""A customer's subscription status (unsubscribe, resubscribe pending confirmation, confirm), and
-the lock and version bump that every ORM change of a customer takes."""
+"""A customer's subscription status: unsubscribe, resubscribe pending confirmation, confirm."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from preferences import consent
-from preferences.errors import UnknownCustomer
-from preferences.models import Channel, Customer, Preference, Status
+from preferences.models import Channel, Customer, Status
+from preferences.store.row_locks import bump_version, lock_customer
 from preferences.utc import utcnow
 
 
@@ -38,7 +36,7 @@ def confirm_subscription(session: Session, customer: Customer, channel: Channel 
 def _set_status(session: Session, customer: Customer, status: Status, allowed_from: set[Status],
                 channel: Channel | str, client_hash: str | None) -> bool:
     channel = Channel(channel)
-    customer, preference = _lock(session, customer.id)
+    customer, preference = lock_customer(session, customer.id)
     if customer.status not in allowed_from:
         return False
     now = utcnow()
@@ -46,27 +44,6 @@ def _set_status(session: Session, customer: Customer, status: Status, allowed_fr
     customer.status = status
     customer.updated_at = now
     # A page opened before this change must not be saved over it unnoticed.
-    _bump(preference, now)
+    bump_version(preference, now)
     session.flush()
     return True
-
-
-
-def _lock(session: Session, customer_id: int) -> tuple[Customer, Preference]:
-    """The customer and its preference, re-read under the preference row's lock."""
-    statement = (
-        select(Customer, Preference)
-        .join(Preference, Preference.customer_id == Customer.id)
-        .where(Customer.id == customer_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    row = session.execute(statement).one_or_none()
-    if row is None:
-        raise UnknownCustomer(f"no customer {customer_id}")
-    return row[0], row[1]
-
-
-def _bump(preference: Preference, now) -> None:
-    preference.version += 1
-    preference.updated_at = now
