@@ -19,7 +19,8 @@ Consent events are append-only: they are inserted here and never updated or dele
 Callers import the package (``from preferences import store``) and call ``store.<name>``; the
 modules behind it: ``reads`` (the page state, lookups, the send's rows), ``customers`` (creating
 and upserting customers), ``batch_upsert`` (the import's and the API's batch upsert), ``choices``
-(changing preferences), ``status`` (unsubscribing and confirming).
+(changing preferences), ``status`` (unsubscribing and confirming), ``row_locks`` (the lock and the
+version bump every ORM change takes).
 """
 
 from __future__ import annotations
