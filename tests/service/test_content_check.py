@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from content_tree import FILES, write_tree
+from content_tree import write_tree
 from service.content import check_content, load_content
 from service.problems import ContentError
 

@@ -63,7 +63,7 @@ def test_index_lists_templates_editions_segments_and_locales(demo):
     page = html.unescape(response.text)
     assert "Weekly newsletter" in page and "Monthly advice digest" in page
     for segment in ("vip", "new-subscribers", "everyone"):
-        assert f"<th title=" in page and f">{segment}</th>" in page
+        assert "<th title=" in page and f">{segment}</th>" in page
     # The next 8 Mondays from the start date, each linked per segment and locale.
     for day in ("2026-11-23", "2026-11-30", "2027-01-11"):
         assert f'href="/preview/weekly/{day}/vip/de"' in page

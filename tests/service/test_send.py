@@ -187,7 +187,7 @@ def test_a_5xx_refusal_fails_alone_and_is_recorded_with_the_answer(engine, db_ur
 
 
 def test_a_relay_that_stays_down_leaves_the_rows_pending(engine, db_url, content):
-    ids = add_customers(engine, 4)
+    add_customers(engine, 4)
     spec = spec_for(db_url, "maildir:/unused", max_attempts=3)
     plan_run(engine, content, spec)
     down = Collecting(answer=Result("deferred", "421 try later"))
