@@ -21,6 +21,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from crash import kill_group
 
 from preferences.database import make_engine, upgrade
 from preferences.due import due_reason
@@ -120,7 +121,7 @@ def test_killed_workers_and_reruns_deliver_exactly_once(tmp_path, kind):
                 os.kill(rng.choice(workers), signal.SIGKILL)  # the parent starts a new one
                 kills["worker"] += 1
         if process.poll() is None and not final:
-            os.killpg(process.pid, signal.SIGKILL)  # the whole run: parent and workers
+            kill_group(process.pid)  # the whole run: parent and workers
             kills["run"] += 1
         output = process.communicate(timeout=120)[0].decode(errors="replace")
         if runs == 2:

@@ -18,6 +18,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from crash import kill_group
 
 from preferences.database import make_engine
 from preferences.due import due_reason
@@ -71,12 +72,12 @@ def test_killed_dramatiq_workers_and_senders_deliver_exactly_once(migrated_postg
                 time.sleep(0.1)
                 if rng.random() < 0.04:
                     index = rng.randrange(len(workers))
-                    os.killpg(workers[index].pid, signal.SIGKILL)  # the dramatiq parent and its worker
+                    kill_group(workers[index].pid)  # the dramatiq parent and its worker
                     workers[index].wait()
                     workers[index] = start_worker()
                     kills["worker"] += 1
             if sender.poll() is None and not final:
-                os.killpg(sender.pid, signal.SIGKILL)
+                kill_group(sender.pid)
                 kills["sender"] += 1
             output = sender.communicate(timeout=240)[0].decode(errors="replace")
             if sender.returncode == 0:
@@ -84,10 +85,7 @@ def test_killed_dramatiq_workers_and_senders_deliver_exactly_once(migrated_postg
             assert sender.returncode == -signal.SIGKILL, output[-3000:]
     finally:
         for worker in workers:
-            try:
-                os.killpg(worker.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            kill_group(worker.pid)
             worker.wait(timeout=20)
         _drop_queue(queue)
     elapsed = time.monotonic() - started
