@@ -15,7 +15,7 @@ from typing import Any, Sequence
 from sqlalchemy import Connection, bindparam, insert
 from sqlalchemy.orm import Session
 
-from preferences.models import Channel, ConsentEvent, consent_event_table
+from preferences.models import Channel, consent_event_table
 from preferences.prepared import Prepared
 from preferences.utc import utcnow
 
@@ -104,16 +104,6 @@ def record(
     channel: Channel | str,
     client_hash: str | None = None,
     at: datetime | None = None,
-) -> ConsentEvent:
-    """Add one consent event for a changed field to the session (flushed by the caller)."""
-    event = ConsentEvent(
-        customer_id=customer_id,
-        field=field,
-        old_value=encode_value(old),
-        new_value=encode_value(new),
-        channel=Channel(channel),
-        at=at or utcnow(),
-        client_hash=client_hash,
-    )
-    session.add(event)
-    return event
+) -> Recorded:
+    """Write one consent event for a changed field in ``session``'s transaction."""
+    return record_many(session.connection(), customer_id, [(field, old, new)], channel, client_hash, at)[0]
