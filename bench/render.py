@@ -34,14 +34,14 @@ from email.headerregistry import Address
 from pathlib import Path
 
 from preferences.links import LinkSigner, Purpose
-from service.assemble import Edition
-from service.compose import render_block, render_layout, render_preheader, render_subject, variant_context
-from service.content import load_content
-from service.mime import message_id
-from service.mjml_compile import compile_mjml
-from service.model import Content
-from service.recipient import Recipient
-from service.render import Renderer, date_header, html_to_text
+from service.assembly.edition import Edition
+from service.content.markup.compose import render_block, render_layout, render_preheader, render_subject, variant_context
+from service.content.check import load_content
+from service.assembly.mime import message_id
+from service.content.markup.mjml import compile_mjml
+from service.content.model import Content
+from service.assembly.recipient import Recipient
+from service.assembly.render import Renderer, date_header, html_to_text
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE, EDITION = "weekly", date(2026, 11, 23)

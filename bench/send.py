@@ -4,7 +4,7 @@
                                    [--dir /tmp] [--sink fast|aiosmtpd] [--fsync batch]
 
 1. Setup (in a child process, not measured): a SQLite database with N demo customers
-   (service/demo_customers.py's mix of segments, locales and names, dated for the edition),
+   (service/cli/demo_customers.py's mix of segments, locales and names, dated for the edition),
    inserted with Core.
 2. Per target, on a fresh copy of that database, in a child process that does nothing else:
    plan + deliver with the local engine (N worker processes), as `newsletter send` does.
@@ -54,8 +54,8 @@ def setup(db_path: Path, customers: int) -> None:
     from preferences.csv_import import read_csv
     from preferences.database import make_engine, upgrade
     from preferences.models import customer_table, new_public_id, preference_table
-    from service.content import load_content
-    from service.demo_customers import write_demo_csv
+    from service.content.check import load_content
+    from service.cli.demo_customers import write_demo_csv
 
     url = f"sqlite:///{db_path}"
     upgrade(url)
@@ -91,10 +91,10 @@ def setup(db_path: Path, customers: int) -> None:
 def measure(db_path: Path, target: str, workers: int, batch_size: int) -> dict:
     """Plan and deliver with the local engine, in this (otherwise idle) process."""
     from preferences.database import make_engine
-    from service.content import load_content
-    from service.engines import run_local
-    from service.send_plan import plan_run
-    from service.send_spec import SendSpec
+    from service.content.check import load_content
+    from service.sending.local_engine import run_local
+    from service.sending.plan import plan_run
+    from service.sending.spec import SendSpec
     from service.settings import Settings
 
     started = time.perf_counter()

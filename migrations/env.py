@@ -15,7 +15,7 @@ import preferences.models  # noqa: F401  (puts the preference tables on SQLModel
 from preferences.database import make_engine
 
 # Packages that add tables import their models here too, so autogenerate sees every table.
-import service.ledger  # noqa: F401,E402  (the send's delivery ledger: send_run, delivery)
+import service.sending.tables  # noqa: F401,E402  (the send's delivery ledger: send_run, delivery)
 
 config = context.config
 if config.config_file_name is not None:

@@ -5,8 +5,8 @@ from datetime import date
 import pytest
 
 from repo_paths import CONTENT
-from service.assemble import Edition
-from service.content import check_content
+from service.assembly.edition import Edition
+from service.content.check import check_content
 
 EDITION_RANGE = (date(2026, 11, 23), date(2027, 3, 1))
 

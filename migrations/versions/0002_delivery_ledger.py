@@ -4,8 +4,8 @@ Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-23
 
-Written by hand to match service/ledger.py (`alembic check` finds nothing to do on both SQLite
-and PostgreSQL; tests/service/test_ledger.py checks it).
+Written by hand to match service/sending/ledger.py (`alembic check` finds nothing to do on both SQLite
+and PostgreSQL; tests/service/sending/test_ledger.py checks it).
 """
 
 from typing import Sequence, Union

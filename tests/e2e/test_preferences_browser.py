@@ -24,13 +24,13 @@ from sqlmodel import Session
 from starlette.applications import Starlette
 
 from preferences import store
-from preferences.centre import Catalogue, Centre
+from preferences.web.centre import Catalogue, Centre
 from preferences.consent import client_hash
-from preferences.csrf import protect
+from preferences.web.csrf import protect
 from preferences.customers import CustomerData
 from preferences.database import for_writes, make_engine, upgrade
 from preferences.links import LinkSigner, Purpose
-from preferences.pages import routes
+from preferences.web.pages import routes
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -87,7 +87,7 @@ def served(tmp_path):
     base_url = f"http://127.0.0.1:{port}"
     signer = LinkSigner([b"e2e-link-key-0123456789abcdef"])
     catalogue = Catalogue(locales=("de", "en"), product_groups=GROUPS, attributes={},
-                          newsletter_name="Nordhaus Newsletter", upcoming_editions=mondays)
+                          newsletter_names={"de": "Nordhaus Newsletter"}, upcoming_editions=mondays)
     centre = Centre(engine=engine, write_engine=for_writes(engine), signer=signer, base_url=base_url,
                     catalogue=lambda: catalogue, csrf_secret=b"e2e-csrf-secret-0123456789", today=lambda: TODAY)
     app = protect(Starlette(routes=routes(centre)), centre.csrf_secret)

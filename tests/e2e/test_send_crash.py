@@ -26,10 +26,10 @@ from crash import kill_group
 from preferences.database import make_engine, upgrade
 from preferences.due import due_reason
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "service"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from send_fixtures import CONTENT, EDITION, add_customers, set_status  # noqa: E402
 
-from service import ledger  # noqa: E402
+from service.sending import ledger  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -59,7 +59,7 @@ def children(pid: int) -> list[int]:
 def start(db_url: str, target: str) -> subprocess.Popen:
     env = dict(os.environ, DATABASE_URL=db_url, NEWSLETTER_CONTENT_DIR=str(CONTENT))
     return subprocess.Popen(
-        [sys.executable, "-c", "from service.cli import main; main()", "send", "weekly",
+        [sys.executable, "-c", "from service.cli.main import main; main()", "send", "weekly",
          "--date", EDITION.isoformat(), "--to", target, "--workers", "2",
          "--lease", "1.5", "--batch-size", "250"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
@@ -136,7 +136,7 @@ def test_killed_workers_and_reruns_deliver_exactly_once(tmp_path, kind):
     assert "complete" in output, output[-2000:]
 
     # What the ledger says.
-    key = ledger.Edition("weekly", EDITION)
+    key = ledger.EditionKey("weekly", EDITION)
     with engine.connect() as conn:
         rows = {r.customer_id: r for r in ledger.deliveries_of(conn, key)}
         assert ledger.get_run(conn, key).completed_at is not None

@@ -23,11 +23,11 @@ from crash import kill_group
 from preferences.database import make_engine
 from preferences.due import due_reason
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "service"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from send_fixtures import CONTENT, EDITION, add_customers, migrated_postgres_url, require_port  # noqa: E402,F401
 from test_send_crash import frequency, paused, status  # noqa: E402
 
-from service import ledger  # noqa: E402
+from service.sending import ledger  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -49,12 +49,12 @@ def test_killed_dramatiq_workers_and_senders_deliver_exactly_once(migrated_postg
     dramatiq = str(Path(sys.executable).with_name("dramatiq"))
 
     def start_worker() -> subprocess.Popen:
-        return subprocess.Popen([dramatiq, "service.dramatiq_engine", "--processes", "1", "--threads", "1",
+        return subprocess.Popen([dramatiq, "service.sending.dramatiq_engine", "--processes", "1", "--threads", "1",
                                  "--queues", queue], env=env, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, start_new_session=True)
 
     def start_sender() -> subprocess.Popen:
-        return subprocess.Popen([sys.executable, "-c", "from service.cli import main; main()", "send", "weekly",
+        return subprocess.Popen([sys.executable, "-c", "from service.cli.main import main; main()", "send", "weekly",
                                  "--date", EDITION.isoformat(), "--to", f"maildir:{box}", "--engine", "dramatiq",
                                  "--workers", "4", "--batch-size", "250", "--lease", "2"],
                                 env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
@@ -92,7 +92,7 @@ def test_killed_dramatiq_workers_and_senders_deliver_exactly_once(migrated_postg
     assert "complete" in output, output[-3000:]
     assert kills["worker"] + kills["sender"] >= 1, kills  # something was killed
 
-    key = ledger.Edition("weekly", EDITION)
+    key = ledger.EditionKey("weekly", EDITION)
     with engine.connect() as conn:
         rows = {r.customer_id: r for r in ledger.deliveries_of(conn, key)}
         assert ledger.get_run(conn, key).completed_at is not None

@@ -11,7 +11,7 @@ from preferences.csv_import import ImportFileError, find_conflicts, import_rows,
 from preferences.errors import Conflicts
 from preferences.customers import CustomerData
 from preferences.models import Channel, ConsentEvent, Customer, Status
-from test_api import ATTRIBUTES
+from attribute_schema import ATTRIBUTES
 
 LOCALES = ("de", "en")
 HEADER = "external_id,email,first_name,locale,status,region,orders_12m,loyalty_member,last_order\n"

@@ -1,0 +1,276 @@
+"""The operator's JSON API under ``/api``: upsert customers, read and change their preferences,
+read their consent trail. Customers are addressed by the CRM's external id.
+
+Every route comes from ``preferences.web.api.openapi.OPERATIONS``, so the served OpenAPI document lists
+exactly what is routed. Authentication is a bearer API key from ``Centre.api_keys``. Every client
+mistake is a JSON error ``{"error": ..., "fields": {field: message}}`` with a 4xx status, never a
+traceback: this module is the HTTP layer that turns domain errors into status codes.
+Database work runs in the thread pool, in one transaction per request.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any, Awaitable, Callable
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+
+from preferences import store
+from preferences.web.centre import Centre
+from preferences.customers import parse_customer
+from preferences.errors import Conflicts, DuplicateCustomer, InvalidInput, StaleForm, UnknownCustomer
+from preferences.models import Channel, ConsentEvent
+from preferences.web.api.inputs import (ApiError, batch_error, expected_version, int_param, json_object,
+                                         parse_batch, path_id)
+from preferences.web.api.outputs import customer_json, etag, event_json, preferences_json
+from preferences.web.api.openapi import OPERATIONS, document
+from preferences.web.api.schemas import DEFAULT_PAGE, MAX_BATCH, MAX_PAGE
+
+MAX_BODY_BYTES = 64 * 1024
+MAX_BATCH_BODY_BYTES = 4 * 1024 * 1024
+_MAX_ID = 2**62  # keeps a query parameter inside a 64-bit integer column
+_ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def routes(centre: Centre) -> list[BaseRoute]:
+    """The API's routes, mounted at ``/api``."""
+    api = _Api(centre)
+    by_path: dict[str, dict[str, Handler]] = {}
+    for operation in OPERATIONS:
+        by_path.setdefault(operation.path, {})[operation.method] = getattr(api, operation.operation_id)
+    inner: list[BaseRoute] = [
+        Route(path, _dispatch(api, handlers, public=path == "/openapi.json"), methods=_ALL_METHODS)
+        for path, handlers in by_path.items()
+    ]
+    inner.append(Route("/{rest:path}", _not_found, methods=_ALL_METHODS))
+    return [Mount("/api", routes=inner)]
+
+
+def _dispatch(api: "_Api", handlers: dict[str, Handler], *, public: bool) -> Handler:
+    allowed = ", ".join(handlers)
+
+    async def endpoint(request: Request) -> Response:
+        method = "GET" if request.method == "HEAD" else request.method
+        try:
+            if not public:
+                api.authorise(request)
+            handler = handlers.get(method)
+            if handler is None:
+                raise ApiError(405, f"method {request.method} not allowed here (allowed: {allowed})",
+                               headers={"Allow": allowed})
+            return await handler(request)
+        except ApiError as error:
+            return error.response()
+        except Exception as error:  # domain errors only; anything else stays a server error
+            response = _domain_error(error)
+            if response is None:
+                raise
+            return response.response()
+
+    endpoint.methods = tuple(handlers)  # type: ignore[attr-defined]  # for the route coverage test
+    return endpoint
+
+
+async def _not_found(request: Request) -> Response:
+    return ApiError(404, f"no API route {request.url.path}").response()
+
+
+def _domain_error(error: Exception) -> ApiError | None:
+    if isinstance(error, UnknownCustomer):
+        return ApiError(404, "no customer with this external id")
+    if isinstance(error, InvalidInput):
+        return ApiError(422, f"invalid input: {', '.join(error.errors)}", error.errors)
+    if isinstance(error, DuplicateCustomer):
+        return ApiError(409, str(error), {error.field: str(error)})
+    if isinstance(error, IntegrityError):
+        # Two requests created the same customer at once; the loser may simply retry.
+        return ApiError(409, "a concurrent change conflicted with this one; retry")
+    if isinstance(error, OperationalError) and "locked" in str(error).lower():
+        return ApiError(503, "the database is busy; retry", headers={"Retry-After": "1"})
+    return None
+
+
+class _Api:
+    """The handlers, one per operation id of preferences.web.api.openapi.OPERATIONS."""
+
+    def __init__(self, centre: Centre) -> None:
+        self.centre = centre
+        self._keys = tuple(key.encode("utf-8") for key in centre.api_keys)
+
+    def authorise(self, request: Request) -> None:
+        if not self._keys:
+            raise ApiError(503, "API disabled: set NEWSLETTER_API_KEYS")
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise ApiError(401, "send an API key as Authorization: Bearer <key>",
+                           headers={"WWW-Authenticate": 'Bearer realm="newsletter"'})
+        given = token.strip().encode("latin-1")
+        # Compared with every key, not stopping at the first match: the time taken does not
+        # tell which key (or how much of one) was right.
+        if not any([hmac.compare_digest(given, key) for key in self._keys]):
+            raise ApiError(401, "unknown API key",
+                           headers={"WWW-Authenticate": 'Bearer realm="newsletter", error="invalid_token"'})
+
+    # Schema ------------------------------------------------------------------------------------
+
+    async def getOpenApi(self, request: Request) -> Response:  # noqa: N802 (operation id)
+        catalogue = self.centre.catalogue()
+        return JSONResponse(document(catalogue.locales, catalogue.product_groups, catalogue.attributes))
+
+    # Customers ---------------------------------------------------------------------------------
+
+    async def upsertCustomer(self, request: Request) -> Response:  # noqa: N802
+        external_id = request.path_params["external_id"]
+        body = await json_object(request, MAX_BODY_BYTES)
+        catalogue = self.centre.catalogue()
+        if "external_id" in body and str(body["external_id"]).strip() != external_id.strip():
+            raise ApiError(422, "invalid input", {"external_id": "differs from the external id in the URL"})
+        data = parse_customer({**body, "external_id": external_id},
+                              schema=catalogue.attributes, locales=catalogue.locales)
+
+        def work() -> tuple[str, dict[str, Any]]:
+            with self._writing() as session:
+                try:
+                    (outcome,) = store.upsert_many(session, [data], Channel.API,
+                                                   default_locale=catalogue.default_locale)
+                except Conflicts as conflicts:
+                    raise ApiError(409, "another customer already has this email", conflicts.errors[0]) from None
+                customer = store.get_customer_by_external_id(session, data.external_id)
+                result = customer_json(customer, store.get_preference(session, customer.id))
+                session.commit()
+                return outcome, result
+
+        outcome, customer = await run_in_threadpool(work)
+        status = 201 if outcome == "created" else 200
+        headers = {"Location": str(request.url.path)} if status == 201 else None
+        return JSONResponse({"result": outcome, "customer": customer}, status_code=status, headers=headers)
+
+    async def upsertCustomers(self, request: Request) -> Response:  # noqa: N802
+        body = await json_object(request, MAX_BATCH_BODY_BYTES)
+        catalogue = self.centre.catalogue()
+        items = body.get("customers")
+        unknown = sorted(set(body) - {"customers"})
+        if unknown or not isinstance(items, list):
+            fields = {name: "unknown field" for name in unknown}
+            if not isinstance(items, list):
+                fields["customers"] = "expected a list of customers"
+            raise ApiError(422, "invalid input", fields)
+        if len(items) > MAX_BATCH:
+            raise ApiError(422, "invalid input",
+                           {"customers": f"at most {MAX_BATCH} customers per batch, got {len(items)}"})
+        parsed, bad = parse_batch(items, catalogue)
+        if bad:
+            raise batch_error(bad, items, "invalid")
+
+        def work() -> list[str]:
+            with self._writing() as session:
+                try:
+                    outcomes = store.upsert_many(session, parsed, Channel.API, default_locale=catalogue.default_locale)
+                except Conflicts as conflicts:
+                    session.rollback()
+                    raise batch_error(conflicts.errors, items, "conflicting", status=409) from None
+                session.commit()
+                return outcomes
+
+        outcomes = await run_in_threadpool(work)
+        return JSONResponse({
+            **{name: outcomes.count(name) for name in ("created", "updated", "unchanged")},
+            "results": [{"index": index, "external_id": item.external_id, "result": outcome}
+                        for index, (item, outcome) in enumerate(zip(parsed, outcomes))],
+        })
+
+    async def getCustomer(self, request: Request) -> Response:  # noqa: N802
+        external_id = path_id(request)
+
+        def work() -> dict[str, Any]:
+            with Session(self.centre.engine) as session:
+                return customer_json(*store.get_customer_with_preference(session, external_id=external_id))
+
+        return JSONResponse(await run_in_threadpool(work))
+
+    # Preferences -------------------------------------------------------------------------------
+
+    async def getPreferences(self, request: Request) -> Response:  # noqa: N802
+        external_id = path_id(request)
+
+        def work() -> dict[str, Any]:
+            with Session(self.centre.engine) as session:
+                return preferences_json(*store.get_customer_with_preference(session, external_id=external_id))
+
+        preferences = await run_in_threadpool(work)
+        return JSONResponse(preferences, headers={"ETag": etag(preferences["version"])})
+
+    async def changePreferences(self, request: Request) -> Response:  # noqa: N802
+        external_id = path_id(request)
+        body = await json_object(request, MAX_BODY_BYTES)
+        from_header = "if-match" in request.headers
+        expected = expected_version(request.headers.get("if-match"), body)
+        catalogue = self.centre.catalogue()
+        today = self.centre.today()
+
+        def work() -> tuple[list[str], dict[str, Any]]:
+            with self._writing() as session:
+                customer = store.get_customer_by_external_id(session, external_id)
+                try:
+                    events = store.change_preferences(
+                        session, customer, body, Channel.API, expected, today=today,
+                        known_groups=catalogue.product_groups, locales=catalogue.locales)
+                except StaleForm as stale:
+                    status, how = (412, "If-Match") if from_header else (409, "version")
+                    raise ApiError(status, f"the preferences changed since version {stale.expected_version} "
+                                           f"(now {stale.current_version}); read them again",
+                                   {"If-Match" if from_header else "version":
+                                    f"stale: current version is {stale.current_version}"},
+                                   headers={"ETag": etag(stale.current_version)},
+                                   current_version=stale.current_version) from None
+                result = preferences_json(customer, store.get_preference(session, customer.id))
+                session.commit()
+                return [event.field for event in events], result
+
+        changed, preferences = await run_in_threadpool(work)
+        return JSONResponse({"preferences": preferences, "changed": changed},
+                            headers={"ETag": etag(preferences["version"])})
+
+    async def unsubscribeCustomer(self, request: Request) -> Response:  # noqa: N802
+        external_id = path_id(request)
+
+        def work() -> bool:
+            with self._writing() as session:
+                customer = store.get_customer_by_external_id(session, external_id)
+                changed = store.unsubscribe(session, customer, Channel.API)
+                session.commit()
+                return changed
+
+        changed = await run_in_threadpool(work)
+        return JSONResponse({"external_id": external_id, "status": "unsubscribed", "changed": changed})
+
+    async def listConsentEvents(self, request: Request) -> Response:  # noqa: N802
+        external_id = path_id(request)
+        after = int_param(request, "after", 0, 0, _MAX_ID)
+        limit = int_param(request, "limit", DEFAULT_PAGE, 1, MAX_PAGE)
+
+        def work() -> list[ConsentEvent]:
+            with Session(self.centre.engine) as session:
+                customer = store.get_customer_by_external_id(session, external_id)
+                # One more than asked for: tells whether there is a next page.
+                return list(session.scalars(
+                    select(ConsentEvent)
+                    .where(ConsentEvent.customer_id == customer.id, ConsentEvent.id > after)
+                    .order_by(ConsentEvent.id).limit(limit + 1)))
+
+        events = await run_in_threadpool(work)
+        page = events[:limit]
+        return JSONResponse({"events": [event_json(event) for event in page],
+                             "next_after": page[-1].id if len(events) > limit else None})
+
+    def _writing(self) -> Session:
+        # for_writes: SQLite's write lock is taken at BEGIN, so concurrent writers queue.
+        return Session(self.centre.write_engine, expire_on_commit=False)

@@ -1,0 +1,103 @@
+"""The pages behind the links that end or restore a subscription.
+
+- ``GET|POST /confirm/{token}``: the confirmation link mailed to a customer who asked for
+  newsletters again; GET only shows a button, POST activates them (the link works once).
+- ``GET|POST /unsubscribe/{token}``: RFC 8058 one-click (POST ``List-Unsubscribe=One-Click``, no
+  cookie, no CSRF token, 200, idempotent), and the page behind the link for humans; GET never
+  changes anything (link scanners fetch it).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from preferences import store
+from preferences.web.centre import Centre
+from preferences.links import Purpose
+from preferences.models import Channel, Status
+from preferences.web.form_input import client, submitted_form
+from preferences.web.views import NOT_FOUND, PageViews, Reader, guarded, problem
+from preferences.web.snapshot import current, find_confirmable, find_for_write, read_snapshot
+
+ONE_CLICK = ("List-Unsubscribe", "One-Click")  # RFC 8058 body field and value
+
+
+class SubscriptionPages:
+    def __init__(self, centre: Centre, views: PageViews) -> None:
+        self.centre = centre
+        self.views = views
+        self.read = Reader(centre)
+
+    # Confirm link ---------------------------------------------------------------------------
+
+    @guarded
+    async def confirm_page(self, request: Request) -> Response:
+        return await run_in_threadpool(self._confirm, request, False)
+
+    @guarded
+    async def confirm(self, request: Request) -> Response:
+        return await run_in_threadpool(self._confirm, request, True)
+
+    def _confirm(self, request: Request, write: bool) -> Response:
+        token = request.path_params["token"]
+        catalogue = self.centre.catalogue()
+        engine = self.centre.write_engine if write else self.centre.engine
+        with Session(engine) as session:
+            found = find_confirmable(self.centre, session, token, lock=write)
+            if found is None:
+                return problem(*NOT_FOUND)
+            customer, snap = found
+            locale, switch = self.views.locale(request, snap.locale, catalogue)
+            if not write:
+                return self.views.render("confirm.html", locale, request, catalogue, switch=switch,
+                                         action=request.url.path, done=False)
+            store.confirm_subscription(session, customer, Channel.PAGE, client(request))
+            snap = current(session, customer)
+            session.commit()
+        return self.views.render("confirm.html", locale, request, catalogue, done=True,
+                                 what=self.views.summary(snap, catalogue, locale),
+                                 preferences=self.centre.signer.path(snap.public_id, Purpose.PREFERENCES))
+
+    # One-click unsubscribe (RFC 8058) and its page ------------------------------------------
+
+    @guarded
+    async def unsubscribe_page(self, request: Request) -> Response:
+        return await self.read(self._unsubscribe_page, request)
+
+    def _unsubscribe_page(self, request: Request) -> Response:
+        snap = read_snapshot(self.centre, request.path_params["token"], Purpose.UNSUBSCRIBE)
+        if snap is None:
+            return problem(*NOT_FOUND)
+        catalogue = self.centre.catalogue()
+        locale, switch = self.views.locale(request, snap.locale, catalogue)
+        return self.views.render("unsubscribe.html", locale, request, catalogue, switch=switch,
+                                 done=False, already=snap.status is Status.UNSUBSCRIBED,
+                                 action=request.url.path,
+                                 preferences=self.centre.signer.path(snap.public_id, Purpose.PREFERENCES))
+
+    @guarded
+    async def unsubscribe(self, request: Request) -> Response:
+        form = await submitted_form(request)
+        if form is None:
+            return problem("unreadable", 400)
+        one_click = form.get(ONE_CLICK[0]) == ONE_CLICK[1]
+        return await run_in_threadpool(self._unsubscribe, request, one_click)
+
+    def _unsubscribe(self, request: Request, one_click: bool) -> Response:
+        catalogue = self.centre.catalogue()
+        with Session(self.centre.write_engine) as session:
+            found = find_for_write(self.centre, session, request.path_params["token"], Purpose.UNSUBSCRIBE)
+            if found is None:
+                return problem(*NOT_FOUND)
+            customer, snap = found
+            store.unsubscribe(session, customer, Channel.ONE_CLICK if one_click else Channel.PAGE,
+                              client(request))
+            # Committed before the 200 is sent: a failing write raises and becomes a 503.
+            session.commit()
+        locale, _ = self.views.locale(request, snap.locale, catalogue)
+        return self.views.render("unsubscribe.html", locale, request, catalogue, switch=None, done=True,
+                                 already=False, action=None,
+                                 preferences=self.centre.signer.path(snap.public_id, Purpose.PREFERENCES))

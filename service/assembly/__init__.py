@@ -1,0 +1,10 @@
+"""From checked content to one recipient's email: the rendering principle of DESIGN.md.
+
+Owns: choosing each slot's blocks for an edition and variant (``edition``), compiling a variant
+once (MJML, text part, MIME skeleton: ``render``, ``mime``), substituting a recipient's personal
+fields (``personal``, ``recipient``), and the coverage of an edition for ``newsletter plan``
+(``coverage``).
+
+May import: ``service.content`` and ``preferences`` (signed links). Never settings: the edges
+hand in the link signer, base URL and addresses.
+"""

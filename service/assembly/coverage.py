@@ -1,0 +1,75 @@
+"""The edition plan: for every segment and locale, what each slot gets, and what cannot be sent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from service.assembly.edition import Assembly, Edition
+from service.content.markup.mjml import MjmlError
+from service.content.markup.compose import RenderError
+from service.content.model import Content
+from service.assembly.render import GMAIL_CLIP_BYTES, Renderer
+
+
+@dataclass(frozen=True)
+class PlanRow:
+    assembly: Assembly
+    html_bytes: int | None = None  # longest possible HTML of the base variant
+
+
+@dataclass
+class Plan:
+    template: str
+    edition_date: date
+    rows: list[PlanRow] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    variants_checked: int = 0
+    exclusion_groups: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def plan_edition(content: Content, template_id: str, edition_date: date, renderer: Renderer,
+                 drafts: bool = False) -> Plan:
+    """Assemble every (segment, locale) variant, and the variants with one product group
+    excluded, and check each renders under Gmail's clipping size with the unsubscribe link
+    before that point. Errors name the segment and locale that cannot be sent."""
+    template = content.templates[template_id]
+    edition = Edition(content, template, edition_date, drafts=drafts)
+    plan = Plan(template_id, edition_date)
+    if not template.schedule.is_edition(edition_date):
+        plan.errors.append(f"{edition_date} is not an edition date of {template_id} "
+                           f"(next: {template.schedule.next_edition(edition_date)})")
+    for segment in content.audience.segments:
+        for locale in content.audience.locales:
+            base = edition.assemble(segment, locale)
+            relevant = sorted(edition.key_for(segment, locale, content.product_groups).exclusions)
+            plan.exclusion_groups[(segment.id, locale)] = len(relevant)
+            size = None
+            for excluded in [()] + [(g,) for g in relevant]:
+                assembly = edition.assemble(segment, locale, excluded)
+                label = assembly.key.label()
+                if assembly.skip_reason:
+                    plan.errors.append(f"{label}: not sent: {assembly.skip_reason}")
+                    continue
+                try:
+                    variant = renderer.variant(edition, assembly)
+                except (RenderError, MjmlError) as exc:
+                    plan.errors.append(f"{label}: does not render: {exc}")
+                    continue
+                plan.variants_checked += 1
+                longest = variant.longest_html()
+                size = longest if not excluded else size
+                if longest > GMAIL_CLIP_BYTES:
+                    plan.errors.append(f"{label}: HTML can reach {longest // 1024} KB; Gmail clips "
+                                       f"at {GMAIL_CLIP_BYTES // 1024} KB")
+                offset = variant.unsubscribe_offset()
+                if offset is None:
+                    plan.errors.append(f"{label}: no unsubscribe link ({{{{ links.unsubscribe }}}})")
+                elif offset > GMAIL_CLIP_BYTES:
+                    plan.errors.append(f"{label}: the unsubscribe link is past Gmail's clipping point")
+            plan.rows.append(PlanRow(base, size))
+    return plan

@@ -1,0 +1,132 @@
+"""MIME messages assembled from pre-encoded parts: the per-variant work is done once.
+
+Each body is quoted-printable encoded piece by piece at the variant's placeholders; a recipient
+costs encoding their few values and one join. Soft line breaks (`=` CRLF) around every value
+keep each piece's encoding independent of what is substituted next to it."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import Mapping
+
+from service.assembly.personal import Substitution
+
+CRLF = b"\r\n"
+SOFT_BREAK = b"=\r\n"
+_ATEXT_PHRASE = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~ -]+$")
+
+
+def qp(text: str) -> bytes:
+    """Quoted-printable (RFC 2045) with CRLF line ends; lines never exceed 76 octets."""
+    encoded = binascii.b2a_qp(text.encode("utf-8"), quotetabs=False, istext=True, header=False)
+    return encoded.replace(b"\n", CRLF)
+
+
+def _plain(text: str) -> bool:
+    # Printable ASCII that no mail program would decode as an encoded-word.
+    return text.isascii() and text.isprintable() and "=?" not in text
+
+
+def encode_words(text: str) -> str:
+    """RFC 2047 'B' encoded-words for a header value, folded; plain ASCII text is left readable."""
+    if _plain(text):
+        return text
+    data, words, start = text.encode("utf-8"), [], 0
+    while start < len(data):
+        end = min(start + 45, len(data))  # 45 bytes -> 60 base64 chars -> a 72-char word
+        while end < len(data) and data[end] & 0xC0 == 0x80:  # never split inside a character
+            end -= 1
+        words.append(f"=?utf-8?b?{base64.b64encode(data[start:end]).decode('ascii')}?=")
+        start = end
+    return "\r\n ".join(words)
+
+
+def mailbox(name: str | None, address: str) -> str:
+    """`Name <address>` with the name quoted or encoded as it needs."""
+    if not name:
+        return address
+    if not _plain(name):
+        return f"{encode_words(name)} <{address}>"
+    if _ATEXT_PHRASE.match(name):
+        return f"{name} <{address}>"
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + f'" <{address}>'
+
+
+def message_id(edition_id: str, public_id: str, domain: str) -> str:
+    """Deterministic per edition and customer, without revealing the customer's id."""
+    digest = hashlib.sha256(f"{edition_id}\0{public_id}".encode()).hexdigest()[:32]
+    return f"<{edition_id.replace('/', '.')}.{digest}@{domain}>"
+
+
+@dataclass(frozen=True)
+class EncodedBody:
+    """A body's QP-encoded literal pieces and the fields between them."""
+
+    pieces: tuple[bytes, ...]
+    fields: tuple[str, ...]
+
+    @classmethod
+    def of(cls, body: Substitution) -> "EncodedBody":
+        return cls(tuple(qp(p) for p in body.literals), body.fields)
+
+    def encode(self, values: Mapping[str, str]) -> list[bytes]:
+        pieces = self.pieces
+        out = [pieces[0]]
+        for i, name in enumerate(self.fields):
+            out += (SOFT_BREAK, qp(values[name]), SOFT_BREAK, pieces[i + 1])
+        return out
+
+
+class MessageTemplate:
+    """Everything about one variant's messages that does not depend on the recipient.
+
+    A newsletter names its list (List-Id, and List-Unsubscribe per recipient); a transactional
+    mail (``list_id=None``) has none. ``html=None`` makes a text/plain message."""
+
+    def __init__(self, *, sender: str, reply_to: str | None, list_name: str | None, list_id: str | None,
+                 subject: Substitution, text: Substitution, html: Substitution | None, boundary_seed: str):
+        # '=_' never occurs in quoted-printable output, so it cannot collide with a body line.
+        self.boundary = "=_nl_" + hashlib.sha256(boundary_seed.encode()).hexdigest()[:24]
+        self.subject = subject
+        part = b"Content-Type: text/%s; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n"
+        static = [
+            f"From: {sender}",
+            *([f"Reply-To: {reply_to}"] if reply_to else []),
+            *([f"List-Id: {encode_words(list_name or list_id)} <{list_id}>",
+               "List-Unsubscribe-Post: List-Unsubscribe=One-Click"] if list_id else []),
+            "MIME-Version: 1.0",
+        ]
+        self.text = EncodedBody.of(text)
+        self.html = EncodedBody.of(html) if html is not None else None
+        if self.html is None:
+            self.static_headers = "\r\n".join(static).encode("ascii") + CRLF + part % b"plain"
+            self.text_open, self.html_open, self.close = CRLF, b"", b""
+            return
+        static.append(f'Content-Type: multipart/alternative; boundary="{self.boundary}"')
+        self.static_headers = "\r\n".join(static).encode("ascii") + CRLF
+        b = self.boundary.encode("ascii")
+        self.text_open = CRLF + b"--" + b + CRLF + part % b"plain" + CRLF
+        self.html_open = CRLF + b"--" + b + CRLF + part % b"html" + CRLF
+        self.close = CRLF + b"--" + b + b"--" + CRLF
+
+    def build(self, *, to: str, date: str, message_id: str, text_values: Mapping[str, str],
+              html_values: Mapping[str, str] | None = None, unsubscribe_url: str | None = None,
+              unsubscribe_mailto: str | None = None) -> bytes:
+        """The complete message (CRLF line ends, every line at most 998 octets)."""
+        subject = self.subject.fill(text_values)
+        headers = (
+            f"To: {to}\r\nSubject: {encode_words(subject)}\r\nDate: {date}\r\n"
+            f"Message-ID: {message_id}\r\n"
+            + (f"List-Unsubscribe: <{unsubscribe_url}>,\r\n <{unsubscribe_mailto}>\r\n" if unsubscribe_url else "")
+        ).encode("ascii")
+        parts = [headers, self.static_headers, self.text_open]
+        parts += self.text.encode(text_values)
+        if self.html is not None:
+            parts.append(self.html_open)
+            parts += self.html.encode(html_values or text_values)
+            parts.append(self.close)
+        return b"".join(parts)

@@ -1,0 +1,189 @@
+"""Rendering: a variant compiled once (MJML, text part, MIME skeleton); a recipient substituted.
+
+The per-recipient path is `Renderer.message`: signed links, escaped values, one join."""
+
+from __future__ import annotations
+
+import html as htmllib
+import re
+from collections import OrderedDict
+from dataclasses import dataclass, replace
+from email.utils import format_datetime
+from datetime import datetime, timezone
+
+from inscriptis import get_text
+from inscriptis.css_profiles import CSS_PROFILES
+from inscriptis.model.config import ParserConfig
+from markupsafe import escape
+
+from preferences.links import LinkSigner, Purpose
+
+from service.assembly.edition import Assembly, Edition, VariantKey
+from service.content.markup.compose import render_block, render_layout, render_preheader, render_subject, variant_context
+from service.assembly.mime import MessageTemplate, mailbox, message_id
+from service.content.markup.mjml import compile_mjml
+from service.assembly.personal import Substitution
+from service.assembly.recipient import Recipient
+
+GMAIL_CLIP_BYTES = 102 * 1024
+MAX_CACHED_VARIANTS = 512
+# The longest value each personal field may have once escaped for HTML (import limits x escaping).
+LONGEST_HTML = {"recipient.first_name": 100 * 6, "recipient.email": 254 * 5,
+                "links.preferences": 200, "links.unsubscribe": 200, "links.view_online": 260}
+_TEXT_CONFIG = ParserConfig(css=CSS_PROFILES["strict"], display_links=True, display_images=False)
+_BLANK_LINES = re.compile(r"\n[ \t]*(\n[ \t]*){2,}")
+_UNSAFE_ADDRESS = re.compile(r"[\s<>,;\"\\]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_EMPTY_LINK = re.compile(r"\[\s*\]\([^)\s]*\)")
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One compiled variant: what every recipient of it shares."""
+
+    key: VariantKey
+    assembly: Assembly
+    html: Substitution
+    text: Substitution
+    subject: Substitution
+    mime: MessageTemplate
+
+    @property
+    def edition_id(self) -> str:
+        return f"{self.key.template}/{self.key.edition_date.isoformat()}"
+
+    def longest_html(self) -> int:
+        """Bytes of HTML with every personal field at its longest (Gmail clips at 102 KB)."""
+        return len("".join(self.html.literals).encode("utf-8")) + sum(LONGEST_HTML[f] for f in self.html.fields)
+
+    def unsubscribe_offset(self) -> int | None:
+        """Worst-case byte offset of the first unsubscribe link, or None if there is none."""
+        offset = 0
+        for i, name in enumerate(self.html.fields):
+            offset += len(self.html.literals[i].encode("utf-8"))
+            if name == "links.unsubscribe":
+                return offset
+            offset += LONGEST_HTML[name]
+        return None
+
+
+class Renderer:
+    """Compiles variants (cached per content version) and renders messages for recipients."""
+
+    def __init__(self, signer: LinkSigner, base_url: str, unsubscribe_mailto: str):
+        self.signer, self.base_url, self.unsubscribe_mailto = signer, base_url.rstrip("/"), unsubscribe_mailto
+        # Most recently used last; bounded, since one compiled body holds about 100 KB of text.
+        self._bodies: OrderedDict[tuple, Variant] = OrderedDict()
+        self._variants: OrderedDict[tuple, Variant] = OrderedDict()  # small: they share bodies
+
+    def variant(self, edition: Edition, assembly: Assembly) -> Variant:
+        """The compiled variant, from the cache when this content version compiled it before."""
+        version = edition.content.version
+        found = _lru_get(self._variants, (version, assembly.key))
+        if found is None:
+            body = _lru_get(self._bodies, (version, assembly.body_key))
+            if body is None:
+                body = _lru_put(self._bodies, (version, assembly.body_key),
+                                self._compile(edition, assembly), MAX_CACHED_VARIANTS)
+            found = _lru_put(self._variants, (version, assembly.key),
+                             replace(body, key=assembly.key, assembly=assembly), 8 * MAX_CACHED_VARIANTS)
+        return found
+
+    def _compile(self, edition: Edition, assembly: Assembly) -> Variant:
+        template, key = edition.template, assembly.key
+        context = variant_context(template, key.edition_date, assembly.segment.id, assembly.segment.name, key.locale)
+        context["preheader"] = escape(render_preheader(template, key.locale, context))
+        bodies = {fill.slot.name: [render_block(b, context) for b in fill.chosen] for fill in assembly.fills}
+        html = compile_mjml(render_layout(template, bodies, context)).replace("\r\n", "\n")
+        text = html_to_text(html)
+        subject = render_subject(template, key.locale, context)
+        subject_sub = Substitution.split(subject)
+        html_sub, text_sub = Substitution.split(html), Substitution.split(text)
+        mime = MessageTemplate(
+            sender=mailbox(template.sender_name, template.sender_email), reply_to=template.reply_to,
+            list_name=template.name(key.locale), list_id=template.list_id, subject=subject_sub, text=text_sub,
+            html=html_sub, boundary_seed=f"{edition.content.version}/{assembly.body_key}",
+        )
+        return Variant(key, assembly, html_sub, text_sub, subject_sub, mime)
+
+    # -- per recipient --------------------------------------------------------------------
+    def values(self, variant: Variant, template_fallback: str, recipient: Recipient) -> dict[str, str]:
+        """The raw (unescaped) personal values of one recipient."""
+        public_id = recipient.public_id
+        sign = self.signer.url
+        return {
+            # Control characters have no place in a name, and CR/LF none near a header.
+            "recipient.first_name": _CONTROL.sub("", recipient.first_name or "") or template_fallback,
+            "recipient.email": recipient.email,
+            "links.preferences": sign(self.base_url, public_id, Purpose.PREFERENCES),
+            "links.unsubscribe": sign(self.base_url, public_id, Purpose.UNSUBSCRIBE),
+            # The web version is per edition: the token is bound to it, the path names it.
+            "links.view_online": f"{self.base_url}/view/{variant.edition_id}/"
+                                 + self.signer.sign(public_id, Purpose.VIEW, variant.edition_id),
+        }
+
+    def html(self, edition: Edition, variant: Variant, recipient: Recipient) -> str:
+        """The HTML part exactly as the recipient's mail program decodes it (CRLF line ends)."""
+        values = self.values(variant, self._fallback(edition, variant), recipient)
+        return variant.html.fill(values, _escape_html).replace("\n", "\r\n")
+
+    def text(self, edition: Edition, variant: Variant, recipient: Recipient) -> str:
+        """The plain-text part as decoded (CRLF line ends)."""
+        values = self.values(variant, self._fallback(edition, variant), recipient)
+        return variant.text.fill(values).replace("\n", "\r\n")
+
+    def subject(self, edition: Edition, variant: Variant, recipient: Recipient) -> str:
+        """The decoded subject line the recipient sees."""
+        return variant.subject.fill(self.values(variant, self._fallback(edition, variant), recipient))
+
+    def message(self, edition: Edition, variant: Variant, recipient: Recipient, date_header: str) -> bytes:
+        """The complete MIME message for one recipient."""
+        if _UNSAFE_ADDRESS.search(recipient.email) or "@" not in recipient.email or not recipient.email.isascii():
+            raise ValueError(f"unusable email address {recipient.email!r}")
+        values = self.values(variant, self._fallback(edition, variant), recipient)
+        name = _CONTROL.sub("", recipient.first_name or "")
+        escaped = {name: _escape_html(value) for name, value in values.items()}
+        return variant.mime.build(
+            to=mailbox(name, recipient.email), date=date_header,
+            message_id=message_id(variant.edition_id, recipient.public_id, edition.template.list_id),
+            unsubscribe_url=values["links.unsubscribe"],
+            unsubscribe_mailto=f"mailto:{self.unsubscribe_mailto}?subject=unsubscribe%20"
+                               + values["links.unsubscribe"].rsplit("/", 1)[-1],
+            text_values=values, html_values=escaped,
+        )
+
+    @staticmethod
+    def _fallback(edition: Edition, variant: Variant) -> str:
+        names = edition.template.first_name_fallback
+        return names.get(variant.key.locale) or next(iter(names.values()), "")
+
+
+def _lru_get(cache: OrderedDict, key: tuple):
+    found = cache.get(key)
+    if found is not None:
+        cache.move_to_end(key)
+    return found
+
+
+def _lru_put(cache: OrderedDict, key: tuple, value, limit: int):
+    cache[key] = value
+    if len(cache) > limit:
+        cache.popitem(last=False)
+    return value
+
+
+def date_header(moment: datetime | None = None) -> str:
+    """An RFC 5322 Date header value (computed once per run, not per message)."""
+    return format_datetime(moment or datetime.now(timezone.utc))
+
+
+def html_to_text(html: str) -> str:
+    """The plain-text part: readable, links listed after their text, headings kept."""
+    text = _EMPTY_LINK.sub("", get_text(html, _TEXT_CONFIG))  # linked images: the button repeats the link
+    # inscriptis pads centred text with spaces; in a plain-text email they only get in the way.
+    text = "\n".join(line.strip() for line in text.splitlines())
+    return _BLANK_LINES.sub("\n\n", text).strip() + "\n"
+
+
+def _escape_html(value: str) -> str:
+    return htmllib.escape(value, quote=True)

@@ -1,0 +1,209 @@
+"""The `newsletter` command: the only place that turns domain errors into messages and exit codes."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+
+from service.assembly.edition import Edition
+from service.content.check import check_content
+from service.cli.customers import customers_app
+from service.content.owners import codeowners
+from service.assembly.coverage import plan_edition
+from service.assembly.recipient import Recipient
+from service.cli import send as send_cli
+from service.cli.console import (customer_row_or_exit, err, load_or_exit, load_settings, migrated_engine, out,
+                                 parse_day, renderer_for, safe_url)
+from service.settings import Settings
+
+app = typer.Typer(help="Newsletter content assembly, preference centre and scheduled send.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+
+ContentOption = Annotated[Optional[Path], typer.Option("--content", help="content folder (default: settings)")]
+
+
+def content_dir(option: Path | None) -> Path:
+    return option if option is not None else load_settings().content_dir
+
+
+@app.command()
+def check(content: ContentOption = None,
+          today: Annotated[Optional[str], typer.Option(help="judge dates as of this day (default: today)")] = None
+          ) -> None:
+    """Check every content file; print errors and warnings as path:line: message."""
+    result = check_content(content_dir(content), parse_day(today))
+    for problem in result.errors:
+        out.print(f"{problem}", markup=False)
+    for problem in result.warnings:
+        out.print(f"{problem}", markup=False)
+    summary = f"{len(result.errors)} error(s), {len(result.warnings)} warning(s)"
+    if result.errors:
+        err.print(f"[red]content check failed:[/] {summary}")
+        raise typer.Exit(1)
+    blocks = len(result.content.blocks) if result.content else 0
+    err.print(f"[green]content OK:[/] {blocks} blocks, {summary}")
+
+
+@app.command()
+def owners(content: ContentOption = None) -> None:
+    """Print a CODEOWNERS file that gives each team's block folder to its reviewers."""
+    folder = content_dir(content)
+    loaded = load_or_exit(folder)
+    out.print(codeowners(loaded, Path(folder).as_posix().strip("/") or "content"), end="", markup=False)
+
+
+@app.command()
+def plan(template: Annotated[str, typer.Argument(help="template name, e.g. weekly")],
+         date_: Annotated[Optional[str], typer.Option("--date", help="edition date (default: next edition)")] = None,
+         drafts: Annotated[bool, typer.Option(help="include draft blocks, as the preview does")] = False,
+         content: ContentOption = None) -> None:
+    """Print the coverage matrix segment x slot for an edition; exit 1 if any segment can't be sent."""
+    cfg = load_settings()
+    loaded = load_or_exit(content_dir(content) if content else cfg.content_dir)
+    chosen = _template(loaded, template)
+    day = parse_day(date_) if date_ else chosen.schedule.next_edition(date.today())
+    result = plan_edition(loaded, template, day, renderer_for(cfg), drafts=drafts)
+    table = Table(title=f"{chosen.label}: edition of {day}", show_lines=True)
+    table.add_column("segment / locale")
+    for slot in chosen.slots:
+        table.add_column(slot.name + (" *" if slot.required else ""))
+    table.add_column("HTML KB", justify="right")
+    for row in result.rows:
+        assembly = row.assembly
+        cells = []
+        for fill in assembly.fills:
+            names = [b.story.split("/", 1)[1] + ("" if b.locale == assembly.key.locale else f" ({b.locale})")
+                     for b in fill.chosen]
+            cell = "\n".join(names) + (" (fallback)" if fill.used_fallback else "")
+            if not fill.chosen:
+                cell = "[red]EMPTY (required)[/]" if fill.slot.required else "[dim]-[/]"
+            cells.append(cell)
+        size = f"{row.html_bytes / 1024:.0f}" if row.html_bytes else "-"
+        label = f"{assembly.key.segment} / {assembly.key.locale}"
+        if assembly.skip_reason:
+            label = f"[red]{label}\nNOT SENT[/]"
+        table.add_row(label, *cells, size)
+    out.print(table)
+    with_exclusions = sum(2 ** n for n in result.exclusion_groups.values())
+    out.print(f"{len(result.rows)} variants by segment and locale; up to {with_exclusions} with "
+              f"product-group exclusions; {result.variants_checked} rendered and size-checked.")
+    for problem in result.errors:
+        err.print(f"[red]error:[/] {problem}", markup=True)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def preview(template: Annotated[str, typer.Argument(help="template name, e.g. weekly")],
+            date_: Annotated[str, typer.Option("--date", help="edition date")],
+            segment: Annotated[Optional[str], typer.Option(help="segment id")] = None,
+            customer: Annotated[Optional[str], typer.Option(
+                help="a customer's external id (CRM id): the email exactly as the send renders it")] = None,
+            locale: Annotated[Optional[str], typer.Option(help="locale (default: the default locale)")] = None,
+            exclude: Annotated[str, typer.Option(help="excluded product groups, comma-separated")] = "",
+            drafts: Annotated[bool, typer.Option(help="include draft blocks")] = False,
+            name: Annotated[str, typer.Option(help="sample first name")] = "Alex",
+            out_file: Annotated[Optional[Path], typer.Option("--out", help="write the HTML here")] = None,
+            content: ContentOption = None) -> None:
+    """Write the HTML of one variant and print its assembly trace."""
+    cfg = load_settings()
+    loaded = load_or_exit(content_dir(content) if content else cfg.content_dir)
+    chosen = _template(loaded, template)
+    day = parse_day(date_)
+    if (segment is None) == (customer is None):
+        raise typer.BadParameter("give either --segment or --customer")
+    found = loaded.audience.segment(segment) if segment else None
+    if segment and found is None:
+        err.print(f"[red]error:[/] unknown segment {segment!r} "
+                  f"(segments: {', '.join(s.id for s in loaded.audience.segments)})")
+        raise typer.Exit(2)
+    edition = Edition(loaded, chosen, day, drafts=drafts)
+    if customer is not None:
+        recipient = _customer(cfg, customer)
+        assembly = edition.assembly_for(recipient)
+        if assembly is None:
+            err.print(f"[red]error:[/] customer {customer} matches no segment: not sent")
+            raise typer.Exit(1)
+    else:
+        excluded = [g.strip() for g in exclude.split(",") if g.strip()]
+        unknown = [g for g in excluded if g not in loaded.product_groups]
+        if unknown:
+            err.print(f"[red]error:[/] unknown product group(s) {', '.join(unknown)}")
+            raise typer.Exit(2)
+        recipient = Recipient(public_id="PreviewPreviewPreview0", email="preview@example.com",
+                              first_name=name, locale=locale or loaded.audience.default_locale)
+        assembly = edition.assemble(found, recipient.locale, excluded)
+    for line in assembly.trace():
+        out.print(line, markup=False)
+    if assembly.skip_reason:
+        raise typer.Exit(1)
+    renderer = renderer_for(cfg)
+    variant = renderer.variant(edition, assembly)
+    html = renderer.html(edition, variant, recipient)
+    who = customer or assembly.segment.id
+    target = out_file or Path(f"preview-{template}-{day}-{who}-{assembly.key.locale}.html")
+    target.write_text(html, encoding="utf-8", newline="")
+    err.print(f"wrote {target} ({len(html.encode()) // 1024} KB)")
+
+
+@app.command()
+def serve(host: Annotated[str, typer.Option(help="address to bind (staff preview: keep it local)")] = "127.0.0.1",
+          port: Annotated[int, typer.Option(help="port")] = 8000) -> None:
+    """Serve the preview pages, the preference centre and the web versions with uvicorn."""
+    import uvicorn
+
+    from service.web.app import create_app, ready_to_serve
+
+    cfg = load_settings()
+    if cfg.is_dev_secret and host not in ("127.0.0.1", "localhost", "::1"):
+        err.print("[red]error:[/] refusing to serve on a public address with the development link key; "
+                  "set NEWSLETTER_LINK_KEYS")
+        raise typer.Exit(2)
+    err.print(f"serving on http://{host}:{port}/preview  (Ctrl+C to stop)")
+    uvicorn.run(ready_to_serve(create_app(cfg)), host=host, port=port, log_level="warning")
+
+
+send_cli.register(app)  # newsletter send, newsletter report
+
+db_app = typer.Typer(help="The database: schema migrations.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(customers_app, name="customers")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the schema migrations to DATABASE_URL (creates the SQLite file if needed)."""
+    cfg = load_settings()
+    migrated_engine(cfg).dispose()
+    err.print(f"database {safe_url(cfg.database_url)} is up to date")
+
+
+def _customer(cfg: Settings, external_id: str) -> Recipient:
+    """One customer as the send sees them (the same row shape, so the same email)."""
+    row = customer_row_or_exit(cfg, external_id)
+    if row.status != "active":
+        err.print(f"note: customer {external_id} is {row.status} and would not be sent this edition")
+    return Recipient.from_row(row)
+
+
+def _template(loaded, name: str):
+    found = loaded.templates.get(name)
+    if found is None:
+        err.print(f"[red]error:[/] unknown template {name!r} (templates: {', '.join(sorted(loaded.templates))})")
+        raise typer.Exit(2)
+    return found
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)

@@ -1,0 +1,294 @@
+"""`newsletter send` and `newsletter report`: the scheduled send from the command line.
+
+Registered on the main app by service/cli/main.py (``register(app)``). Domain errors become messages
+and exit codes here: 0 the run is complete, 1 an error, 3 the run could not finish (the relay
+stayed unreachable, workers kept dying): run it again, it continues where it stopped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeRemainingColumn
+from rich.table import Table
+from rich.text import Text
+from sqlalchemy.exc import SQLAlchemyError
+
+from preferences.database import make_engine
+
+from service.sending import ledger
+from service.content.check import load_content
+from service.delivery.base import BadTarget
+from service.delivery.registry import parse_target
+from service.sending.local_engine import WorkerError, run_inline, run_local
+from service.content.problems import ContentError
+from service.sending.due_editions import due_editions
+from service.sending.plan import PlanCounts, plan_run
+from service.sending.spec import SendSpec
+from service.cli.console import err, load_settings, out, parse_day, safe_url
+
+INCOMPLETE_EXIT = 3
+
+
+@dataclass
+class Report:
+    """What went out for one edition, by state, reason, segment and variant."""
+
+    template: str
+    day: date
+    complete: bool = False
+    states: Counter = field(default_factory=Counter)
+    skipped: Counter = field(default_factory=Counter)
+    failed: Counter = field(default_factory=Counter)
+    segments: dict = field(default_factory=dict)  # segment -> Counter(state)
+    variants: dict = field(default_factory=dict)  # variant -> Counter(state)
+
+    @property
+    def total(self) -> int:
+        return sum(self.states.values())
+
+    @property
+    def due(self) -> int:
+        return self.total - self.states[ledger.SKIPPED]
+
+    @classmethod
+    def from_ledger(cls, conn, template: str, day: date) -> "Report":
+        edition = ledger.EditionKey(template, day)
+        run = ledger.get_run(conn, edition)
+        report = cls(template, day, complete=bool(run and run.completed_at))
+        for state, reason, segment, variant, n in ledger.tally(conn, edition):
+            report.add(state, reason, segment, variant, n)
+        return report
+
+    @classmethod
+    def from_plan(cls, template: str, day: date, counts: PlanCounts) -> "Report":
+        report = cls(template, day)
+        for reason, n in counts.skipped.items():
+            report.add(ledger.SKIPPED, reason, None, None, n)
+        for variant, n in counts.variants.items():
+            report.add(ledger.PENDING, None, None, variant, n)
+        report.segments = counts.segments
+        return report
+
+    def add(self, state: str, reason: str | None, segment: str | None, variant: str | None, n: int) -> None:
+        self.states[state] += n
+        if state == ledger.SKIPPED:
+            self.skipped[reason or "?"] += n
+        elif state == ledger.FAILED:
+            self.failed[reason or "?"] += n
+        self.segments.setdefault(segment or "(none)", Counter())[state] += n
+        if variant and state != ledger.SKIPPED:
+            self.variants.setdefault(variant, Counter())[state] += n
+
+
+def print_report(report: Report, dry_run: bool = False) -> None:
+    s = report.states
+    status = "dry run" if dry_run else ("complete" if report.complete else "not complete")
+    out.print(f"{report.template} {report.day}: {status}")
+    unfinished = s[ledger.PENDING] + s[ledger.CLAIMED]
+    line = f"customers {report.total}  due {report.due}"
+    if not dry_run:
+        line += f"  sent {s[ledger.SENT]}  failed {s[ledger.FAILED]}  unfinished {unfinished}"
+    out.print(line)
+    for title, reasons in (("skipped", report.skipped), ("failed", report.failed)):
+        if reasons:
+            out.print(f"{title} {sum(reasons.values())}: "
+                      + ", ".join(f"{reason} {n}" for reason, n in reasons.most_common()), markup=False)
+    for title, rows in (("segment", report.segments), ("variant", report.variants)):
+        if not rows:
+            continue
+        columns = ("due", "sent", "skipped", "failed") if not dry_run else ("due", "skipped")
+        if title == "variant":  # a variant is only known for customers who were due
+            columns = tuple(c for c in columns if c != "skipped")
+        table = Table(title=f"per {title}", title_justify="left")
+        table.add_column(title)
+        for column in columns:
+            table.add_column(column, justify="right")
+        for name, counts in sorted(rows.items()):
+            due = sum(counts.values()) - counts[ledger.SKIPPED]
+            values = {"due": due, "sent": counts[ledger.SENT], "skipped": counts[ledger.SKIPPED],
+                      "failed": counts[ledger.FAILED]}
+            table.add_row(name, *(str(values[c]) for c in columns))
+        out.print(table)
+
+
+class _RateColumn(ProgressColumn):
+    def render(self, task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:,.0f} recipients/s" if speed else "- recipients/s")
+
+
+
+
+
+
+def send(
+    template: Annotated[Optional[str], typer.Argument(help="template name, e.g. weekly (or --due)")] = None,
+    date_: Annotated[Optional[str], typer.Option("--date", help="edition date, e.g. 2026-11-23")] = None,
+    to: Annotated[Optional[str], typer.Option(
+        "--to", envvar="NEWSLETTER_SEND_TO",
+        help="maildir:./outbox, spool:./spool (one mbox per batch) or smtp://[user:pass@]host:port[?starttls=1&rate=700]")] = None,
+    engine_name: Annotated[str, typer.Option("--engine", help="local or dramatiq")] = "local",
+    workers: Annotated[int, typer.Option(help="worker processes (0: in this process); dramatiq: "
+                                              "batch chains to start")] = 2,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="plan and report; write and send nothing")] = False,
+    limit: Annotated[Optional[int], typer.Option(help="plan at most this many more due customers")] = None,
+    due: Annotated[bool, typer.Option("--due", help="send every edition whose time has come")] = False,
+    force: Annotated[bool, typer.Option(help="with --due: start editions later than --max-late too; "
+                                              "else: allow a date that is not an edition date")] = False,
+    max_late: Annotated[float, typer.Option(envvar="NEWSLETTER_SEND_MAX_LATE",
+                                            help="hours after its time an edition may still be started")] = 12.0,
+    batch_size: Annotated[int, typer.Option(help="rows a worker claims at a time")] = 500,
+    lease: Annotated[float, typer.Option(help="seconds before a dead worker's claim is taken over")] = 120.0,
+    content_dir: Annotated[Optional[Path], typer.Option("--content", help="content folder (default: settings)")] = None,
+) -> None:
+    """Send an edition to every due customer, exactly once; print a progress bar and the report."""
+    cfg = load_settings()
+    if content_dir is not None:  # the workers get it with the settings
+        cfg = dataclasses.replace(cfg, content_dir=content_dir)
+    if engine_name not in ("local", "dramatiq"):
+        raise typer.BadParameter("--engine must be local or dramatiq")
+    if engine_name == "dramatiq":
+        try:
+            import dramatiq  # noqa: F401  (an optional extra)
+        except ImportError as exc:
+            err.print("[red]error:[/] the dramatiq engine needs the extra: pip install 'newsletter[dramatiq]'")
+            raise typer.Exit(2) from exc
+    if not dry_run:
+        if not to:
+            raise typer.BadParameter("--to is required (maildir:PATH, spool:PATH or smtp://host:port)")
+        try:
+            parse_target(to)
+        except BadTarget as exc:
+            raise typer.BadParameter(str(exc)) from exc
+    try:
+        content = load_content(cfg.content_dir)
+    except ContentError as exc:
+        for problem in exc.problems:
+            err.print(str(problem), markup=False)
+        err.print("[red]content has errors:[/] nothing was sent")
+        raise typer.Exit(1) from exc
+    engine = make_engine(cfg.database_url)
+    try:
+        if due:
+            if template or date_:
+                raise typer.BadParameter("--due picks the templates and dates itself")
+            editions = _due(engine, content, timedelta(hours=max_late), force)
+        else:
+            if not template or not date_:
+                raise typer.BadParameter("give TEMPLATE and --date (or --due)")
+            if template not in content.templates:
+                err.print(f"[red]error:[/] unknown template {template!r} "
+                          f"(templates: {', '.join(sorted(content.templates))})")
+                raise typer.Exit(2)
+            day = parse_day(date_)
+            schedule = content.templates[template].schedule
+            if not schedule.is_edition(day) and not force:
+                err.print(f"[red]error:[/] {day} is not an edition date of {template} "
+                          f"(next: {schedule.next_edition(day)}); --force sends it anyway")
+                raise typer.Exit(2)
+            editions = [(template, day)]
+        code = 0
+        for name, day in editions:
+            spec = SendSpec(cfg, name, day, to or "", batch_size=batch_size, lease=lease, workers=max(1, workers))
+            code = max(code, _run(engine, content, spec, workers, dry_run, limit, engine_name))
+    except SQLAlchemyError as exc:
+        err.print(f"[red]error:[/] database {safe_url(cfg.database_url)}: {exc.__class__.__name__}: "
+                  f"{str(exc).splitlines()[0]} (run `newsletter db upgrade` first?)")
+        raise typer.Exit(1) from exc
+    finally:
+        engine.dispose()
+    if code:
+        raise typer.Exit(code)
+
+
+def _due(engine, content, max_late: timedelta, force: bool) -> list[tuple[str, date]]:
+    with engine.connect() as conn:
+        found = due_editions(conn, content, datetime.now(timezone.utc), max_late)
+    chosen = []
+    for edition in found:
+        if edition.too_late and not force:
+            err.print(f"{edition.template} {edition.day}: not started, due since {edition.starts_at:%Y-%m-%d %H:%M %Z}"
+                      f", later than the allowed lateness; --force starts it")
+            continue
+        chosen.append((edition.template, edition.day))
+    if not chosen:
+        err.print("nothing due")
+    return chosen
+
+
+def _run(engine, content, spec: SendSpec, workers: int, dry_run: bool, limit: int | None,
+         engine_name: str = "local") -> int:
+    if dry_run:
+        counts = plan_run(engine, content, spec, limit=limit, dry_run=True)
+        print_report(Report.from_plan(spec.template, spec.day, counts), dry_run=True)
+        return 0
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), _RateColumn(),
+               TextColumn("ETA"), TimeRemainingColumn())
+    with Progress(*columns, console=err, transient=False) as bar:
+        task = bar.add_task(f"{spec.template} {spec.day}", total=None)
+
+        def progress(states: dict) -> None:
+            done = states[ledger.SENT] + states[ledger.FAILED]
+            bar.update(task, completed=done, total=done + states[ledger.PENDING] + states[ledger.CLAIMED])
+
+        def plan(tick) -> PlanCounts:
+            return plan_run(engine, content, spec, limit=limit, on_batch=lambda _counts: tick())
+
+        try:
+            if engine_name == "dramatiq":
+                from service.sending.dramatiq_engine import run_dramatiq
+
+                result = run_dramatiq(engine, spec, plan, chains=max(1, workers), progress=progress)
+            elif workers <= 0:
+                result = run_inline(engine, spec, plan, progress)
+            else:
+                result = run_local(engine, spec, plan, workers=workers, progress=progress)
+        except WorkerError as exc:
+            err.print(f"[red]error:[/] {exc}; run the same command again to continue")
+            return INCOMPLETE_EXIT
+    with engine.connect() as conn:
+        print_report(Report.from_ledger(conn, spec.template, spec.day))
+    if result.relay_down:
+        err.print("[red]the relay stayed unreachable:[/] the rest is pending; run the same command again")
+    elif not result.complete and engine_name == "dramatiq" and limit is None:
+        err.print("[red]no progress:[/] are the dramatiq workers running (dramatiq service.sending.dramatiq_engine)?")
+    if not result.complete:
+        if limit is not None:
+            err.print(f"stopped after --limit {limit}: the same command without --limit sends the rest")
+            return 0
+        return INCOMPLETE_EXIT
+    return 0
+
+
+def report(template: Annotated[str, typer.Argument(help="template name, e.g. weekly")],
+           date_: Annotated[str, typer.Option("--date", help="edition date")]) -> None:
+    """Print the report of an edition's send again, from the ledger."""
+    cfg = load_settings()
+    engine = make_engine(cfg.database_url)
+    try:
+        with engine.connect() as conn:
+            found = Report.from_ledger(conn, template, parse_day(date_))
+    except SQLAlchemyError as exc:
+        err.print(f"[red]error:[/] cannot read the ledger in {safe_url(cfg.database_url)} "
+                  "(run `newsletter db upgrade` first?)")
+        raise typer.Exit(1) from exc
+    finally:
+        engine.dispose()
+    if not found.total:
+        err.print(f"no send of {template} {date_} in the ledger")
+        raise typer.Exit(1)
+    print_report(found)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `send` and `report` to the `newsletter` command."""
+    app.command("send")(send)
+    app.command("report")(report)
+

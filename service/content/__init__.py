@@ -1,0 +1,10 @@
+"""The editors' files (content/): read with line numbers, loaded into an immutable model
+(``model``), and checked, every problem as ``path:line: message`` in one pass (``check``).
+
+Owns: the content contract (teams, product groups, audience and segments, templates and their
+schedules, blocks), CODEOWNERS from teams.yaml, and reloading for long-running processes
+(``live``). ``markup`` is the language inside the files.
+
+May import: ``preferences`` (the attribute types customers are validated with). Nothing else of
+the service: everything else is built on top of it.
+"""

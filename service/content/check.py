@@ -1,0 +1,171 @@
+"""Loading and checking content/: every file, every cross-reference, all problems in one pass."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from types import MappingProxyType
+
+from service.content.audience import load_audience
+from service.content.blocks import Vocabulary, load_blocks
+from service.content.teams import load_product_groups, load_teams
+from service.content.markup.compose import (RenderError, render_block, render_layout, render_preheader, render_subject,
+                      variant_context)
+from service.content.markup.mjml import MjmlError, compile_mjml, wrap_block
+from service.content.model import Block, Content, Template
+from service.content.problems import ContentError, Problem, Problems
+from service.content.templates import load_templates
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    content: Content | None  # None when there are errors
+    errors: list[Problem]
+    warnings: list[Problem]
+
+
+def load_content(content_dir: Path) -> Content:
+    """The validated content, or ContentError listing every error."""
+    result = check_content(content_dir)
+    if result.content is None:
+        raise ContentError(result.errors)
+    return result.content
+
+
+def check_content(content_dir: Path, today: date | None = None) -> CheckResult:
+    """Load everything and report all errors and warnings (warnings about dates need `today`)."""
+    root = Path(content_dir).resolve()
+    shown_root = _shown(root)
+    problems = Problems()
+    if not root.is_dir():
+        problems.error(shown_root, 1, "content folder not found")
+        return CheckResult(None, problems.errors, problems.warnings)
+    audience = load_audience(root, problems, shown_root)
+    teams = load_teams(root, problems, shown_root)
+    groups = load_product_groups(root, audience.locales, problems, shown_root)
+    templates = load_templates(root, audience.locales, set(teams), problems, shown_root)
+    vocabulary = Vocabulary(
+        teams=frozenset(teams), slots=frozenset(s.name for t in templates.values() for s in t.slots),
+        product_groups=frozenset(groups), segments=frozenset(s.id for s in audience.segments),
+        locales=audience.locales,
+    )
+    blocks = load_blocks(root, vocabulary, problems, shown_root)
+    _check_ids(blocks, problems)
+    _check_slot_teams(blocks, templates, set(teams), problems)
+    _check_fallbacks(templates, blocks, set(teams), problems)
+    _compile_samples(templates, blocks, audience.locales, problems)
+    if today is not None:
+        _warn_unseen(blocks, templates, today, problems)
+    if problems.errors:
+        return CheckResult(None, problems.errors, problems.warnings)
+    content = Content(
+        root=root, teams=MappingProxyType(teams), product_groups=MappingProxyType(groups),
+        audience=audience, templates=MappingProxyType(templates),
+        blocks=MappingProxyType(blocks), version=content_version(root),
+    )
+    return CheckResult(content, [], problems.warnings)
+
+
+def content_version(root: Path) -> str:
+    """A digest of every file under content/: changes whenever an editor changes anything."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in Path(root).rglob("*") if p.is_file()):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _shown(root: Path) -> str:
+    """How paths are written in messages: from the repository root (the content folder's parent)."""
+    try:
+        return root.relative_to(Path.cwd().resolve()).as_posix() or "."
+    except ValueError:
+        return f"{root.parent.name}/{root.name}" if root.parent.name else root.name
+
+
+def _check_ids(blocks: dict[str, Block], problems: Problems) -> None:
+    seen: dict[tuple[str, str], Block] = {}
+    for block in blocks.values():
+        key = (block.story, block.locale)
+        if key in seen:
+            problems.error(block.path, 1, f"story {block.story!r} already has a {block.locale!r} "
+                                          f"version in {seen[key].path}")
+        else:
+            seen[key] = block
+
+
+def _check_slot_teams(blocks: dict[str, Block], templates: dict[str, Template], teams: set[str],
+                      problems: Problems) -> None:
+    for block in blocks.values():
+        slots = [s for t in templates.values() for s in t.slots if s.name == block.slot]
+        if any(not teams.issuperset(s.teams) for s in slots):
+            continue  # the template's unknown team is reported already
+        if slots and not any(block.team in s.teams for s in slots):
+            allowed = sorted({team for s in slots for team in s.teams})
+            problems.error(block.path, 1, f"team {block.team!r} may not fill slot {block.slot!r} "
+                                          f"(allowed: {', '.join(allowed)})")
+
+
+def _check_fallbacks(templates: dict[str, Template], blocks: dict[str, Block], teams: set[str],
+                     problems: Problems) -> None:
+    for template in templates.values():
+        for slot in template.slots:
+            if slot.fallback is None or not teams.issuperset(slot.teams):
+                continue
+            block = blocks.get(slot.fallback)
+            if block is None:
+                problems.error(template.path, 1, f"slot {slot.name!r}: fallback block "
+                                                 f"{slot.fallback!r} does not exist")
+            elif block.slot != slot.name or block.team not in slot.teams:
+                problems.error(template.path, 1, f"slot {slot.name!r}: fallback {slot.fallback!r} "
+                                                 f"is a block for slot {block.slot!r} by team {block.team!r}")
+
+
+def _compile_samples(templates: dict[str, Template], blocks: dict[str, Block],
+                     locales: tuple[str, ...], problems: Problems) -> None:
+    """Render and compile every block and layout once, as the send will, to catch what only
+    shows then (a Jinja runtime error, MJML that does not compile)."""
+    sample = next(iter(templates.values()), None)
+    if sample is None:
+        return
+    # Files that already have errors would only repeat them here.
+    broken = {p.path for p in problems.errors}
+    for block in blocks.values():
+        if block.path in broken:
+            continue
+        context = variant_context(sample, date(2026, 1, 1), "sample", "Sample", block.locale)
+        try:
+            compile_mjml(wrap_block(render_block(block, context)))
+        except RenderError as exc:
+            problems.error(exc.path, exc.line, exc.message)
+        except MjmlError as exc:
+            problems.error(block.path, block.body_line, f"MJML of block {block.id!r} does not compile: {exc}")
+    for template in templates.values():
+        if template.path in broken or template.layout_path in broken:
+            continue
+        for locale in locales:
+            context = variant_context(template, date(2026, 1, 1), "sample", "Sample", locale)
+            try:
+                render_subject(template, locale, context)
+                render_preheader(template, locale, context)
+                compile_mjml(render_layout(template, {}, context))
+            except RenderError as exc:
+                problems.error(exc.path, exc.line, exc.message)
+            except MjmlError as exc:
+                problems.error(template.layout_path, 1, f"layout does not compile: {exc}")
+
+
+def _warn_unseen(blocks: dict[str, Block], templates: dict[str, Template], today: date,
+                 problems: Problems) -> None:
+    """A block that is not yet expired but whose window holds no edition will never be sent."""
+    for block in blocks.values():
+        if block.is_draft or block.expire is None or block.expire <= today:
+            continue
+        start = max(today, block.publish or today)
+        users = [t for t in templates.values() if t.slot(block.slot) is not None]
+        if users and not any(t.schedule.next_edition(start) < block.expire for t in users):
+            names = ", ".join(t.id for t in users)
+            problems.warn(block.path, 1, f"expires {block.expire} before the next edition of "
+                                         f"{names}: it will never be sent")

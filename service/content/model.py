@@ -1,0 +1,134 @@
+"""The content model: immutable objects loaded from the editors' files."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from types import MappingProxyType
+from typing import Mapping
+
+from preferences.attributes import Attribute
+
+from service.content.schedule import Schedule
+from service.content.segments import Segment
+
+
+MAIN_TEMPLATE = "weekly"
+
+
+@dataclass(frozen=True)
+class Team:
+    id: str
+    name: str
+    reviewers: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ProductGroup:
+    id: str
+    labels: Mapping[str, str]
+    description: str = ""
+
+    def label(self, locale: str) -> str:
+        return self.labels.get(locale) or next(iter(self.labels.values()), self.id)
+
+
+@dataclass(frozen=True)
+class Audience:
+    locales: tuple[str, ...]
+    attributes: Mapping[str, Attribute]
+    segments: tuple[Segment, ...]
+
+    @property
+    def default_locale(self) -> str:
+        return self.locales[0]
+
+    def segment(self, segment_id: str) -> Segment | None:
+        return next((s for s in self.segments if s.id == segment_id), None)
+
+
+@dataclass(frozen=True)
+class Slot:
+    name: str
+    teams: tuple[str, ...]
+    max: int = 1
+    required: bool = False
+    fallback: str | None = None
+
+
+@dataclass(frozen=True)
+class Template:
+    id: str
+    names: Mapping[str, str]  # per locale, the default locale first
+    path: str  # template.yaml, from the repository root
+    list_id: str
+    sender_name: str
+    sender_email: str
+    subject: Mapping[str, str]
+    first_name_fallback: Mapping[str, str]
+    schedule: Schedule
+    slots: tuple[Slot, ...]
+    layout: str
+    layout_path: str
+    min_blocks: int = 1
+    reply_to: str | None = None
+    preheader: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    def slot(self, name: str) -> Slot | None:
+        return next((s for s in self.slots if s.name == name), None)
+
+    def name(self, locale: str) -> str:
+        """The newsletter's name as customers of ``locale`` read it."""
+        return self.names.get(locale) or next(iter(self.names.values()), self.id)
+
+    @property
+    def label(self) -> str:
+        """Every name once, for staff pages and the CLI ("Wöchentlicher Newsletter / Weekly newsletter")."""
+        return " / ".join(dict.fromkeys(self.names.values())) or self.id
+
+
+@dataclass(frozen=True)
+class Block:
+    id: str  # <team>/<file name without .mjml>
+    team: str
+    path: str  # from the repository root
+    title: str
+    slot: str
+    story: str  # translations of one story share it
+    locale: str
+    product_groups: frozenset[str] = frozenset()
+    segments: frozenset[str] | None = None  # None: every segment
+    priority: int = 0
+    publish: date | None = None
+    expire: date | None = None
+    status: str = "ready"
+    body: str = ""
+    body_line: int = 1  # line of the body's first line in the file
+    mtime: float = 0.0
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == "draft"
+
+    def live_on(self, day: date) -> bool:
+        """Inside its validity window on `day` (publish inclusive, expire exclusive)."""
+        return (self.publish is None or self.publish <= day) and (self.expire is None or day < self.expire)
+
+
+@dataclass(frozen=True)
+class Content:
+    """Everything in content/, validated; `version` changes whenever any file does."""
+
+    root: Path
+    teams: Mapping[str, Team]
+    product_groups: Mapping[str, ProductGroup]
+    audience: Audience
+    templates: Mapping[str, Template]
+    blocks: Mapping[str, Block]
+    version: str
+
+    def main_template(self) -> Template:
+        """The newsletter the preference pages speak of ("starting with the edition of ..."):
+        ``weekly`` when there is one, else the first template."""
+        return self.templates.get(MAIN_TEMPLATE) or next(iter(self.templates.values()))

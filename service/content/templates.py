@@ -1,0 +1,178 @@
+"""templates/<name>/: template.yaml (subject, sender, schedule, slots) and layout.mjml.
+
+(Named apart from service/web/templates/, which holds the staff pages' Jinja templates.)"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import MappingProxyType
+
+from email_validator import EmailNotValidError, validate_email
+from jinja2 import nodes
+from jinja2.exceptions import TemplateSyntaxError
+
+from service.content.files import read_text, read_yaml
+from service.content.field_reader import IDENT, FieldReader
+from service.content.markup.mjml_checks import check_markup
+from service.content.model import Slot, Template
+from service.content.problems import Problems
+from service.content.markup.sandbox import check_source, editor_environment
+from service.content.schedule import Schedule, read_schedule
+from service.content.yaml_lines import LinedDict
+
+TEMPLATE_KEYS = ("name", "list_id", "sender", "reply_to", "subject", "preheader",
+                 "first_name_fallback", "schedule", "min_blocks", "slots")
+SLOT_KEYS = ("teams", "max", "required", "fallback")
+
+
+def load_templates(root: Path, locales: tuple[str, ...], teams: set[str], problems: Problems,
+                   shown_root: str) -> dict[str, Template]:
+    folder = root / "templates"
+    if not folder.is_dir():
+        problems.error(f"{shown_root}/templates", 1, "missing folder: templates/<name>/ holds the newsletters")
+        return {}
+    templates = {}
+    for directory in sorted(p for p in folder.iterdir() if p.is_dir()):
+        shown = f"{shown_root}/templates/{directory.name}"
+        if not IDENT.match(directory.name):
+            problems.error(shown, 1, "template folder names are lowercase letters, digits and '-'")
+            continue
+        template = _load_one(directory, shown, locales, teams, problems)
+        if template is not None:
+            templates[template.id] = template
+    if not templates:
+        problems.error(f"{shown_root}/templates", 1, "no template found (templates/<name>/template.yaml)")
+    return templates
+
+
+def _load_one(directory: Path, shown: str, locales: tuple[str, ...], teams: set[str],
+              problems: Problems) -> Template | None:
+    yaml_shown, layout_shown = f"{shown}/template.yaml", f"{shown}/layout.mjml"
+    if not (directory / "template.yaml").is_file():
+        problems.error(yaml_shown, 1, "missing file: every template folder has a template.yaml")
+        return None
+    data = read_yaml(directory / "template.yaml", yaml_shown, problems)
+    if data is None:
+        return None
+    reader = FieldReader(data, problems, yaml_shown)
+    reader.only(TEMPLATE_KEYS)
+    sender_name, sender_email = _sender(reader)
+    subject = reader.per_locale("subject", locales, required=True)
+    env = editor_environment(autoescape=False)
+    for locale, text in subject.items():
+        for finding in check_source(text, env):
+            reader.error("subject", f"subject ({locale}): {finding.message}")
+    preheader = reader.per_locale("preheader", locales)
+    for locale, text in preheader.items():
+        for finding in check_source(text, env):
+            reader.error("preheader", f"preheader ({locale}): {finding.message}")
+    schedule = (read_schedule(FieldReader(reader.raw("schedule"), problems, yaml_shown,
+                                          reader.line("schedule"), "schedule mapping"))
+                if reader.has("schedule") else Schedule())
+    if not reader.has("schedule"):
+        reader.error(None, "missing required key 'schedule' (cadence, weekday, time, timezone)")
+    slots = _slots(reader, teams)
+    reply_to = reader.text("reply_to")
+    if reply_to is not None and _email_problem(reply_to):
+        reader.error("reply_to", f"reply_to: {_email_problem(reply_to)}")
+    layout = read_text(directory / "layout.mjml", layout_shown, problems) \
+        if (directory / "layout.mjml").is_file() else None
+    if layout is None:
+        if not (directory / "layout.mjml").exists():
+            problems.error(layout_shown, 1, "missing file: every template folder has a layout.mjml")
+        return None
+    _check_layout(layout, layout_shown, [s.name for s in slots], problems)
+    list_id = reader.text("list_id", required=True) or f"{directory.name}.invalid"
+    if not all(part and IDENT.match(part) for part in list_id.split(".")) or "." not in list_id:
+        reader.error("list_id", f"list_id {list_id!r} must look like a domain: weekly.shop.example")
+    return Template(
+        id=directory.name, names=MappingProxyType(reader.per_locale("name", locales) or {locales[0]: directory.name}),
+        path=yaml_shown, list_id=list_id, sender_name=sender_name, sender_email=sender_email,
+        subject=MappingProxyType(subject),
+        first_name_fallback=MappingProxyType(reader.per_locale("first_name_fallback", locales)),
+        schedule=schedule, slots=tuple(slots), layout=layout, layout_path=layout_shown,
+        min_blocks=reader.integer("min_blocks", 1, minimum=0), reply_to=reply_to,
+        preheader=MappingProxyType(preheader),
+    )
+
+
+def _email_problem(address: str) -> str | None:
+    try:
+        validate_email(address, check_deliverability=False)
+    except EmailNotValidError as exc:
+        return f"{address!r} is not a valid email address: {exc}"
+    return None
+
+
+def _sender(reader: FieldReader) -> tuple[str, str]:
+    if not reader.has("sender"):
+        reader.error(None, "missing required key 'sender' ({name: ..., email: ...})")
+        return "", "invalid@invalid"
+    sender = FieldReader(reader.raw("sender"), reader.problems, reader.path, reader.line("sender"),
+                         "sender {name, email}")
+    sender.only(("name", "email"))
+    name = sender.text("name", "") or ""
+    email = sender.text("email", required=True) or "invalid@invalid"
+    problem = _email_problem(email)
+    if problem:
+        sender.error("email", f"sender: {problem}")
+    return name, email
+
+
+def _slots(reader: FieldReader, teams: set[str]) -> list[Slot]:
+    raw = reader.raw("slots")
+    if not isinstance(raw, dict) or not raw:
+        reader.error("slots" if reader.has("slots") else None, "'slots' must map slot names to {teams: [...]}")
+        return []
+    slots = []
+    for name, spec in raw.items():
+        line = raw.line_of(name) if isinstance(raw, LinedDict) else reader.line("slots")
+        if not isinstance(name, str) or not IDENT.match(name):
+            reader.problems.error(reader.path, line, f"slot name {name!r}: lowercase letters, digits and '-'")
+            continue
+        slot = FieldReader(spec, reader.problems, reader.path, line, "slot {teams, max, required, fallback}")
+        slot.only(SLOT_KEYS)
+        allowed = []
+        for team, at in slot.text_list("teams") or []:
+            if team not in teams:
+                reader.problems.error(reader.path, at, f"slot {name!r}: unknown team {team!r} "
+                                                       f"(teams: {', '.join(sorted(teams))})")
+            allowed.append(team)  # kept even when unknown, so block checks don't repeat the error
+        if not slot.has("teams"):
+            slot.error(None, f"slot {name!r} needs 'teams: [...]' (who may fill it)")
+        slots.append(Slot(name, tuple(allowed), slot.integer("max", 1, minimum=1, maximum=20),
+                          slot.flag("required"), slot.text("fallback")))
+    return slots
+
+
+def _check_layout(layout: str, shown: str, slot_names: list[str], problems: Problems) -> None:
+    for finding in check_markup(layout, whole_document=True):
+        problems.error(shown, finding.line, finding.message)
+    env = editor_environment()
+    findings = check_source(layout, env, extra_calls=frozenset({"slot"}))
+    for finding in findings:
+        problems.error(shown, finding.line, finding.message)
+    if any(f.message.startswith("Jinja syntax error") for f in findings):
+        return
+    if not layout.lstrip().startswith("<mjml"):
+        problems.error(shown, 1, "a layout is a whole MJML document starting with <mjml>")
+    try:
+        calls = [c for c in env.parse(layout).find_all(nodes.Call)
+                 if isinstance(c.node, nodes.Name) and c.node.name == "slot"
+                 and c.args and isinstance(c.args[0], nodes.Const)]
+    except TemplateSyntaxError:
+        return
+    seen: dict[str, int] = {}
+    for call in calls:
+        name = call.args[0].value
+        if name not in slot_names:
+            problems.error(shown, call.lineno, f"slot({name!r}) is not a slot of template.yaml "
+                                               f"(slots: {', '.join(slot_names)})")
+        elif name in seen:
+            problems.error(shown, call.lineno, f"slot({name!r}) appears twice (first at line {seen[name]})")
+        else:
+            seen[name] = call.lineno
+    for name in slot_names:
+        if name not in seen:
+            problems.error(shown, 1, f"slot {name!r} of template.yaml is missing from the layout "
+                                     f"(write {{{{ slot(\"{name}\") }}}} where it goes)")

@@ -1,0 +1,203 @@
+"""Delivering a send run: every worker claims batches of planned rows until none is left.
+
+``BatchSender`` (in every worker) claims a batch of pending rows, re-reads those customers
+(whoever unsubscribed or paused meanwhile is skipped), renders them grouped by variant, delivers
+them, and records each outcome: ``sent`` only once the destination has the message. The plan
+that makes the rows is service/sending/plan.py; who gets what is service/sending/spec.py.
+
+Nothing here holds more than one batch of customers or messages.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+from sqlalchemy import Engine, select
+
+from preferences.database import for_writes, make_engine
+from preferences.links import LinkSigner
+from preferences.models import customer_table, preference_table
+
+from service.sending import ledger
+from service.assembly.edition import Edition
+from service.content.check import load_content
+from service.delivery.base import DEFERRED, FAILED, SENT, Deliverer, Envelope
+from service.delivery.registry import parse_target
+from service.assembly.mime import message_id
+from service.content.model import Content
+from service.assembly.recipient import Recipient
+from service.assembly.render import Renderer, date_header
+from service.sending.spec import Decision, SendSpec, decide
+
+CUSTOMER_GONE = "customer-deleted"
+RELAY_DOWN_EXIT = 3  # a worker's exit code when the relay stayed unreachable
+
+
+def current_send_rows(conn, customer_ids: Iterable[int]) -> list:
+    """The customers' rows as they are now, whatever their status (the check before handover)."""
+    c, p = customer_table.c, preference_table.c
+    statement = (select(c.id, c.public_id, c.email, c.first_name, c.locale, c.attributes, c.status,
+                        p.frequency, p.paused_until, p.excluded_groups)
+                 .join_from(customer_table, preference_table, p.customer_id == c.id)
+                 .where(c.id.in_(list(customer_ids))))
+    return conn.execute(statement).all()
+
+
+@dataclass
+class BatchResult:
+    claimed: int = 0
+    outcomes: Counter = field(default_factory=Counter)  # state -> n
+    deferred: bool = False  # the relay could not take messages: the rest went back
+
+
+def worker_name(index: int = 0) -> str:
+    return f"{socket.gethostname()[:60]}:{os.getpid()}:{index}"
+
+
+class BatchSender:
+    """One worker's side of a run: claim, re-check, render, deliver, record; until none is left."""
+
+    def __init__(self, spec: SendSpec, name: str | None = None, *, engine: Engine | None = None,
+                 content: Content | None = None, deliverer: Deliverer | None = None,
+                 sleep: Callable[[float], None] = time.sleep):
+        self.spec, self.name, self.sleep = spec, name or worker_name(), sleep
+        self._own_engine = engine is None
+        self.engine = engine or make_engine(spec.settings.database_url)
+        self.writes = for_writes(self.engine)
+        content = content or load_content(spec.settings.content_dir)
+        self.template = content.templates[spec.template]
+        self.edition = Edition(content, self.template, spec.day)
+        self.previous = self.template.schedule.previous_edition(spec.day)
+        settings = spec.settings
+        self.renderer = Renderer(LinkSigner(settings.link_keys), settings.base_url, settings.unsubscribe_mailto)
+        self.deliverer = deliverer or parse_target(spec.target).open(share=max(1, spec.workers))
+        self.date_header = date_header()
+        self.edition_id = f"{spec.template}/{spec.day.isoformat()}"  # as Variant.edition_id
+
+    def run_until_done(self, planning_done: Callable[[], bool] = lambda: True,
+                       should_stop: Callable[[], bool] = lambda: False) -> int:
+        """Deliver batches until no row is left unfinished; 0, or RELAY_DOWN_EXIT."""
+        relay_trouble = 0
+        while not should_stop():
+            result = self.send_batch()
+            if result is None:
+                if not planning_done():
+                    self.sleep(0.05)
+                    continue
+                with self.engine.connect() as conn:
+                    wait = ledger.next_claimable_in(conn, self.spec.edition, self.spec.lease)
+                if wait is None:
+                    return 0
+                self.sleep(min(max(wait, 0.05), 1.0))
+            elif result.deferred:
+                relay_trouble += 1
+                if relay_trouble >= 5:
+                    return RELAY_DOWN_EXIT
+                self.sleep(min(30.0, 2.0 ** relay_trouble))
+            else:
+                relay_trouble = 0
+        return 0
+
+    def send_batch(self) -> BatchResult | None:
+        """Claim one batch and see it through; None when nothing was claimable."""
+        spec = self.spec
+        claims = ledger.claim_batch(self.writes, spec.edition, self.name, spec.batch_size, spec.lease)
+        if not claims:
+            return None
+        with self.engine.connect() as conn:
+            current = {row.id: row for row in current_send_rows(conn, (c.customer_id for c in claims))}
+            last = ledger.last_sent_dates(conn, spec.template, spec.day, current)
+        result = BatchResult(claimed=len(claims))
+        outcomes: list[ledger.Outcome] = []
+        groups: dict = {}
+        # Rows claimed again: their worker may have died after delivering, before recording.
+        again = {c.id: message_id(self.edition_id, current[c.customer_id].public_id, self.template.list_id)
+                 for c in claims if c.attempts > 1 and c.customer_id in current}
+        held = self.deliverer.held(list(again.values())) if again else set()
+        for claim in claims:
+            row = current.get(claim.customer_id)
+            if row is None:
+                outcomes.append(ledger.Outcome(claim.id, ledger.SKIPPED, CUSTOMER_GONE))
+                continue
+            decision = decide(self.edition, row, last.get(row.id), self.previous)
+            if again.get(claim.id) in held:
+                outcomes.append(ledger.Outcome(claim.id, SENT, None, decision.segment, decision.variant,
+                                               again[claim.id], "found at the destination after a crash"))
+                continue
+            if decision.state == ledger.SKIPPED:
+                outcomes.append(ledger.Outcome(claim.id, ledger.SKIPPED, decision.reason,
+                                               decision.segment, decision.variant))
+            else:
+                groups.setdefault(decision.assembly.key, []).append((claim, row, decision))
+        delivered, renewed_at = 0, time.monotonic()
+        for items in groups.values():
+            variant, variant_error = None, None
+            for claim, row, decision in items:
+                if result.deferred:
+                    outcomes.append(ledger.Outcome(claim.id, ledger.PENDING, "deferred", tried=False))
+                    continue
+                outcome = None
+                try:
+                    if variant is None and variant_error is None:
+                        variant = self.renderer.variant(self.edition, decision.assembly)
+                except Exception as exc:  # noqa: BLE001 (a variant that does not render fails its rows)
+                    variant_error = _describe(exc)
+                if variant_error:
+                    outcome = ledger.Outcome(claim.id, FAILED, "variant does not render", decision.segment,
+                                             decision.variant, answer=variant_error)
+                else:
+                    outcome = self._deliver_one(claim, row, decision, variant, result)
+                outcomes.append(outcome)
+                delivered += 1
+                if delivered % self.deliverer.record_every == 0:
+                    self._record(outcomes, result)
+                    outcomes = []
+                if time.monotonic() - renewed_at > spec.lease / 3:
+                    with self.writes.begin() as conn:
+                        ledger.renew_claims(conn, self.name, [c.id for c in claims])
+                    renewed_at = time.monotonic()
+        self._record(outcomes, result)
+        return result
+
+    def _deliver_one(self, claim, row, decision: Decision, variant, result: BatchResult) -> ledger.Outcome:
+        segment, label = decision.segment, decision.variant
+        try:
+            recipient = Recipient.from_row(row)
+            data = self.renderer.message(self.edition, variant, recipient, self.date_header)
+        except Exception as exc:  # noqa: BLE001 (one customer's bad data fails that customer alone)
+            # The reason groups the report; the details (which may name the customer) go apart.
+            return ledger.Outcome(claim.id, FAILED, f"render: {exc.__class__.__name__}", segment, label,
+                                  answer=_describe(exc))
+        mid = message_id(variant.edition_id, recipient.public_id, self.template.list_id)
+        answer = self.deliverer.deliver(Envelope(self.template.sender_email, recipient.email, mid, data))
+        if answer.state == SENT:
+            return ledger.Outcome(claim.id, SENT, None, segment, label, mid, answer.answer)
+        if answer.state == FAILED:
+            return ledger.Outcome(claim.id, FAILED, "refused by the relay", segment, label, mid, answer.answer)
+        assert answer.state == DEFERRED
+        if claim.attempts >= self.spec.max_attempts:
+            return ledger.Outcome(claim.id, FAILED, f"gave up after {claim.attempts} attempts",
+                                  segment, label, mid, answer.answer)
+        result.deferred = True
+        return ledger.Outcome(claim.id, ledger.PENDING, "deferred", segment, label, None, answer.answer)
+
+    def _record(self, outcomes: list[ledger.Outcome], result: BatchResult) -> None:
+        if not outcomes:
+            return
+        self.deliverer.flush()  # durable at the destination before the ledger says "sent"
+        ledger.record(self.writes, self.name, outcomes)
+        result.outcomes.update(o.state for o in outcomes)
+
+    def close(self) -> None:
+        self.deliverer.close()
+        if self._own_engine:
+            self.engine.dispose()
+
+
+def _describe(exc: Exception) -> str:
+    return f"{exc.__class__.__name__}: {exc}".strip()

@@ -1,0 +1,64 @@
+"""What one send run is (``SendSpec``) and who in it gets what (``decide``): shared by the plan
+(service/sending/plan.py) and the workers' handover check (service/sending/batch.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from preferences.due import due_reason
+
+from service.sending import ledger
+from service.assembly.edition import Assembly, Edition
+from service.settings import Settings
+
+NO_SEGMENT = "no-segment"
+
+
+@dataclass(frozen=True)
+class SendSpec:
+    """Everything a worker needs, as plain values (it is pickled into worker processes)."""
+
+    settings: Settings
+    template: str
+    day: date
+    target: str
+    batch_size: int = 500
+    lease: float = 120.0  # seconds a claim is held before another worker may take it over
+    max_attempts: int = 5
+    workers: int = 1  # workers sharing the relay's rate
+
+    @property
+    def edition(self) -> ledger.EditionKey:
+        return ledger.EditionKey(self.template, self.day)
+
+
+@dataclass(frozen=True)
+class Decision:
+    state: str  # ledger.PENDING or ledger.SKIPPED
+    reason: str | None = None
+    segment: str | None = None
+    variant: str | None = None
+    assembly: Assembly | None = None
+
+
+def decide(edition: Edition, row, last_sent: date | None, previous: date | None, *,
+           variant: bool = True) -> Decision:
+    """Whether one customer (a send row) gets the edition, and with which variant.
+
+    ``variant=False`` (the plan): a due customer's variant is left to the worker, which works
+    it out again anyway from the customer's data as it is at handover."""
+    reason = due_reason(row.status, row.frequency, row.paused_until, edition.date, last_sent, previous)
+    if reason:
+        segment = edition.segment_for(row.attributes or {}, row.locale)  # for the report
+        return Decision(ledger.SKIPPED, reason, segment.id if segment else None)
+    if not variant:
+        return Decision(ledger.PENDING)
+    segment = edition.segment_for(row.attributes or {}, row.locale)
+    if segment is None:
+        return Decision(ledger.SKIPPED, NO_SEGMENT)
+    assembly = edition.assemble(segment, row.locale, row.excluded_groups or ())
+    label = assembly.key.label()
+    if assembly.skip_reason:
+        return Decision(ledger.SKIPPED, assembly.skip_reason, segment.id, label)
+    return Decision(ledger.PENDING, None, segment.id, label, assembly)

@@ -1,0 +1,54 @@
+"""The delivery ledger's two tables, as the migrations create them: ``send_run`` (one row per
+edition) and ``delivery`` (one row per edition and customer), and the states a row goes through.
+The queries on them are ``service.sending.ledger``'s."""
+
+from __future__ import annotations
+
+from sqlalchemy import (Boolean, CheckConstraint, Column, Date, ForeignKey, Index, Integer, String, Table, Text,
+                        UniqueConstraint)
+from sqlmodel import SQLModel
+
+import preferences.models  # noqa: F401  (sets the naming convention on the shared metadata)
+from preferences.utc import UTCDateTime
+
+PENDING, CLAIMED, SENT, SKIPPED, FAILED = "pending", "claimed", "sent", "skipped", "failed"
+STATES = (PENDING, CLAIMED, SENT, SKIPPED, FAILED)
+TERMINAL = (SENT, SKIPPED, FAILED)
+# Reasons and relay answers are cut to this length: a report, not a log.
+TEXT_LIMIT = 500
+
+send_run = Table(
+    "send_run", SQLModel.metadata,
+    Column("id", Integer, primary_key=True),
+    Column("template", String(64), nullable=False),
+    Column("edition_date", Date, nullable=False),
+    Column("content_version", String(32), nullable=True),
+    # True once one plan pass went through every customer (a --limit run does not set it).
+    Column("plan_complete", Boolean, nullable=False, default=False),
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("completed_at", UTCDateTime(), nullable=True),
+    UniqueConstraint("template", "edition_date", name="uq_send_run_template_edition_date"),
+)
+
+delivery = Table(
+    "delivery", SQLModel.metadata,
+    Column("id", Integer, primary_key=True),
+    Column("template", String(64), nullable=False),
+    Column("edition_date", Date, nullable=False),
+    Column("customer_id", Integer, ForeignKey("customer.id", ondelete="CASCADE"), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("reason", String(TEXT_LIMIT), nullable=True),
+    Column("segment", String(64), nullable=True),
+    Column("variant", String(200), nullable=True),
+    Column("message_id", String(200), nullable=True),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("claimed_by", String(100), nullable=True),
+    Column("claimed_at", UTCDateTime(), nullable=True),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("answer", Text, nullable=True),  # the relay's last answer, as it said it
+    UniqueConstraint("template", "edition_date", "customer_id", name="uq_delivery_template_edition_customer"),
+    CheckConstraint("state IN ('pending', 'claimed', 'sent', 'skipped', 'failed')", name="state"),
+    Index("ix_delivery_work", "template", "edition_date", "state"),
+    Index("ix_delivery_customer", "customer_id", "template", "edition_date"),
+)

@@ -1,0 +1,66 @@
+"""The web version of an email ("view in your browser"): the customer's own HTML part.
+
+The link is signed for the customer and bound to the edition, so it shows nobody else's email
+and no other edition; whatever is wrong with it, the answer is the same 404 page."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import Engine
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from preferences.errors import BadLink
+from preferences.links import LinkSigner, Purpose
+from preferences.store import customer_send_row
+
+from service.assembly.edition import Edition
+from service.content.live import LiveContent
+from service.assembly.recipient import Recipient
+from service.assembly.render import Renderer
+
+# The email alone, as in a mail program: no scripts, no forms, images over https only.
+EMAIL_CSP = "default-src 'none'; img-src https: data:; style-src 'unsafe-inline'; sandbox"
+NOT_FOUND = """<!doctype html><html lang="de"><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>Not found</title>
+<body style="font-family: Helvetica, Arial, sans-serif; max-width: 32rem; margin: 3rem auto; padding: 0 1rem">
+<h1>Diese Ansicht gibt es nicht (mehr)</h1><p>Der Link ist unvollständig oder abgelaufen.</p>
+<h1 lang="en">This view does not exist</h1><p lang="en">The link is incomplete or no longer valid.</p>
+</body></html>"""
+
+
+def routes(live: LiveContent, engine: Engine, signer: LinkSigner, renderer: Renderer) -> list[Route]:
+    def web_version(request: Request) -> Response:  # sync: Starlette runs it in a thread
+        template_id, day, token = (request.path_params[k] for k in ("template", "date", "token"))
+        html = _render(live, engine, signer, renderer, template_id, day, token)
+        if html is None:
+            return HTMLResponse(NOT_FOUND, status_code=404, headers={"Cache-Control": "no-store"})
+        return HTMLResponse(html, headers={"Content-Security-Policy": EMAIL_CSP,
+                                           "Cache-Control": "private, no-store"})
+
+    return [Route("/view/{template}/{date}/{token}", web_version, methods=["GET"])]
+
+
+def _render(live: LiveContent, engine: Engine, signer: LinkSigner, renderer: Renderer,
+            template_id: str, day: str, token: str) -> str | None:
+    try:
+        public_id = signer.verify(token, Purpose.VIEW, f"{template_id}/{day}")
+        edition_date = date.fromisoformat(day)
+    except (BadLink, ValueError):
+        return None
+    content = live.current().content
+    template = content.templates.get(template_id) if content else None
+    if template is None:
+        return None
+    with engine.connect() as conn:
+        row = customer_send_row(conn, public_id=public_id)
+    if row is None:
+        return None
+    recipient = Recipient.from_row(row)
+    edition = Edition(content, template, edition_date)
+    assembly = edition.assembly_for(recipient)
+    if assembly is None or assembly.skip_reason:
+        return None
+    return renderer.html(edition, renderer.variant(edition, assembly), recipient)

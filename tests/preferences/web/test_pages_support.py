@@ -1,0 +1,178 @@
+"""Shared fixtures of the preference page tests (no tests here): a small Starlette app built from
+``preferences.web.pages.routes`` wrapped in ``preferences.web.csrf.protect``, over the ``engine`` fixture
+(SQLite and PostgreSQL), and a form reader that submits what a browser would."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from html.parser import HTMLParser
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+
+from preferences import store
+from preferences.web.centre import Catalogue, Centre
+from preferences.consent import client_hash
+from preferences.web.csrf import protect
+from preferences.customers import CustomerData
+from preferences.database import for_writes
+from preferences.links import LinkSigner, Purpose
+from preferences.models import ConsentEvent
+from preferences.pending import PendingCustomer
+from preferences.web.pages import routes
+
+TODAY = date(2026, 11, 23)  # a Monday: the weekly newsletter's edition day
+KEY = b"page-test-link-key-0123456789"
+SECRET = b"page-test-csrf-secret-0123456789"
+TESTCLIENT_HASH = client_hash("testclient", "testclient")  # Starlette TestClient's address and agent
+GROUPS = {
+    "outdoor": {"de": "Outdoor", "en": "Outdoor"},
+    "kids": {"de": "Kinder", "en": "Kids"},
+    "garden": {"de": "Garten", "en": "Garden"},
+    "kitchen": {"de": "Küche", "en": "Kitchen"},
+}
+
+
+def mondays(day: date) -> list[date]:
+    """Weekly editions every Monday, a year ahead from ``day``."""
+    first = day + timedelta(days=(0 - day.weekday()) % 7)
+    return [first + timedelta(weeks=n) for n in range(60)]
+
+
+def catalogue(groups: dict | None = None) -> Catalogue:
+    return Catalogue(locales=("de", "en"), product_groups=dict(GROUPS if groups is None else groups),
+                     attributes={}, newsletter_names={"de": "Nordhaus Newsletter"}, upcoming_editions=mondays)
+
+
+@dataclass
+class Site:
+    engine: Engine
+    signer: LinkSigner
+    client: TestClient
+    catalogue: Catalogue
+    confirmations: list[PendingCustomer] = field(default_factory=list)
+    today: date = TODAY
+    mail_fails: bool = False
+
+    def mail(self, pending: PendingCustomer) -> None:
+        if self.mail_fails:
+            raise ConnectionRefusedError("the mail relay is down")
+        self.confirmations.append(pending)
+
+    def customer(self, first_name: str | None = "Anna", locale: str = "de", n: int = 1) -> str:
+        """A new active customer; returns the public id."""
+        with Session(self.engine) as session:
+            customer = store.create_customer(session, CustomerData(
+                external_id=f"C{n}", email=f"anna{n}@example.com", first_name=first_name, locale=locale),
+                "import", default_locale="de")
+            session.commit()
+            return customer.public_id
+
+    def path(self, public_id: str, purpose: Purpose = Purpose.PREFERENCES, context: str = "") -> str:
+        return self.signer.path(public_id, purpose, context)
+
+    def state(self, public_id: str) -> dict[str, Any]:
+        with Session(self.engine) as session:
+            customer = store.get_customer_by_public_id(session, public_id)
+            preference = store.get_preference(session, customer.id)
+            return {"status": str(customer.status), "locale": customer.locale,
+                    "frequency": str(preference.frequency), "paused_until": preference.paused_until,
+                    "excluded_groups": list(preference.excluded_groups), "version": preference.version}
+
+    def events(self, public_id: str) -> list[ConsentEvent]:
+        with Session(self.engine) as session:
+            customer = store.get_customer_by_public_id(session, public_id)
+            return [event for event in store.list_consent_events(session, customer.id) if event.field != "created"]
+
+    def set_catalogue(self, new: Catalogue) -> None:
+        self.catalogue = new
+
+
+@pytest.fixture
+def site(engine) -> Site:
+    signer = LinkSigner([KEY])
+    holder: dict[str, Site] = {}
+    centre = Centre(engine=engine, write_engine=for_writes(engine), signer=signer,
+                    base_url="https://news.example", catalogue=lambda: holder["site"].catalogue,
+                    csrf_secret=SECRET, today=lambda: holder["site"].today)
+    app = protect(Starlette(routes=routes(centre, on_confirmation_needed=lambda p: holder["site"].mail(p))),
+                  SECRET)
+    site = Site(engine, signer, TestClient(app), catalogue())
+    holder["site"] = site
+    with site.client:
+        yield site
+
+
+# Reading forms like a browser --------------------------------------------------------------
+
+class _Forms(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: list[dict[str, Any]] = []
+        self._select: str | None = None
+        self._options: list[tuple[str, bool]] = []
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = {k: v if v is not None else "" for k, v in attrs}
+        for name in ("href", "action", "src", "formaction"):
+            if name in a:
+                self.urls.append(a[name])
+        if tag == "form":
+            self.forms.append({"action": a.get("action"), "method": a.get("method", "get"), "fields": []})
+        elif tag == "input" and self.forms and "name" in a:
+            kind = a.get("type", "text")
+            if kind in ("radio", "checkbox") and "checked" not in a:
+                return
+            if kind not in ("submit", "button", "image", "reset"):
+                self.forms[-1]["fields"].append((a["name"], a.get("value", "on" if kind == "checkbox" else "")))
+        elif tag == "select":
+            self._select, self._options = a.get("name"), []
+        elif tag == "option" and self._select is not None:
+            self._options.append((a.get("value", ""), "selected" in a))
+
+    def handle_endtag(self, tag):
+        if tag == "select" and self._select is not None:
+            chosen = [v for v, s in self._options if s] or [v for v, _ in self._options[:1]]
+            self.forms[-1]["fields"].extend((self._select, v) for v in chosen)
+            self._select = None
+
+
+def parse(html: str) -> _Forms:
+    parser = _Forms()
+    parser.feed(html)
+    return parser
+
+
+def form_fields(html: str, action: str | None = None) -> list[tuple[str, str]]:
+    """The fields a browser would submit with the form posting to ``action`` (default: the first)."""
+    forms = parse(html).forms
+    for form in forms:
+        if action is None or form["action"] == action:
+            return list(form["fields"])
+    raise AssertionError(f"no form with action {action!r} in {[f['action'] for f in forms]}")
+
+
+def edit(fields: list[tuple[str, str]], **changes: Any) -> list[tuple[str, str]]:
+    """``fields`` with the named fields replaced (a list value: several fields of that name;
+    None: removed)."""
+    result = [(k, v) for k, v in fields if k not in changes]
+    for name, value in changes.items():
+        if value is None:
+            continue
+        result += [(name, v) for v in (value if isinstance(value, list) else [value])]
+    return result
+
+
+def as_form(fields: list[tuple[str, str]]) -> dict[str, list[str]]:
+    """Fields as httpx ``data`` (repeated names as lists)."""
+    data: dict[str, list[str]] = {}
+    for name, value in fields:
+        data.setdefault(name, []).append(value)
+    return data
+

@@ -1,0 +1,97 @@
+"""The dramatiq engine: the actor and its chains on a StubBroker (in this process). Real workers on
+Redis and PostgreSQL, killed at random: tests/e2e/test_send_crash_dramatiq.py."""
+
+from __future__ import annotations
+
+import importlib
+import mailbox
+import os
+import sys
+
+import pytest
+
+from service.sending import ledger
+from service.content.check import load_content
+from service.sending.plan import plan_run
+from service.sending.spec import SendSpec
+from send_fixtures import (CONTENT, EDITION, add_customers, db_url, engine, migrated_postgres_url,  # noqa: F401
+                           require_port, settings_for)
+
+KEY = ledger.EditionKey("weekly", EDITION)
+
+
+@pytest.fixture(scope="module")
+def stub_engine():
+    """service.sending.dramatiq_engine bound to an in-memory StubBroker, with a worker running."""
+    dramatiq = pytest.importorskip("dramatiq")
+    saved = os.environ.get("NEWSLETTER_BROKER_URL")
+    os.environ["NEWSLETTER_BROKER_URL"] = "stub://"
+    try:
+        sys.modules.pop("service.sending.dramatiq_engine", None)
+        module = importlib.import_module("service.sending.dramatiq_engine")
+    finally:
+        if saved is None:
+            os.environ.pop("NEWSLETTER_BROKER_URL", None)
+        else:
+            os.environ["NEWSLETTER_BROKER_URL"] = saved
+    worker = dramatiq.Worker(module.broker, worker_threads=2, worker_timeout=100)
+    worker.start()
+    yield module
+    worker.stop()
+    sys.modules.pop("service.sending.dramatiq_engine", None)
+
+
+def test_the_message_carries_the_edition_not_customers_nor_the_password(stub_engine):
+    spec = SendSpec(settings_for("sqlite://"), "weekly", EDITION, "smtp://news:s3cret@relay.example:2525?rate=5")
+    payload = stub_engine.payload_for(spec)
+    assert payload == {"template": "weekly", "day": "2026-11-23", "target": "smtp://news@relay.example:2525?rate=5",
+                       "batch_size": 500, "lease": 120.0, "max_attempts": 5}
+    assert stub_engine.spec_from(payload, spec.settings).day == EDITION
+
+
+def test_chains_on_a_stub_broker_send_everyone_once_even_with_repeated_messages(stub_engine, engine, db_url,
+                                                                                 tmp_path, monkeypatch):
+    ids = add_customers(engine, 230)
+    box = tmp_path / "outbox"
+    settings = settings_for(db_url)
+    monkeypatch.setattr(stub_engine, "SETTINGS", settings)  # the workers' own settings
+    content = load_content(CONTENT)
+    spec = SendSpec(settings, "weekly", EDITION, f"maildir:{box}", batch_size=40)
+    # The broker delivers at least once: the same message, sent again, finds nothing more to do.
+    result = stub_engine.run_dramatiq(engine, spec, lambda tick: plan_run(engine, content, spec), chains=3, poll=0.05)
+    for _ in range(3):
+        stub_engine.send_batch.send(stub_engine.payload_for(spec))
+    stub_engine.broker.join(stub_engine.QUEUE, timeout=20_000)
+    assert result.complete and result.counts["sent"] == 230
+    messages = list(mailbox.Maildir(box, create=False))
+    assert sorted(m["To"] for m in messages) == sorted(f"Kunde{n} <kunde.{n}@example.com>" for n in ids)
+    with engine.connect() as conn:
+        assert all(r.attempts == 1 for r in ledger.deliveries_of(conn, KEY))
+
+
+def test_the_sender_tops_up_then_gives_up_when_no_worker_moves(stub_engine, engine, db_url, tmp_path,
+                                                                 monkeypatch):
+    add_customers(engine, 3)
+    content = load_content(CONTENT)
+    spec = SendSpec(settings_for(db_url), "weekly", EDITION, f"maildir:{tmp_path / 'box'}")
+    sent = []
+
+    class Nowhere:  # a broker nobody consumes from
+        @staticmethod
+        def send(payload):
+            sent.append(payload)
+
+    monkeypatch.setattr(stub_engine, "send_batch", Nowhere)
+    now = [0.0]
+
+    def clock():
+        now[0] += 10.0
+        return now[0]
+
+    result = stub_engine.run_dramatiq(engine, spec, lambda tick: plan_run(engine, content, spec), chains=2,
+                                      poll=0, stall=35, clock=clock)
+    assert not result.complete and result.counts["pending"] == 3
+    assert len(sent) == 4  # two chains, then two more when nothing moved for half the stall time
+
+
+# Real Redis and PostgreSQL, workers killed at random: tests/e2e/test_send_crash_dramatiq.py

@@ -1,0 +1,106 @@
+"""The whole app as `newsletter serve` runs it: preference centre, CSRF, one-click, double opt-in."""
+
+from __future__ import annotations
+
+import mailbox
+import re
+import shutil
+from dataclasses import replace
+
+import pytest
+from sqlmodel import Session
+from starlette.testclient import TestClient
+
+from preferences.customers import CustomerData
+from preferences.database import make_engine, upgrade
+from preferences.links import LinkSigner, Purpose
+from preferences.store import create_customer, get_customer_by_external_id, list_consent_events
+from repo_paths import CONTENT
+from service.web.app import create_app
+from service.settings import Settings
+
+FORM_FIELD = re.compile(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"')
+
+
+@pytest.fixture
+def app_env(tmp_path):
+    shutil.copytree(CONTENT, tmp_path / "content")
+    url = f"sqlite:///{tmp_path}/n.db"
+    upgrade(url)
+    settings = replace(Settings.from_env({}), database_url=url, content_dir=tmp_path / "content",
+                       relay=f"maildir:{tmp_path}/outbox")
+    engine = make_engine(url)
+    with Session(engine) as session:
+        customer = create_customer(session, CustomerData(external_id="C1", email="ada@example.com",
+                                                         first_name="Ada", locale="en"),
+                                   "import", default_locale="de")
+        session.commit()
+        public_id = customer.public_id
+    client = TestClient(create_app(settings), base_url="http://127.0.0.1:8000")
+    yield client, LinkSigner(settings.link_keys), public_id, engine, tmp_path
+    engine.dispose()
+
+
+def status(engine, external_id="C1"):
+    with Session(engine) as session:
+        return get_customer_by_external_id(session, external_id).status
+
+
+def form(html: str, action: str) -> dict[str, str]:
+    start = html.index(f'action="{action}"')
+    end = html.index("</form>", start)
+    return dict(FORM_FIELD.findall(html[start:end]))
+
+
+def test_one_click_unsubscribe_through_the_app(app_env):
+    client, signer, public_id, engine, _ = app_env
+    path = "/unsubscribe/" + signer.sign(public_id, Purpose.UNSUBSCRIBE)
+    for _ in range(3):
+        assert client.get(path).status_code == 200  # a link scanner changes nothing
+    assert status(engine) == "active"
+    response = TestClient(client.app).post(path, data={"List-Unsubscribe": "One-Click"})  # no cookies
+    assert response.status_code == 200 and status(engine) == "unsubscribed"
+
+
+def test_page_post_without_csrf_token_is_refused(app_env):
+    client, signer, public_id, engine, _ = app_env
+    path = "/preferences/" + signer.sign(public_id, Purpose.PREFERENCES)
+    assert client.get(path).status_code == 200
+    response = client.post(path, data={"frequency": "monthly", "version": "1"})
+    assert response.status_code == 403
+
+
+def test_resubscribe_mails_a_one_time_confirm_link(app_env):
+    client, signer, public_id, engine, tmp_path = app_env
+    path = "/preferences/" + signer.sign(public_id, Purpose.PREFERENCES)
+    page = client.get(path).text
+    assert client.post(f"{path}/unsubscribe", data=form(page, f"{path}/unsubscribe")).status_code == 200
+    page = client.get(path).text
+    assert client.post(f"{path}/resubscribe", data=form(page, f"{path}/resubscribe")).status_code == 200
+    assert status(engine) == "pending"
+
+    messages = list(mailbox.Maildir(tmp_path / "outbox", create=False))
+    assert len(messages) == 1 and messages[0]["To"] == "ada@example.com"
+    assert messages[0]["Subject"] == "Please confirm your subscription"
+    text = messages[0].get_payload(decode=True).decode(messages[0].get_content_charset())
+    confirm = re.search(r"http://127\.0\.0\.1:8000(/confirm/\S+)", text).group(1)
+    page = client.get(confirm).text
+    assert client.post(confirm, data=form(page, confirm)).status_code == 200
+    assert status(engine) == "active"
+    assert client.get(confirm).status_code == 404  # works once
+    with Session(engine) as session:
+        fields = [e.field for e in list_consent_events(session, get_customer_by_external_id(session, "C1").id)]
+    assert fields == ["created", "status", "status", "status"]
+
+
+def test_the_operator_api_is_served_without_csrf(app_env, monkeypatch):
+    client, *_ = app_env
+    settings = replace(client.app.state.settings, api_keys=("operator-key-0123456789",))
+    api = TestClient(create_app(settings))
+    assert api.get("/api/openapi.json").json()["openapi"].startswith("3.1")
+    headers = {"Authorization": "Bearer operator-key-0123456789"}
+    response = api.put("/api/customers/C2", headers=headers,
+                       json={"email": "bo@example.com", "first_name": "Bo", "locale": "de"})
+    assert response.status_code == 201, response.text
+    assert api.get("/api/customers/C2", headers=headers).json()["email"] == "bo@example.com"
+    assert api.get("/api/customers/C2").status_code == 401

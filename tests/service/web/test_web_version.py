@@ -1,0 +1,69 @@
+"""The "view in your browser" link: the customer's own email, and nothing for anyone else."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlmodel import Session
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+
+from content_tree import write_tree
+from preferences.customers import CustomerData
+from preferences.database import make_engine, upgrade
+from preferences.links import LinkSigner, Purpose
+from preferences.store import create_customer
+from service.web import web_version
+from service.content.live import LiveContent
+from service.assembly.render import Renderer
+
+KEY = b"k" * 32
+
+
+@pytest.fixture
+def site(tmp_path):
+    url = f"sqlite:///{tmp_path}/n.db"
+    upgrade(url)
+    engine = make_engine(url)
+    with Session(engine) as session:
+        customer = create_customer(session, CustomerData(
+            external_id="C1", email="ida@example.com", first_name="Ida <script>", locale="en",
+            attributes={"purchasing_power": 5}), "import", default_locale="de")
+        session.commit()
+        public_id = customer.public_id
+    signer = LinkSigner([KEY])
+    renderer = Renderer(signer, "https://news.example", "u@news.example")
+    app = Starlette(routes=web_version.routes(LiveContent(write_tree(tmp_path), interval=0), engine,
+                                              signer, renderer))
+    yield TestClient(app), signer, public_id
+    engine.dispose()
+
+
+def test_shows_the_customers_email(site):
+    client, signer, public_id = site
+    token = signer.sign(public_id, Purpose.VIEW, "weekly/2026-11-23")
+    response = client.get(f"/view/weekly/2026-11-23/{token}")
+    assert response.status_code == 200
+    assert "Hallo Ida &lt;script&gt;" in response.text and "<script>" not in response.text
+    assert "sandbox" in response.headers["content-security-policy"]
+    unsubscribe = re.search(r'href="(https://news.example/unsubscribe/[^"]+)"', response.text).group(1)
+    assert signer.verify(unsubscribe.rsplit("/", 1)[1], Purpose.UNSUBSCRIBE) == public_id
+
+
+@pytest.mark.parametrize("path", [
+    "/view/weekly/2026-11-30/{token}",  # the token is bound to another edition
+    "/view/monthly/2026-11-23/{token}",
+    "/view/weekly/2026-11-23/{token}x",
+    "/view/weekly/2026-11-23/{other}",
+    "/view/weekly/2026-11-23/{wrong_purpose}",
+    "/view/weekly/not-a-date/{token}",
+])
+def test_any_bad_link_is_the_same_404(site, path):
+    client, signer, public_id = site
+    link = path.format(token=signer.sign(public_id, Purpose.VIEW, "weekly/2026-11-23"),
+                       other=signer.sign("B" * 22, Purpose.VIEW, "weekly/2026-11-23"),
+                       wrong_purpose=signer.sign(public_id, Purpose.PREFERENCES))
+    response = client.get(link)
+    assert response.status_code == 404
+    assert "This view does not exist" in response.text and "ida@" not in response.text
