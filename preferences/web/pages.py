@@ -38,7 +38,7 @@ from preferences.models import Channel, Preference, Status
 from preferences.pending import ConfirmationNeeded, PendingCustomer
 from preferences.web.form import error_codes, read_form
 from preferences.web.form_input import client, form_version, submitted_form
-from preferences.web.views import NOT_FOUND, PageViews, Reader, guarded, problem
+from preferences.web.views import NOT_FOUND, PageViews, Reader, problem
 from preferences.web.snapshot import Snapshot, current, find_for_write, read_snapshot
 from preferences.web.subscription_pages import SubscriptionPages
 
@@ -87,7 +87,6 @@ class _PreferencePages:
 
     # The preference page ------------------------------------------------------------------
 
-    @guarded
     async def show(self, request: Request) -> Response:
         return await self.read(self._show, request)
 
@@ -97,7 +96,6 @@ class _PreferencePages:
             return problem(*NOT_FOUND)
         return self.views.state_page(request, snap, self.centre.catalogue())
 
-    @guarded
     async def save(self, request: Request) -> Response:
         form = await submitted_form(request)
         if form is None:
@@ -157,11 +155,9 @@ class _PreferencePages:
 
     # Unsubscribe and subscribe again from the page --------------------------------------------
 
-    @guarded
     async def unsubscribe_from_page(self, request: Request) -> Response:
         return await run_in_threadpool(self._set_status, request, False)
 
-    @guarded
     async def resubscribe(self, request: Request) -> Response:
         return await run_in_threadpool(self._set_status, request, True)
 

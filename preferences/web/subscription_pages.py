@@ -19,7 +19,7 @@ from preferences.web.centre import Centre
 from preferences.links import Purpose
 from preferences.models import Channel, Status
 from preferences.web.form_input import client, submitted_form
-from preferences.web.views import NOT_FOUND, PageViews, Reader, guarded, problem
+from preferences.web.views import NOT_FOUND, PageViews, Reader, problem
 from preferences.web.snapshot import current, find_confirmable, find_for_write, read_snapshot
 
 ONE_CLICK = ("List-Unsubscribe", "One-Click")  # RFC 8058 body field and value
@@ -33,11 +33,9 @@ class SubscriptionPages:
 
     # Confirm link ---------------------------------------------------------------------------
 
-    @guarded
     async def confirm_page(self, request: Request) -> Response:
         return await run_in_threadpool(self._confirm, request, False)
 
-    @guarded
     async def confirm(self, request: Request) -> Response:
         return await run_in_threadpool(self._confirm, request, True)
 
@@ -63,7 +61,6 @@ class SubscriptionPages:
 
     # One-click unsubscribe (RFC 8058) and its page ------------------------------------------
 
-    @guarded
     async def unsubscribe_page(self, request: Request) -> Response:
         return await self.read(self._unsubscribe_page, request)
 
@@ -78,7 +75,6 @@ class SubscriptionPages:
                                  action=request.url.path,
                                  preferences=self.centre.signer.path(snap.public_id, Purpose.PREFERENCES))
 
-    @guarded
     async def unsubscribe(self, request: Request) -> Response:
         form = await submitted_form(request)
         if form is None:

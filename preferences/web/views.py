@@ -1,23 +1,21 @@
 """How the preference pages look: the page language, the page for a customer's status, the
-preference page with what the customer will get in words, and the page for a problem; and the
-two rules every page handler follows: database trouble is a 503 page (``guarded``), and a read
-runs where it costs least (``Reader``).
+preference page with what the customer will get in words, and the page for a problem; and where
+a page's read runs (``Reader``: where it costs least). Database trouble becomes a 503 page in
+``preferences.web.errors``.
 
 Every page is rendered after its transaction has ended: a page never holds the write lock.
 """
 
 from __future__ import annotations
 
-import logging
 from datetime import date
-from functools import lru_cache, wraps
-from typing import Awaitable, Callable, TypeVar
+from functools import lru_cache
+from typing import Callable, TypeVar
 
 from markupsafe import Markup
-from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse
 
 from preferences import translations
 from preferences.web import i18n
@@ -29,7 +27,6 @@ from preferences.web.form import Choices, FormState, explain
 from preferences.web.snapshot import Snapshot
 from preferences.web.wording import summary
 
-log = logging.getLogger(__name__)
 
 NOT_FOUND = ("not-found", 404)
 T = TypeVar("T")
@@ -40,18 +37,6 @@ def problem(kind: str, status: int, headers: dict[str, str] | None = None) -> HT
     unreadable form, or a database that is unavailable."""
     return HTMLResponse(i18n.render("problem.html", translations.SOURCE_LOCALE, kind=kind, back=None),
                         status_code=status, headers={**i18n.PAGE_HEADERS, **(headers or {})})
-
-
-def guarded(handler: Callable[..., Awaitable[Response]]):
-    """Database trouble becomes a 503 page (never a false success, never a traceback)."""
-    @wraps(handler)
-    async def guard(self, request: Request) -> Response:
-        try:
-            return await handler(self, request)
-        except SQLAlchemyError:
-            log.exception("database error on %s %s", request.method, request.url.path.split("/")[1])
-            return problem("unavailable", 503, {"Retry-After": "60"})
-    return guard
 
 
 def choices_html(locale: str, choices: Choices, messages: tuple[tuple[str, str], ...]) -> Markup:

@@ -23,6 +23,7 @@ import pytest
 from sqlmodel import Session
 from starlette.applications import Starlette
 
+from preferences.web import errors
 from preferences import store
 from preferences.web.centre import Catalogue, Centre
 from preferences.consent import client_hash
@@ -90,7 +91,7 @@ def served(tmp_path):
                           newsletter_names={"de": "Nordhaus Newsletter"}, upcoming_editions=mondays)
     centre = Centre(engine=engine, write_engine=for_writes(engine), signer=signer, base_url=base_url,
                     catalogue=lambda: catalogue, csrf_secret=b"e2e-csrf-secret-0123456789", today=lambda: TODAY)
-    app = protect(Starlette(routes=routes(centre)), centre.csrf_secret)
+    app = protect(Starlette(routes=routes(centre), exception_handlers=errors.handlers()), centre.csrf_secret)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                                            lifespan="off", access_log=False))
     thread = threading.Thread(target=server.run, daemon=True)

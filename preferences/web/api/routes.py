@@ -4,19 +4,20 @@ read their consent trail. Customers are addressed by the CRM's external id.
 Every route comes from ``preferences.web.api.openapi.OPERATIONS``, so the served OpenAPI document lists
 exactly what is routed. Authentication is a bearer API key from ``Centre.api_keys``. Every client
 mistake is a JSON error ``{"error": ..., "fields": {field: message}}`` with a 4xx status, never a
-traceback: this module is the HTTP layer that turns domain errors into status codes.
+traceback: handlers raise ApiError or domain errors, and ``preferences.web.errors`` answers them.
 Database work runs in the thread pool, in one transaction per request.
 """
 
 from __future__ import annotations
 
 import hmac
+from functools import wraps
 from typing import Any, Awaitable, Callable
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
+from starlette.endpoints import HTTPEndpoint
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -24,78 +25,37 @@ from starlette.routing import BaseRoute, Mount, Route
 from preferences import store
 from preferences.web.centre import Centre
 from preferences.customers import parse_customer
-from preferences.errors import Conflicts, DuplicateCustomer, InvalidInput, StaleForm, UnknownCustomer
+from preferences.errors import Conflicts, StaleForm
 from preferences.models import Channel, ConsentEvent
 from preferences.web.api.inputs import (ApiError, batch_error, expected_version, int_param, json_object,
                                          parse_batch, path_id)
 from preferences.web.api.outputs import customer_json, etag, event_json, preferences_json
-from preferences.web.api.openapi import OPERATIONS, document
+from preferences.web.api.openapi import OPERATIONS, PREFIX, document
 from preferences.web.api.schemas import DEFAULT_PAGE, MAX_BATCH, MAX_PAGE
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_BATCH_BODY_BYTES = 4 * 1024 * 1024
 _MAX_ID = 2**62  # keeps a query parameter inside a 64-bit integer column
-_ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 Handler = Callable[[Request], Awaitable[Response]]
 
 
 def routes(centre: Centre) -> list[BaseRoute]:
-    """The API's routes, mounted at ``/api``."""
+    """The API's routes, mounted at ``/api``: one route per path, its methods dispatched by
+    Starlette (``HTTPEndpoint``), whose router answers unknown paths (404) and methods (405).
+    Errors are answered by ``preferences.web.errors``."""
     api = _Api(centre)
     by_path: dict[str, dict[str, Handler]] = {}
     for operation in OPERATIONS:
-        by_path.setdefault(operation.path, {})[operation.method] = getattr(api, operation.operation_id)
-    inner: list[BaseRoute] = [
-        Route(path, _dispatch(api, handlers, public=path == "/openapi.json"), methods=_ALL_METHODS)
-        for path, handlers in by_path.items()
-    ]
-    inner.append(Route("/{rest:path}", _not_found, methods=_ALL_METHODS))
-    return [Mount("/api", routes=inner)]
+        handler = getattr(api, operation.operation_id)
+        by_path.setdefault(operation.path, {})[operation.method.lower()] = (
+            api.secured(handler) if operation.secured else handler)
+    return [Mount(PREFIX, routes=[Route(path, _endpoint(path, handlers)) for path, handlers in by_path.items()])]
 
 
-def _dispatch(api: "_Api", handlers: dict[str, Handler], *, public: bool) -> Handler:
-    allowed = ", ".join(handlers)
-
-    async def endpoint(request: Request) -> Response:
-        method = "GET" if request.method == "HEAD" else request.method
-        try:
-            if not public:
-                api.authorise(request)
-            handler = handlers.get(method)
-            if handler is None:
-                raise ApiError(405, f"method {request.method} not allowed here (allowed: {allowed})",
-                               headers={"Allow": allowed})
-            return await handler(request)
-        except ApiError as error:
-            return error.response()
-        except Exception as error:  # domain errors only; anything else stays a server error
-            response = _domain_error(error)
-            if response is None:
-                raise
-            return response.response()
-
-    endpoint.methods = tuple(handlers)  # type: ignore[attr-defined]  # for the route coverage test
-    return endpoint
-
-
-async def _not_found(request: Request) -> Response:
-    return ApiError(404, f"no API route {request.url.path}").response()
-
-
-def _domain_error(error: Exception) -> ApiError | None:
-    if isinstance(error, UnknownCustomer):
-        return ApiError(404, "no customer with this external id")
-    if isinstance(error, InvalidInput):
-        return ApiError(422, f"invalid input: {', '.join(error.errors)}", error.errors)
-    if isinstance(error, DuplicateCustomer):
-        return ApiError(409, str(error), {error.field: str(error)})
-    if isinstance(error, IntegrityError):
-        # Two requests created the same customer at once; the loser may simply retry.
-        return ApiError(409, "a concurrent change conflicted with this one; retry")
-    if isinstance(error, OperationalError) and "locked" in str(error).lower():
-        return ApiError(503, "the database is busy; retry", headers={"Retry-After": "1"})
-    return None
+def _endpoint(path: str, handlers: dict[str, Handler]) -> type[HTTPEndpoint]:
+    """An endpoint class with one method per HTTP method of ``path``."""
+    return type(f"Endpoint{path}", (HTTPEndpoint,), {method: staticmethod(h) for method, h in handlers.items()})
 
 
 class _Api:
@@ -104,6 +64,14 @@ class _Api:
     def __init__(self, centre: Centre) -> None:
         self.centre = centre
         self._keys = tuple(key.encode("utf-8") for key in centre.api_keys)
+
+    def secured(self, handler: Handler) -> Handler:
+        """``handler``, run only for a request with a valid API key."""
+        @wraps(handler)
+        async def endpoint(request: Request) -> Response:
+            self.authorise(request)
+            return await handler(request)
+        return endpoint
 
     def authorise(self, request: Request) -> None:
         if not self._keys:

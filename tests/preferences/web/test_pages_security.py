@@ -10,6 +10,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
+from preferences.web import errors
 from preferences.web.csrf import protect
 from preferences.links import LinkSigner, Purpose
 from preferences.models import new_public_id
@@ -206,7 +207,7 @@ def test_protect_works_as_a_starlette_middleware_factory(site):
 
     centre = Centre(engine=site.engine, write_engine=for_writes(site.engine), signer=site.signer,
                     base_url="https://news.example", catalogue=catalogue, csrf_secret=SECRET)
-    app = Starlette(routes=routes(centre), middleware=[Middleware(protect, secret=SECRET, secure=False)])
+    app = Starlette(routes=routes(centre), exception_handlers=errors.handlers(), middleware=[Middleware(protect, secret=SECRET, secure=False)])
     client = TestClient(app)
     public_id = site.customer()
     path = site.path(public_id)

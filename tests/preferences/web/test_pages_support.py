@@ -15,6 +15,7 @@ from sqlmodel import Session
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from preferences.web import errors
 from preferences import store
 from preferences.web.centre import Catalogue, Centre
 from preferences.consent import client_hash
@@ -100,7 +101,8 @@ def site(engine) -> Site:
     centre = Centre(engine=engine, write_engine=for_writes(engine), signer=signer,
                     base_url="https://news.example", catalogue=lambda: holder["site"].catalogue,
                     csrf_secret=SECRET, today=lambda: holder["site"].today)
-    app = protect(Starlette(routes=routes(centre, on_confirmation_needed=lambda p: holder["site"].mail(p))),
+    app = protect(Starlette(routes=routes(centre, on_confirmation_needed=lambda p: holder["site"].mail(p)),
+                            exception_handlers=errors.handlers()),
                   SECRET)
     site = Site(engine, signer, TestClient(app), catalogue())
     holder["site"] = site

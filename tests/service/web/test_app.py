@@ -113,6 +113,8 @@ def test_an_unexpected_error_is_a_friendly_500_without_details(client):
     assert response.status_code == 500
     assert "secret internals" not in response.text and "Traceback" not in response.text
     assert "Something went wrong" in response.text
+    # The public message in both page languages, from the gettext catalogue.
+    assert "Etwas ist schiefgegangen" in response.text and "please try again later" in response.text
 
 
 def test_unknown_public_path_is_a_plain_404(client):

@@ -37,10 +37,9 @@ def routed_operations() -> set[tuple[str, str]]:
     found = set()
     for route in mount.routes:
         assert isinstance(route, Route)
-        if route.path == "/{rest:path}":
-            continue  # the JSON 404 for everything else
-        for method in route.endpoint.methods:
-            found.add((method.lower(), PREFIX + route.path))
+        for method in METHODS:
+            if hasattr(route.endpoint, method):  # an HTTPEndpoint: one method per HTTP method
+                found.add((method, PREFIX + route.path))
     return found
 
 
