@@ -33,6 +33,8 @@ class Settings:
     unsubscribe_mailto: str = "unsubscribe@nordhaus.example"
     broker_url: str = "redis://127.0.0.1:6379/0"
     relay: str = "maildir:var/outbox"
+    send_queue: str = "newsletter-send"  # the Dramatiq queue: one per deployment
+    smtp_password: str | None = field(default=None, repr=False)  # the relay's, for Dramatiq workers
     is_dev_secret: bool = field(default=True, compare=False)
 
     @property
@@ -62,5 +64,7 @@ class Settings:
             unsubscribe_mailto=env.get("NEWSLETTER_UNSUBSCRIBE_MAILTO", defaults.unsubscribe_mailto),
             broker_url=env.get("NEWSLETTER_BROKER_URL", defaults.broker_url),
             relay=env.get("NEWSLETTER_RELAY", defaults.relay),
+            send_queue=env.get("NEWSLETTER_SEND_QUEUE") or defaults.send_queue,
+            smtp_password=env.get("NEWSLETTER_SMTP_PASSWORD") or None,
             is_dev_secret=not keys,
         )

@@ -43,3 +43,10 @@ def test_settings_are_frozen():
 def test_bad_values_are_named(env, message):
     with pytest.raises(SettingsError, match=message):
         Settings.from_env(env)
+
+
+def test_the_dramatiq_workers_read_their_queue_and_relay_password_through_the_settings():
+    settings = Settings.from_env({"NEWSLETTER_SEND_QUEUE": "staging-send", "NEWSLETTER_SMTP_PASSWORD": "s3cret"})
+    assert settings.send_queue == "staging-send" and settings.smtp_password == "s3cret"
+    assert "s3cret" not in repr(settings)
+    assert Settings.from_env({}).send_queue == "newsletter-send" and Settings.from_env({}).smtp_password is None

@@ -19,13 +19,14 @@ from asgi_csrf import asgi_csrf
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from preferences import translations
+from preferences.links import Purpose
 from preferences.web import i18n
 
 log = logging.getLogger(__name__)
 
 FORM_FIELD = "csrftoken"  # asgi-csrf's form field name, used by the page templates
-PROTECTED_PREFIXES = ("/preferences/", "/confirm/")
-ONE_CLICK_PREFIX = "/unsubscribe/"
+PROTECTED_PREFIXES = (Purpose.PREFERENCES.path, Purpose.CONFIRM.path)
+ONE_CLICK_PREFIX = Purpose.UNSUBSCRIBE.path
 CENTRE_PREFIXES = (*PROTECTED_PREFIXES, ONE_CLICK_PREFIX)
 # The pages' forms are a few hundred bytes; asgi-csrf reads a form body into memory to find the token.
 MAX_BODY_BYTES = 64 * 1024

@@ -64,15 +64,20 @@ def routes(
     views = PageViews(centre, last_delivery)
     pages = _PreferencePages(centre, views, on_confirmation_needed)
     subscription = SubscriptionPages(centre, views)
+    # The paths are the links' own (Purpose.path), so a signed link and its route cannot drift;
+    # pages build their URLs from these names (PageViews.path_for).
+    preferences, confirm, unsubscribe = (p.path + "{token}" for p in
+                                         (Purpose.PREFERENCES, Purpose.CONFIRM, Purpose.UNSUBSCRIBE))
     return [
-        Route("/preferences/{token}", pages.show, methods=["GET"]),
-        Route("/preferences/{token}", pages.save, methods=["POST"]),
-        Route("/preferences/{token}/unsubscribe", pages.unsubscribe_from_page, methods=["POST"]),
-        Route("/preferences/{token}/resubscribe", pages.resubscribe, methods=["POST"]),
-        Route("/confirm/{token}", subscription.confirm_page, methods=["GET"]),
-        Route("/confirm/{token}", subscription.confirm, methods=["POST"]),
-        Route("/unsubscribe/{token}", subscription.unsubscribe_page, methods=["GET"]),
-        Route("/unsubscribe/{token}", subscription.unsubscribe, methods=["POST"]),
+        Route(preferences, pages.show, methods=["GET"], name="preferences"),
+        Route(preferences, pages.save, methods=["POST"], name="preferences_save"),
+        Route(preferences + "/unsubscribe", pages.unsubscribe_from_page, methods=["POST"],
+              name="preferences_unsubscribe"),
+        Route(preferences + "/resubscribe", pages.resubscribe, methods=["POST"], name="preferences_resubscribe"),
+        Route(confirm, subscription.confirm_page, methods=["GET"], name="confirm"),
+        Route(confirm, subscription.confirm, methods=["POST"], name="confirm_save"),
+        Route(unsubscribe, subscription.unsubscribe_page, methods=["GET"], name="unsubscribe"),
+        Route(unsubscribe, subscription.unsubscribe, methods=["POST"], name="unsubscribe_save"),
     ]
 
 

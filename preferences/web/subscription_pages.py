@@ -19,7 +19,7 @@ from preferences.web.centre import Centre
 from preferences.links import Purpose
 from preferences.models import Channel, Status
 from preferences.web.form_input import client, submitted_form
-from preferences.web.views import NOT_FOUND, PageViews, Reader, problem
+from preferences.web.views import NOT_FOUND, PageViews, Reader, path_for, problem
 from preferences.web.snapshot import current, find_confirmable, find_for_write, read_snapshot
 
 ONE_CLICK = ("List-Unsubscribe", "One-Click")  # RFC 8058 body field and value
@@ -30,6 +30,9 @@ class SubscriptionPages:
         self.centre = centre
         self.views = views
         self.read = Reader(centre)
+
+    def _preferences(self, request: Request, snap) -> str:
+        return path_for(request, "preferences", self.centre.signer.sign(snap.public_id, Purpose.PREFERENCES))
 
     # Confirm link ---------------------------------------------------------------------------
 
@@ -51,13 +54,13 @@ class SubscriptionPages:
             locale, switch = self.views.locale(request, snap.locale, catalogue)
             if not write:
                 return self.views.render("confirm.html", locale, request, catalogue, switch=switch,
-                                         action=request.url.path, done=False)
+                                         action=path_for(request, "confirm_save", token), done=False)
             store.confirm_subscription(session, customer, Channel.PAGE, client(request))
             snap = current(session, customer)
             session.commit()
         return self.views.render("confirm.html", locale, request, catalogue, done=True,
                                  what=self.views.summary(snap, catalogue, locale),
-                                 preferences=self.centre.signer.path(snap.public_id, Purpose.PREFERENCES))
+                                 preferences=self._preferences(request, snap))
 
     # One-click unsubscribe (RFC 8058) and its page ------------------------------------------
 
@@ -72,8 +75,8 @@ class SubscriptionPages:
         locale, switch = self.views.locale(request, snap.locale, catalogue)
         return self.views.render("unsubscribe.html", locale, request, catalogue, switch=switch,
                                  done=False, already=snap.status is Status.UNSUBSCRIBED,
-                                 action=request.url.path,
-                                 preferences=self.centre.signer.path(snap.public_id, Purpose.PREFERENCES))
+                                 action=path_for(request, "unsubscribe_save", request.path_params["token"]),
+                                 preferences=self._preferences(request, snap))
 
     async def unsubscribe(self, request: Request) -> Response:
         form = await submitted_form(request)
@@ -96,4 +99,4 @@ class SubscriptionPages:
         locale, _ = self.views.locale(request, snap.locale, catalogue)
         return self.views.render("unsubscribe.html", locale, request, catalogue, switch=None, done=True,
                                  already=False, action=None,
-                                 preferences=self.centre.signer.path(snap.public_id, Purpose.PREFERENCES))
+                                 preferences=self._preferences(request, snap))

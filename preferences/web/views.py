@@ -39,6 +39,11 @@ def problem(kind: str, status: int, headers: dict[str, str] | None = None) -> HT
                         status_code=status, headers={**i18n.PAGE_HEADERS, **(headers or {})})
 
 
+def path_for(request: Request, name: str, token: str) -> str:
+    """The path of the named page route for a link token (routes: ``preferences.web.pages``)."""
+    return request.app.url_path_for(name, token=token)
+
+
 def choices_html(locale: str, choices: Choices, messages: tuple[tuple[str, str], ...]) -> Markup:
     """The form's choices as HTML, with the field errors at their fields: a fragment of its own,
     so that it can be cached per state (``_choices``); what differs per customer (CSRF token,
@@ -93,11 +98,12 @@ class PageViews:
         if snap.status is Status.ACTIVE:
             return self.centre_page(request, snap, catalogue, status=status, notice=notice)
         locale, switch = self.locale(request, snap.locale, catalogue)
-        base = self.centre.signer.path(snap.public_id, Purpose.PREFERENCES)
+        token = self.centre.signer.sign(snap.public_id, Purpose.PREFERENCES)
         return self.render("status.html", locale, request, catalogue, status=status, switch=switch,
                            pending=snap.status is Status.PENDING, notice=notice,
-                           first_name=snap.first_name, resubscribe=base + "/resubscribe",
-                           unsubscribe=base + "/unsubscribe")
+                           first_name=snap.first_name,
+                           resubscribe=path_for(request, "preferences_resubscribe", token),
+                           unsubscribe=path_for(request, "preferences_unsubscribe", token))
 
     def centre_page(self, request: Request, snap: Snapshot, catalogue: Catalogue, *, status: int = 200,
                     notice: str | None = None, state: FormState | None = None,
@@ -106,7 +112,8 @@ class PageViews:
         today = self.centre.today()
         locale, switch = self.locale(request, snap.locale, catalogue)
         state = state or FormState.of(snap, catalogue, today)
-        base = self.centre.signer.path(snap.public_id, Purpose.PREFERENCES)
+        token = self.centre.signer.sign(snap.public_id, Purpose.PREFERENCES)
+        base = path_for(request, "preferences_save", token)
         messages = explain(errors, translations.for_locale(locale).gettext, locale, today) if errors else {}
         return self.render(
             "centre.html", locale, request, catalogue, status=status, switch=switch, notice=notice,
@@ -114,7 +121,7 @@ class PageViews:
             what=self.summary(snap, catalogue, locale),
             choices=_choices(state, snap.paused_until, catalogue, locale, today, tuple(messages.items())),
             action=base + (f"?lang={locale}" if request.query_params.get("lang") == locale else ""),
-            unsubscribe=base + "/unsubscribe")
+            unsubscribe=path_for(request, "preferences_unsubscribe", token))
 
     def summary(self, snap: Snapshot, catalogue: Catalogue, locale: str) -> str:
         """What the customer will get, in words, in ``locale``."""

@@ -118,7 +118,7 @@ class Renderer:
             "links.preferences": sign(self.base_url, public_id, Purpose.PREFERENCES),
             "links.unsubscribe": sign(self.base_url, public_id, Purpose.UNSUBSCRIBE),
             # The web version is per edition: the token is bound to it, the path names it.
-            "links.view_online": f"{self.base_url}/view/{variant.edition_id}/"
+            "links.view_online": f"{self.base_url}{Purpose.VIEW.path}{variant.edition_id}/"
                                  + self.signer.sign(public_id, Purpose.VIEW, variant.edition_id),
         }
 

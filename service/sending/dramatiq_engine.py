@@ -19,7 +19,6 @@ names the queue (default newsletter-send).
 from __future__ import annotations
 
 import dataclasses
-import os
 import threading
 import time
 from datetime import date
@@ -54,10 +53,10 @@ def _make_broker(url: str):
 
 
 # The worker process's edge: settings from its environment, read once at import (which is how
-# the dramatiq command loads this module).
+# the dramatiq command loads this module), and nowhere else.
 SETTINGS = Settings.from_env()
 # One queue per deployment (staging and production may share a Redis).
-QUEUE = os.environ.get("NEWSLETTER_SEND_QUEUE", "newsletter-send")
+QUEUE = SETTINGS.send_queue
 broker, rate_backend = _make_broker(SETTINGS.broker_url)
 dramatiq.set_broker(broker)
 
@@ -180,5 +179,5 @@ def _without_password(target: str) -> str:
 
 def _with_password(target):
     if isinstance(target, SmtpTarget) and target.username and not target.password:
-        return dataclasses.replace(target, password=os.environ.get("NEWSLETTER_SMTP_PASSWORD"))
+        return dataclasses.replace(target, password=SETTINGS.smtp_password)
     return target

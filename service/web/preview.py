@@ -12,12 +12,12 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Callable
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route, Router
 
 from service.assembly.edition import Assembly, Edition
 from service.content.markup.compose import RenderError
@@ -94,17 +94,20 @@ class _Target:
     excluded: tuple[str, ...]
     drafts: bool
     name: str
+    urls: Router = field(compare=False, repr=False)
 
-    def href(self, suffix: str = "", **changes) -> str:
-        """This page's URL (or the email alone's, suffix "/email.html") with some values changed."""
+    def href(self, email: bool = False, **changes) -> str:
+        """This page's URL (or the email alone's) with some values changed."""
         t = replace(self, **changes)
-        return variant_href(t.template.id, t.day, t.segment_id, t.locale, excluded=t.excluded,
-                            drafts=t.drafts, name=t.name, suffix=suffix)
+        return variant_href(self.urls, t.template.id, t.day, t.segment_id, t.locale, excluded=t.excluded,
+                            drafts=t.drafts, name=t.name, email=email)
 
 
-def variant_href(template: str, day: date, segment_id: str, locale: str, *, excluded=(),
-                 drafts: bool = False, name: str | None = None, suffix: str = "") -> str:
-    path = "/".join(quote(part, safe="") for part in (template, day.isoformat(), segment_id, locale))
+def variant_href(urls: Router, template: str, day: date, segment_id: str, locale: str, *, excluded=(),
+                 drafts: bool = False, name: str | None = None, email: bool = False) -> str:
+    """The URL of a variant's page (or of its email alone), from the named routes."""
+    path = urls.url_path_for("preview_email" if email else "preview_variant", template=template,
+                             date=day.isoformat(), segment=segment_id, locale=locale)
     query = {}
     if excluded:
         query["exclude"] = ",".join(excluded)
@@ -112,7 +115,7 @@ def variant_href(template: str, day: date, segment_id: str, locale: str, *, excl
         query["drafts"] = "1"
     if name is not None and name != SAMPLE.first_name:
         query["name"] = name
-    return f"{PREFIX}/{path}{suffix}" + (f"?{urlencode(query)}" if query else "")
+    return path + (f"?{urlencode(query)}" if query else "")
 
 
 @dataclass(frozen=True)
@@ -132,12 +135,13 @@ class PreviewPages:
         self.password = settings.preview_password
         self.today = today
         self.live = LiveCheck(settings.content_dir, new_renderer)
-
-    def routes(self) -> list[Route]:
         variant = PREFIX + "/{template}/{date}/{segment}/{locale}"
-        return [Route(PREFIX, self.index, methods=["GET"], name="preview_index"),
-                Route(variant, self.variant, methods=["GET"], name="preview_variant"),
-                Route(variant + "/email.html", self.email, methods=["GET"], name="preview_email")]
+        self.urls = Router([Route(PREFIX, self.index, methods=["GET"], name="preview_index"),
+                            Route(variant, self.variant, methods=["GET"], name="preview_variant"),
+                            Route(variant + "/email.html", self.email, methods=["GET"], name="preview_email")])
+
+    def routes(self) -> list[BaseRoute]:
+        return list(self.urls.routes)
 
     # -- endpoints (sync: checking and compiling are CPU work, Starlette runs them in a thread) --
     def index(self, request: Request) -> HTMLResponse:
@@ -217,7 +221,7 @@ class PreviewPages:
         name = query.get("name")
         return loaded, _Target(template, day, params["segment"], params["locale"], excluded,
                                query.get("drafts", "").lower() in _TRUE,
-                               SAMPLE.first_name if name is None else name[:MAX_NAME])
+                               SAMPLE.first_name if name is None else name[:MAX_NAME], self.urls)
 
     def _template_overview(self, loaded: _Loaded, template: Template, start: date, drafts: bool) -> dict:
         content = loaded.content()
@@ -230,7 +234,8 @@ class PreviewPages:
                 for locale in content.audience.locales:
                     skip = edition.assemble(segment, locale).skip_reason
                     links.append({"locale": locale, "skip": skip,
-                                  "href": variant_href(template.id, day, segment.id, locale, drafts=drafts)})
+                                  "href": variant_href(self.urls, template.id, day, segment.id, locale,
+                                                       drafts=drafts)})
                 cells.append(links)
             rows.append({"day": day, "cells": cells})
         return {"template": template, "rows": rows}
@@ -273,9 +278,10 @@ def _navigation(content: Content, target: _Target) -> dict:
         "previous": previous and target.href(day=previous),
         "next": following and target.href(day=following),
         "drafts": target.href(drafts=not target.drafts),
-        "email": target.href(suffix="/email.html"),
+        "email": target.href(email=True),
         "path": target.href(excluded=(), drafts=False, name=None),
-        "index": f"{PREFIX}?from={target.day.isoformat()}" + ("&drafts=1" if target.drafts else ""),
+        "index": target.urls.url_path_for("preview_index") + f"?from={target.day.isoformat()}"
+                 + ("&drafts=1" if target.drafts else ""),
     }
 
 

@@ -40,7 +40,8 @@ def routes(live: LiveContent, engine: Engine, signer: LinkSigner, renderer: Rend
         return HTMLResponse(html, headers={"Content-Security-Policy": EMAIL_CSP,
                                            "Cache-Control": "private, no-store"})
 
-    return [Route("/view/{template}/{date}/{token}", web_version, methods=["GET"])]
+    # The path is the link's own (Purpose.VIEW.path, as the renderer writes it into every email).
+    return [Route(Purpose.VIEW.path + "{template}/{date}/{token}", web_version, methods=["GET"], name="web_version")]
 
 
 def _render(live: LiveContent, engine: Engine, signer: LinkSigner, renderer: Renderer,
