@@ -211,7 +211,7 @@ def main(argv: list[str] | None = None) -> dict:
     for key in assemblies:
         per_segment[key.segment] = per_segment.get(key.segment, 0) + 1
 
-    # Variant compile: cold, once per distinct variant, then a cached lookup.
+    # CompiledVariant compile: cold, once per distinct variant, then a cached lookup.
     renderer = Renderer(signer, BASE_URL, MAILTO)
     compile_ms = []
     bodies = {a.body_key: a for a in assemblies.values()}  # variants whose text is the same

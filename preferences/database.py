@@ -85,7 +85,7 @@ def _tune_sqlite(engine: sqlalchemy.Engine) -> None:
         cursor.close()
 
     # Writers of this process queue on a lock instead of in SQLite's busy handler, which sleeps
-    # in growing steps (measured: POST p99 540 ms with 8 concurrent savers). Other processes
+    # in growing steps (it made the slowest saves wait for seconds). Other processes
     # still meet the busy timeout; the lock gives up after the same time and lets SQLite decide.
     write_lock = threading.Lock()
 
@@ -96,7 +96,7 @@ def _tune_sqlite(engine: sqlalchemy.Engine) -> None:
         if mode not in ("DEFERRED", "IMMEDIATE", "EXCLUSIVE"):
             raise ValueError(f"{SQLITE_BEGIN} must be DEFERRED, IMMEDIATE or EXCLUSIVE, not {mode!r}")
         # BEGIN on the DBAPI connection itself: the statement exec_driver_sql would send, without
-        # its execution context (8 against 19 us a statement here; every transaction begins).
+        # its execution context, which cost more than the statement (every transaction begins).
         dbapi_connection = conn.connection.dbapi_connection
         if mode == "DEFERRED":
             _begin(dbapi_connection, "BEGIN DEFERRED", conn.dialect)

@@ -2,8 +2,7 @@
 
 The preference page reads one row per view and writes a handful per save. For such one-row
 statements SQLAlchemy's execution layer (execution context, events, result objects) cost several
-times the database's own work: an UPDATE took 70 us through ``Connection.execute`` and 8 us on
-the cursor, the page read 100 us against 20 us (SQLite, this machine). ``Prepared`` sends what
+times the database's own work (README, "Measured reasons"). ``Prepared`` sends what
 SQLAlchemy would send: the statement as the dialect compiles it, the parameters through their
 types' bind processors, the rows through the columns' result processors. Transactions stay
 SQLAlchemy's (``engine.begin()``, its events and pool); a driver error is raised as SQLAlchemy's

@@ -53,10 +53,8 @@ def choices_html(locale: str, choices: Choices, messages: tuple[tuple[str, str],
 
 class Reader:
     """How a page runs what only reads: on SQLite in the event loop (a read in WAL mode never
-    waits for a writer and takes tens of microseconds, where the hop to a worker thread and back
-    cost about 0.5 ms: a whole page view took 1.07 ms with it and 0.58 ms without, measured in
-    process); elsewhere in the thread pool (the read is a network round trip, which must not stall
-    the other requests)."""
+    waits for a writer and costs far less than the hop to a worker thread and back); elsewhere in
+    the thread pool (the read is a network round trip, which must not stall the other requests)."""
 
     def __init__(self, centre: Centre) -> None:
         self.inline = centre.engine.dialect.name == "sqlite"

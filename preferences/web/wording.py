@@ -72,7 +72,7 @@ def format_day(day: date, locale: str, today: date) -> str:
 
 @lru_cache(maxsize=2048)
 def _format_day(day: date, locale: str, with_year: bool) -> str:
-    # babel formats a date in about 20 us; a page names the same few days over and over.
+    # babel's date formatting is slow next to a page; a page names the same few days over and over.
     patterns = _DAY_PATTERNS.get(locale)
     if patterns is None:
         return format_date(day, "long", locale=locale)

@@ -5,6 +5,10 @@ once (MJML, text part, MIME skeleton: ``render``, ``mime``), substituting a reci
 fields (``personal``, ``recipient``), and the coverage of an edition for ``newsletter plan``
 (``coverage``).
 
+One meaning per name: a *variant* is an identity (``VariantKey``: segment, locale, the
+exclusions that matter; its label is what the ledger and the reports count); its ``Assembly`` is
+the blocks it gets; its ``CompiledVariant`` is the compiled body every recipient of it shares.
+
 May import: ``service.content`` and ``preferences`` (signed links). Never settings: the edges
 hand in the link signer, base URL and addresses.
 """

@@ -1,4 +1,5 @@
-"""The edition plan: for every segment and locale, what each slot gets, and what cannot be sent."""
+"""The coverage of an edition (``newsletter plan``): for every segment and locale, what each slot
+gets, and what cannot be sent."""
 
 from __future__ import annotations
 
@@ -13,16 +14,16 @@ from service.assembly.render import GMAIL_CLIP_BYTES, Renderer
 
 
 @dataclass(frozen=True)
-class PlanRow:
+class CoverageRow:
     assembly: Assembly
     html_bytes: int | None = None  # longest possible HTML of the base variant
 
 
 @dataclass
-class Plan:
+class Coverage:
     template: str
     edition_date: date
-    rows: list[PlanRow] = field(default_factory=list)
+    rows: list[CoverageRow] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     variants_checked: int = 0
     exclusion_groups: dict[tuple[str, str], int] = field(default_factory=dict)
@@ -32,14 +33,14 @@ class Plan:
         return not self.errors
 
 
-def plan_edition(content: Content, template_id: str, edition_date: date, renderer: Renderer,
-                 drafts: bool = False) -> Plan:
+def edition_coverage(content: Content, template_id: str, edition_date: date, renderer: Renderer,
+                 drafts: bool = False) -> Coverage:
     """Assemble every (segment, locale) variant, and the variants with one product group
     excluded, and check each renders under Gmail's clipping size with the unsubscribe link
     before that point. Errors name the segment and locale that cannot be sent."""
     template = content.templates[template_id]
     edition = Edition(content, template, edition_date, drafts=drafts)
-    plan = Plan(template_id, edition_date)
+    plan = Coverage(template_id, edition_date)
     if not template.schedule.is_edition(edition_date):
         plan.errors.append(f"{edition_date} is not an edition date of {template_id} "
                            f"(next: {template.schedule.next_edition(edition_date)})")
@@ -71,5 +72,5 @@ def plan_edition(content: Content, template_id: str, edition_date: date, rendere
                     plan.errors.append(f"{label}: no unsubscribe link ({{{{ links.unsubscribe }}}})")
                 elif offset > GMAIL_CLIP_BYTES:
                     plan.errors.append(f"{label}: the unsubscribe link is past Gmail's clipping point")
-            plan.rows.append(PlanRow(base, size))
+            plan.rows.append(CoverageRow(base, size))
     return plan

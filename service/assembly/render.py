@@ -38,7 +38,7 @@ _EMPTY_LINK = re.compile(r"\[\s*\]\([^)\s]*\)")
 
 
 @dataclass(frozen=True)
-class Variant:
+class CompiledVariant:
     """One compiled variant: what every recipient of it shares."""
 
     key: VariantKey
@@ -73,10 +73,10 @@ class Renderer:
     def __init__(self, signer: LinkSigner, base_url: str, unsubscribe_mailto: str):
         self.signer, self.base_url, self.unsubscribe_mailto = signer, base_url.rstrip("/"), unsubscribe_mailto
         # Most recently used last; bounded, since one compiled body holds about 100 KB of text.
-        self._bodies: OrderedDict[tuple, Variant] = OrderedDict()
-        self._variants: OrderedDict[tuple, Variant] = OrderedDict()  # small: they share bodies
+        self._bodies: OrderedDict[tuple, CompiledVariant] = OrderedDict()
+        self._variants: OrderedDict[tuple, CompiledVariant] = OrderedDict()  # small: they share bodies
 
-    def variant(self, edition: Edition, assembly: Assembly) -> Variant:
+    def variant(self, edition: Edition, assembly: Assembly) -> CompiledVariant:
         """The compiled variant, from the cache when this content version compiled it before."""
         version = edition.content.version
         found = _lru_get(self._variants, (version, assembly.key))
@@ -89,7 +89,7 @@ class Renderer:
                              replace(body, key=assembly.key, assembly=assembly), 8 * MAX_CACHED_VARIANTS)
         return found
 
-    def _compile(self, edition: Edition, assembly: Assembly) -> Variant:
+    def _compile(self, edition: Edition, assembly: Assembly) -> CompiledVariant:
         template, key = edition.template, assembly.key
         context = variant_context(template, key.edition_date, assembly.segment.id, assembly.segment.name, key.locale)
         context["preheader"] = escape(render_preheader(template, key.locale, context))
@@ -104,10 +104,10 @@ class Renderer:
             list_name=template.name(key.locale), list_id=template.list_id, subject=subject_sub, text=text_sub,
             html=html_sub, boundary_seed=f"{edition.content.version}/{assembly.body_key}",
         )
-        return Variant(key, assembly, html_sub, text_sub, subject_sub, mime)
+        return CompiledVariant(key, assembly, html_sub, text_sub, subject_sub, mime)
 
     # -- per recipient --------------------------------------------------------------------
-    def values(self, variant: Variant, template_fallback: str, recipient: Recipient) -> dict[str, str]:
+    def values(self, variant: CompiledVariant, template_fallback: str, recipient: Recipient) -> dict[str, str]:
         """The raw (unescaped) personal values of one recipient."""
         public_id = recipient.public_id
         sign = self.signer.url
@@ -122,21 +122,21 @@ class Renderer:
                                  + self.signer.sign(public_id, Purpose.VIEW, variant.edition_id),
         }
 
-    def html(self, edition: Edition, variant: Variant, recipient: Recipient) -> str:
+    def html(self, edition: Edition, variant: CompiledVariant, recipient: Recipient) -> str:
         """The HTML part exactly as the recipient's mail program decodes it (CRLF line ends)."""
         values = self.values(variant, self._fallback(edition, variant), recipient)
         return variant.html.fill(values, _escape_html).replace("\n", "\r\n")
 
-    def text(self, edition: Edition, variant: Variant, recipient: Recipient) -> str:
+    def text(self, edition: Edition, variant: CompiledVariant, recipient: Recipient) -> str:
         """The plain-text part as decoded (CRLF line ends)."""
         values = self.values(variant, self._fallback(edition, variant), recipient)
         return variant.text.fill(values).replace("\n", "\r\n")
 
-    def subject(self, edition: Edition, variant: Variant, recipient: Recipient) -> str:
+    def subject(self, edition: Edition, variant: CompiledVariant, recipient: Recipient) -> str:
         """The decoded subject line the recipient sees."""
         return variant.subject.fill(self.values(variant, self._fallback(edition, variant), recipient))
 
-    def message(self, edition: Edition, variant: Variant, recipient: Recipient, date_header: str) -> bytes:
+    def message(self, edition: Edition, variant: CompiledVariant, recipient: Recipient, date_header: str) -> bytes:
         """The complete MIME message for one recipient."""
         if _UNSAFE_ADDRESS.search(recipient.email) or "@" not in recipient.email or not recipient.email.isascii():
             raise ValueError(f"unusable email address {recipient.email!r}")
@@ -153,7 +153,7 @@ class Renderer:
         )
 
     @staticmethod
-    def _fallback(edition: Edition, variant: Variant) -> str:
+    def _fallback(edition: Edition, variant: CompiledVariant) -> str:
         names = edition.template.first_name_fallback
         return names.get(variant.key.locale) or next(iter(names.values()), "")
 

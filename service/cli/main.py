@@ -15,7 +15,7 @@ from service.assembly.edition import Edition
 from service.content.check import check_content
 from service.cli.customers import customers_app
 from service.content.owners import codeowners
-from service.assembly.coverage import plan_edition
+from service.assembly.coverage import edition_coverage
 from service.assembly.recipient import Recipient
 from service.cli import send as send_cli
 from service.cli.console import (customer_row_or_exit, err, load_or_exit, load_settings, migrated_engine, out,
@@ -68,7 +68,7 @@ def plan(template: Annotated[str, typer.Argument(help="template name, e.g. weekl
     loaded = load_or_exit(content_dir(content) if content else cfg.content_dir)
     chosen = _template(loaded, template)
     day = parse_day(date_) if date_ else chosen.schedule.next_edition(date.today())
-    result = plan_edition(loaded, template, day, renderer_for(cfg), drafts=drafts)
+    result = edition_coverage(loaded, template, day, renderer_for(cfg), drafts=drafts)
     table = Table(title=f"{chosen.label}: edition of {day}", show_lines=True)
     table.add_column("segment / locale")
     for slot in chosen.slots:

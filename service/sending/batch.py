@@ -77,7 +77,7 @@ class BatchSender:
         self.renderer = Renderer(LinkSigner(settings.link_keys), settings.base_url, settings.unsubscribe_mailto)
         self.deliverer = deliverer or parse_target(spec.target).open(share=max(1, spec.workers))
         self.date_header = date_header()
-        self.edition_id = f"{spec.template}/{spec.day.isoformat()}"  # as Variant.edition_id
+        self.edition_id = f"{spec.template}/{spec.day.isoformat()}"  # as CompiledVariant.edition_id
 
     def run_until_done(self, planning_done: Callable[[], bool] = lambda: True,
                        should_stop: Callable[[], bool] = lambda: False) -> int:

@@ -70,8 +70,8 @@ def app_from_env() -> Starlette:
 
 def ready_to_serve(app: Starlette) -> Starlette:
     """``app``, with what start-up made (content, templates, SQLAlchemy, ...) moved out of the
-    cyclic garbage collector's view: a full collection over those ~110,000 objects took 37 ms
-    here, a pause that every request in flight would wait out."""
+    cyclic garbage collector's view: a full collection over them is a pause that every request
+    in flight would wait out (README, "Measured reasons")."""
     gc.collect()
     gc.freeze()
     return app

@@ -26,7 +26,7 @@ from service.content.markup.mjml import MjmlError
 from service.content.model import Content, Template
 from service.content.problems import ContentError, Problem
 from service.assembly.recipient import Recipient
-from service.assembly.render import GMAIL_CLIP_BYTES, Renderer, Variant
+from service.assembly.render import GMAIL_CLIP_BYTES, Renderer, CompiledVariant
 from service.settings import Settings
 from service.web.staff import PREFIX, STAFF_HEADERS, authorize_staff, page
 from service.web.web_version import EMAIL_CSP
@@ -64,7 +64,7 @@ class _Loaded:
 
 
 class LiveCheck:
-    """The check of a content folder as of its current content_version (exact, about 4 ms)."""
+    """The check of a content folder as of its current content_version (exact: every file's bytes)."""
 
     def __init__(self, root: Path, new_renderer: Callable[[], Renderer]):
         self.root, self.new_renderer = Path(root), new_renderer
@@ -123,7 +123,7 @@ class _Shown:
     loaded: _Loaded
     target: _Target
     edition: Edition
-    variant: Variant
+    variant: CompiledVariant
     recipient: Recipient
 
 
@@ -285,7 +285,7 @@ def _navigation(content: Content, target: _Target) -> dict:
     }
 
 
-def _compile(renderer: Renderer, edition: Edition, assembly: Assembly) -> Variant:
+def _compile(renderer: Renderer, edition: Edition, assembly: Assembly) -> CompiledVariant:
     # The check compiled every block once; a block can still fail for one date or segment.
     try:
         return renderer.variant(edition, assembly)
