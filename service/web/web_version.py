@@ -5,13 +5,16 @@ and no other edition; whatever is wrong with it, the answer is the same 404 page
 
 from __future__ import annotations
 
+import functools
 from datetime import date
+from html import escape
 
 from sqlalchemy import Engine
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
+from preferences import translations
 from preferences.errors import BadLink
 from preferences.links import LinkSigner, Purpose
 from preferences.store import customer_send_row
@@ -23,12 +26,21 @@ from service.assembly.render import Renderer
 
 # The email alone, as in a mail program: no scripts, no forms, images over https only.
 EMAIL_CSP = "default-src 'none'; img-src https: data:; style-src 'unsafe-inline'; sandbox"
-NOT_FOUND = """<!doctype html><html lang="de"><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1"><title>Not found</title>
-<body style="font-family: Helvetica, Arial, sans-serif; max-width: 32rem; margin: 3rem auto; padding: 0 1rem">
-<h1>Diese Ansicht gibt es nicht (mehr)</h1><p>Der Link ist unvollständig oder abgelaufen.</p>
-<h1 lang="en">This view does not exist</h1><p lang="en">The link is incomplete or no longer valid.</p>
-</body></html>"""
+PAGE_LANGUAGES = ("de", "en")
+
+
+@functools.cache
+def not_found_page() -> str:
+    """The one answer to every bad link: German and English, from the gettext catalogue."""
+    parts = []
+    for locale in PAGE_LANGUAGES:
+        _ = translations.for_locale(locale).gettext
+        heading, text = _("This view does not exist"), _("The link is incomplete or no longer valid.")
+        parts.append(f'<h1 lang="{locale}">{escape(heading)}</h1><p lang="{locale}">{escape(text)}</p>')
+    return ('<!doctype html><html lang="de"><meta charset="utf-8">\n'
+            '<meta name="viewport" content="width=device-width, initial-scale=1"><title>Not found</title>\n'
+            '<body style="font-family: Helvetica, Arial, sans-serif; max-width: 32rem; margin: 3rem auto; '
+            'padding: 0 1rem">\n' + "\n".join(parts) + "\n</body></html>")
 
 
 def routes(live: LiveContent, engine: Engine, signer: LinkSigner, renderer: Renderer) -> list[Route]:
@@ -36,7 +48,7 @@ def routes(live: LiveContent, engine: Engine, signer: LinkSigner, renderer: Rend
         template_id, day, token = (request.path_params[k] for k in ("template", "date", "token"))
         html = _render(live, engine, signer, renderer, template_id, day, token)
         if html is None:
-            return HTMLResponse(NOT_FOUND, status_code=404, headers={"Cache-Control": "no-store"})
+            return HTMLResponse(not_found_page(), status_code=404, headers={"Cache-Control": "no-store"})
         return HTMLResponse(html, headers={"Content-Security-Policy": EMAIL_CSP,
                                            "Cache-Control": "private, no-store"})
 
