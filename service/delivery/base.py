@@ -11,6 +11,7 @@ protocols a target module implements (a ``Target`` parsed from its URL, which op
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Collection, Protocol
 from urllib.parse import parse_qs
 
@@ -57,6 +58,17 @@ class Target(Protocol):
     def open(self, *, share: int = 1, pace: Callable[[], None] | None = None) -> Deliverer:
         """A deliverer for one worker; ``share`` workers deliver together (a rate is split), or
         ``pace`` waits for a slot of a rate limit that all workers share."""
+
+
+def folder_target(text: str, scheme: str, fsync_modes: tuple[str, ...]) -> tuple[Path, str]:
+    """The folder and fsync mode of ``scheme:PATH[?fsync=MODE]`` (the file-writing targets)."""
+    path, _, query = text[len(scheme) + 1:].partition("?")
+    if not path:
+        raise BadTarget(f"{scheme}: needs a folder, e.g. {scheme}:./{'outbox' if scheme == 'maildir' else scheme}")
+    fsync = url_options(query).get("fsync", "batch")
+    if fsync not in fsync_modes:
+        raise BadTarget(f"fsync={fsync!r}: use {', '.join(fsync_modes[:-1])} or {fsync_modes[-1]}")
+    return Path(path), fsync
 
 
 def url_options(query: str) -> dict[str, str]:

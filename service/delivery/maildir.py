@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Collection
 
-from service.delivery.base import SENT, BadTarget, Envelope, Result, url_options
+from service.delivery.base import SENT, Envelope, Result, folder_target
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._@=+-]")
 SCHEME = "maildir"
@@ -51,13 +51,7 @@ class MaildirTarget:
 
 def parse(text: str) -> MaildirTarget:
     """``maildir:PATH[?fsync=none|batch|message]``."""
-    path, _, query = text[len("maildir:"):].partition("?")
-    if not path:
-        raise BadTarget("maildir: needs a folder, e.g. maildir:./outbox")
-    fsync = url_options(query).get("fsync", "batch")
-    if fsync not in FSYNC:
-        raise BadTarget(f"fsync={fsync!r}: use none, batch or message")
-    return MaildirTarget(Path(path), fsync)
+    return MaildirTarget(*folder_target(text, SCHEME, FSYNC))
 
 
 class MaildirDelivery:

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Collection
 
-from service.delivery.base import SENT, BadTarget, Envelope, Result, url_options
+from service.delivery.base import SENT, Envelope, Result, folder_target
 from service.delivery.maildir import unnamed_files_work
 
 _FROM_LINE = re.compile(rb"^(>*From )", re.MULTILINE)
@@ -57,13 +57,7 @@ class SpoolTarget:
 
 def parse(text: str) -> SpoolTarget:
     """``spool:PATH[?fsync=none|batch]``."""
-    path, _, query = text[len("spool:"):].partition("?")
-    if not path:
-        raise BadTarget("spool: needs a folder, e.g. spool:./spool")
-    fsync = url_options(query).get("fsync", "batch")
-    if fsync not in ("none", "batch"):
-        raise BadTarget(f"fsync={fsync!r}: use none or batch")
-    return SpoolTarget(Path(path), fsync)
+    return SpoolTarget(*folder_target(text, SCHEME, ("none", "batch")))
 
 
 class SpoolDelivery:
