@@ -35,13 +35,13 @@ from pathlib import Path
 
 from preferences.links import LinkSigner, Purpose
 from service.assembly.edition import Edition
-from service.content.markup.compose import render_block, render_layout, render_preheader, render_subject, variant_context
-from service.content.check import load_content
 from service.assembly.mime import message_id
-from service.content.markup.mjml import compile_mjml
-from service.content.model import Content
 from service.assembly.recipient import Recipient
 from service.assembly.render import Renderer, date_header, html_to_text
+from service.content.check import load_content
+from service.content.markup.compose import render_block, render_layout, render_preheader, render_subject, variant_context
+from service.content.markup.mjml import compile_mjml
+from service.content.model import Content
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE, EDITION = "weekly", date(2026, 11, 23)

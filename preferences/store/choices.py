@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from preferences import consent
 from preferences.changes import validate_changes
 from preferences.errors import StaleForm, UnknownCustomer
-from preferences.prepared import Prepared
 from preferences.models import Channel, Customer, Preference, customer_table, preference_table
+from preferences.prepared import Prepared
 from preferences.store.reads import STATE, PageState
 from preferences.utc import utcnow
 

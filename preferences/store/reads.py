@@ -10,8 +10,8 @@ from sqlalchemy import Connection, Engine, Row, bindparam, select
 from sqlalchemy.orm import Session
 
 from preferences.errors import UnknownCustomer
-from preferences.prepared import Prepared
 from preferences.models import ConsentEvent, Customer, Preference, Status, customer_table, preference_table
+from preferences.prepared import Prepared
 
 
 def get_customer_by_public_id(session: Session, public_id: str) -> Customer:

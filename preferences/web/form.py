@@ -13,11 +13,11 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from preferences import translations
-from preferences.web.centre import Catalogue
 from preferences.changes import latest_pause_end, validate_changes
 from preferences.consent import EXCLUDED_GROUPS, FREQUENCY, LOCALE, PAUSED_UNTIL
 from preferences.errors import InvalidPreference
 from preferences.models import Frequency
+from preferences.web.centre import Catalogue
 from preferences.web.wording import N_, format_day, frequency_words
 
 if TYPE_CHECKING:

@@ -30,17 +30,17 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from preferences import store
-from preferences.web.centre import Centre
 from preferences.database import WriterBusy, for_writes
 from preferences.errors import InvalidPreference, StaleForm, UnknownCustomer
 from preferences.links import Purpose
 from preferences.models import Channel, Preference, Status
 from preferences.pending import ConfirmationNeeded, PendingCustomer
+from preferences.web.centre import Centre
 from preferences.web.form import error_codes, read_form
 from preferences.web.form_input import client, form_version, submitted_form
-from preferences.web.views import NOT_FOUND, PageViews, Reader, problem
 from preferences.web.snapshot import Snapshot, current, find_for_write, read_snapshot
 from preferences.web.subscription_pages import SubscriptionPages
+from preferences.web.views import NOT_FOUND, PageViews, Reader, problem
 
 log = logging.getLogger(__name__)
 

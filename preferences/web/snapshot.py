@@ -12,10 +12,10 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 from preferences import store
-from preferences.web.centre import Centre
 from preferences.errors import BadLink, UnknownCustomer
 from preferences.links import Purpose, unverified_public_id
 from preferences.models import Customer, Preference, Status
+from preferences.web.centre import Centre
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from preferences import store
-from preferences.web.centre import Centre
 from preferences.links import Purpose
 from preferences.models import Channel, Status
+from preferences.web.centre import Centre
 from preferences.web.form_input import client, submitted_form
-from preferences.web.views import NOT_FOUND, PageViews, Reader, path_for, problem
 from preferences.web.snapshot import current, find_confirmable, find_for_write, read_snapshot
+from preferences.web.views import NOT_FOUND, PageViews, Reader, path_for, problem
 
 ONE_CLICK = ("List-Unsubscribe", "One-Click")  # RFC 8058 body field and value
 

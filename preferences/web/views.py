@@ -18,11 +18,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from preferences import translations
+from preferences.links import Purpose
+from preferences.models import Status
 from preferences.web import i18n
 from preferences.web.centre import Catalogue, Centre
 from preferences.web.csrf import form_token
-from preferences.links import Purpose
-from preferences.models import Status
 from preferences.web.form import Choices, FormState, explain
 from preferences.web.snapshot import Snapshot
 from preferences.web.wording import summary

@@ -14,9 +14,9 @@ from typing import Callable, Collection, Sequence
 from babel.dates import format_date
 from babel.lists import format_list
 
-from preferences.web.centre import Catalogue
 from preferences.due import due_reason
 from preferences.models import Frequency, Status
+from preferences.web.centre import Catalogue
 
 Gettext = Callable[[str], str]
 

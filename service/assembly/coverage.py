@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from service.assembly.edition import Assembly, Edition
-from service.content.markup.mjml import MjmlError
-from service.content.markup.compose import RenderError
-from service.content.model import Content
 from service.assembly.render import GMAIL_CLIP_BYTES, Renderer
+from service.content.markup.compose import RenderError
+from service.content.markup.mjml import MjmlError
+from service.content.model import Content
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Iterable, Mapping
 
-from service.content.model import Block, Content, Slot, Template
 from service.assembly.recipient import Recipient
+from service.content.model import Block, Content, Slot, Template
 from service.content.segments import Segment, segment_of
 
 

@@ -19,11 +19,11 @@ from markupsafe import escape
 from preferences.links import LinkSigner, Purpose
 
 from service.assembly.edition import Assembly, Edition, VariantKey
-from service.content.markup.compose import render_block, render_layout, render_preheader, render_subject, variant_context
 from service.assembly.mime import MessageTemplate, mailbox, message_id
-from service.content.markup.mjml import compile_mjml
 from service.assembly.personal import Substitution
 from service.assembly.recipient import Recipient
+from service.content.markup.compose import render_block, render_layout, render_preheader, render_subject, variant_context
+from service.content.markup.mjml import compile_mjml
 
 GMAIL_CLIP_BYTES = 102 * 1024
 MAX_CACHED_VARIANTS = 512

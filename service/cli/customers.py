@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 from preferences.csv_import import Counts, ImportFileError, RowError, find_conflicts, import_rows, read_csv
 from preferences.errors import Conflicts
 
+from preferences.links import LinkSigner, Purpose
 from service.cli.demo_customers import write_demo_csv
 from service.content.model import Content
-from preferences.links import LinkSigner, Purpose
 
 from service.cli.console import (customer_row_or_exit, err, load_or_exit, load_settings, migrated_engine, out,
                           safe_url)

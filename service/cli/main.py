@@ -11,15 +11,15 @@ import typer
 from rich.table import Table
 
 
-from service.assembly.edition import Edition
-from service.content.check import check_content
-from service.cli.customers import customers_app
-from service.content.owners import codeowners
 from service.assembly.coverage import edition_coverage
+from service.assembly.edition import Edition
 from service.assembly.recipient import Recipient
 from service.cli import send as send_cli
 from service.cli.console import (customer_row_or_exit, err, load_or_exit, load_settings, migrated_engine, out,
                                  parse_day, renderer_for, safe_url)
+from service.cli.customers import customers_app
+from service.content.check import check_content
+from service.content.owners import codeowners
 from service.settings import Settings
 
 app = typer.Typer(help="Newsletter content assembly, preference centre and scheduled send.",

@@ -22,16 +22,16 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from preferences.database import make_engine
 
-from service.sending import ledger
+from service.cli.console import err, load_settings, out, parse_day, safe_url
 from service.content.check import load_content
+from service.content.problems import ContentError
 from service.delivery.base import BadTarget
 from service.delivery.registry import parse_target
-from service.sending.local_engine import WorkerError, run_inline, run_local
-from service.content.problems import ContentError
+from service.sending import ledger
 from service.sending.due_editions import due_editions
+from service.sending.local_engine import WorkerError, run_inline, run_local
 from service.sending.plan import PlanCounts, plan_run
 from service.sending.spec import SendSpec
-from service.cli.console import err, load_settings, out, parse_day, safe_url
 
 INCOMPLETE_EXIT = 3
 

@@ -8,8 +8,8 @@ from types import MappingProxyType
 
 from preferences.attributes import Attribute
 
-from service.content.files import read_yaml
 from service.content.field_reader import FieldReader
+from service.content.files import read_yaml
 from service.content.model import Audience
 from service.content.problems import Problems
 from service.content.segments import Segment, compile_rule

@@ -10,12 +10,12 @@ from types import MappingProxyType
 
 from service.content.audience import load_audience
 from service.content.blocks import Vocabulary, load_blocks
-from service.content.teams import load_product_groups, load_teams
 from service.content.markup.compose import (RenderError, render_block, render_layout, render_preheader, render_subject,
                       variant_context)
 from service.content.markup.mjml import MjmlError, compile_mjml, wrap_block
 from service.content.model import Block, Content, Template
 from service.content.problems import ContentError, Problem, Problems
+from service.content.teams import load_product_groups, load_teams
 from service.content.templates import load_templates
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from types import MappingProxyType
 
-from service.content.files import read_yaml
 from service.content.field_reader import FieldReader
+from service.content.files import read_yaml
 from service.content.model import ProductGroup, Team
 from service.content.problems import Problems
 from service.content.yaml_lines import LinedList

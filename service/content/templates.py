@@ -11,12 +11,12 @@ from email_validator import EmailNotValidError, validate_email
 from jinja2 import nodes
 from jinja2.exceptions import TemplateSyntaxError
 
-from service.content.files import read_text, read_yaml
 from service.content.field_reader import IDENT, FieldReader
+from service.content.files import read_text, read_yaml
 from service.content.markup.mjml_checks import check_markup
+from service.content.markup.sandbox import check_source, editor_environment
 from service.content.model import Slot, Template
 from service.content.problems import Problems
-from service.content.markup.sandbox import check_source, editor_environment
 from service.content.schedule import Schedule, read_schedule
 from service.content.yaml_lines import LinedDict
 

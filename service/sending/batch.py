@@ -23,15 +23,15 @@ from preferences.database import for_writes, make_engine
 from preferences.links import LinkSigner
 from preferences.models import customer_table, preference_table
 
-from service.sending import ledger
 from service.assembly.edition import Edition
-from service.content.check import load_content
-from service.delivery.base import DEFERRED, FAILED, SENT, Deliverer, Envelope
-from service.delivery.registry import parse_target
 from service.assembly.mime import message_id
-from service.content.model import Content
 from service.assembly.recipient import Recipient
 from service.assembly.render import Renderer, date_header
+from service.content.check import load_content
+from service.content.model import Content
+from service.delivery.base import DEFERRED, FAILED, SENT, Deliverer, Envelope
+from service.delivery.registry import parse_target
+from service.sending import ledger
 from service.sending.spec import Decision, SendSpec, decide
 
 CUSTOMER_GONE = "customer-deleted"

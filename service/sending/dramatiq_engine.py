@@ -33,11 +33,11 @@ from sqlalchemy import Engine
 
 from preferences.database import for_writes
 
-from service.sending import ledger
 from service.delivery.registry import parse_target
 from service.delivery.smtp import SmtpTarget
-from service.sending.local_engine import EngineResult, Plan, Progress
+from service.sending import ledger
 from service.sending.batch import BatchSender, worker_name
+from service.sending.local_engine import EngineResult, Plan, Progress
 from service.sending.spec import SendSpec
 from service.settings import Settings
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from service.sending import ledger
 from service.content.model import Content
+from service.sending import ledger
 
 
 @dataclass(frozen=True)

@@ -25,9 +25,9 @@ from preferences.database import for_writes
 from preferences.models import customer_table
 from preferences.store import iter_send_candidates, send_candidate_ids
 
-from service.sending import ledger
 from service.assembly.edition import Edition
 from service.content.model import Content
+from service.sending import ledger
 from service.sending.spec import Decision, SendSpec, decide
 
 

@@ -8,8 +8,8 @@ from datetime import date
 
 from preferences.due import due_reason
 
-from service.sending import ledger
 from service.assembly.edition import Assembly, Edition
+from service.sending import ledger
 from service.settings import Settings
 
 NO_SEGMENT = "no-segment"

@@ -12,22 +12,22 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
-from preferences.web.api import routes as api
-from preferences.web.csrf import protect
 from preferences.database import make_engine
 from preferences.links import LinkSigner
+from preferences.web.api import routes as api
+from preferences.web.csrf import protect
 from preferences.web.pages import routes as preference_routes
 
-from service.web import web_version
-from service.web.catalogue import centre_for
+from service.assembly.render import Renderer
+from service.content.live import LiveContent
 from service.delivery.registry import parse_target
 from service.lifecycle.confirmations import ConfirmationMailer
-from service.content.live import LiveContent
-from service.web.preview import PreviewPages
-from service.web import errors
-from service.web.security_headers import SecurityHeaders
-from service.assembly.render import Renderer
 from service.settings import Settings
+from service.web import errors
+from service.web import web_version
+from service.web.catalogue import centre_for
+from service.web.preview import PreviewPages
+from service.web.security_headers import SecurityHeaders
 
 
 def create_app(settings: Settings, *, extra_routes: Iterable[BaseRoute] = ()) -> Starlette:

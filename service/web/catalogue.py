@@ -9,9 +9,9 @@ from typing import Callable
 
 from sqlalchemy import Engine
 
-from preferences.web.centre import Catalogue, Centre
 from preferences.database import for_writes
 from preferences.links import LinkSigner
+from preferences.web.centre import Catalogue, Centre
 
 from service.content.live import LiveContent
 from service.content.model import Content

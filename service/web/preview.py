@@ -20,13 +20,13 @@ from starlette.responses import HTMLResponse
 from starlette.routing import BaseRoute, Route, Router
 
 from service.assembly.edition import Assembly, Edition
-from service.content.markup.compose import RenderError
+from service.assembly.recipient import Recipient
+from service.assembly.render import GMAIL_CLIP_BYTES, Renderer, CompiledVariant
 from service.content.check import CheckResult, check_content, content_version
+from service.content.markup.compose import RenderError
 from service.content.markup.mjml import MjmlError
 from service.content.model import Content, Template
 from service.content.problems import ContentError, Problem
-from service.assembly.recipient import Recipient
-from service.assembly.render import GMAIL_CLIP_BYTES, Renderer, CompiledVariant
 from service.settings import Settings
 from service.web.staff import PREFIX, STAFF_HEADERS, authorize_staff, page
 from service.web.web_version import EMAIL_CSP

@@ -20,9 +20,9 @@ from preferences.links import LinkSigner, Purpose
 from preferences.store import customer_send_row
 
 from service.assembly.edition import Edition
-from service.content.live import LiveContent
 from service.assembly.recipient import Recipient
 from service.assembly.render import Renderer
+from service.content.live import LiveContent
 
 # The email alone, as in a mail program: no scripts, no forms, images over https only.
 EMAIL_CSP = "default-src 'none'; img-src https: data:; style-src 'unsafe-inline'; sandbox"

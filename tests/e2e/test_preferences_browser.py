@@ -23,14 +23,14 @@ import pytest
 from sqlmodel import Session
 from starlette.applications import Starlette
 
-from preferences.web import errors
 from preferences import store
-from preferences.web.centre import Catalogue, Centre
 from preferences.consent import client_hash
-from preferences.web.csrf import protect
 from preferences.customers import CustomerData
 from preferences.database import for_writes, make_engine, upgrade
 from preferences.links import LinkSigner, Purpose
+from preferences.web import errors
+from preferences.web.centre import Catalogue, Centre
+from preferences.web.csrf import protect
 from preferences.web.pages import routes
 
 CHROMIUM = "/usr/bin/chromium"

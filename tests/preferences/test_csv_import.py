@@ -8,8 +8,8 @@ from sqlmodel import Session
 
 from preferences import store
 from preferences.csv_import import ImportFileError, find_conflicts, import_rows, parse_csv
-from preferences.errors import Conflicts
 from preferences.customers import CustomerData
+from preferences.errors import Conflicts
 from preferences.models import Channel, ConsentEvent, Customer, Status
 from attribute_schema import ATTRIBUTES
 

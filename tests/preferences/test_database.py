@@ -16,7 +16,6 @@ from sqlalchemy import Column, MetaData, Table, select
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, SQLModel
 
-import preferences.models  # noqa: F401  (registers the tables)
 from preferences.database import (
     BUSY_TIMEOUT_MS,
     MIGRATIONS,
@@ -29,6 +28,7 @@ from preferences.database import (
     upgrade,
 )
 from preferences.models import Customer
+import preferences.models  # noqa: F401  (registers the tables)
 from preferences.utc import UTCDateTime
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,9 +8,9 @@ from typing import Any, Mapping, Sequence
 
 from markupsafe import Markup
 
-from service.content.model import Block, Template
 from service.content.markup.fields import placeholder_context
 from service.content.markup.sandbox import editor_environment
+from service.content.model import Block, Template
 
 
 class RenderError(Exception):

@@ -10,10 +10,10 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from preferences.web import errors
-from preferences.web.csrf import protect
 from preferences.links import LinkSigner, Purpose
 from preferences.models import new_public_id
+from preferences.web import errors
+from preferences.web.csrf import protect
 from test_pages_support import SECRET, as_form, edit, form_fields, parse, site  # noqa: F401
 
 

@@ -15,16 +15,16 @@ from sqlmodel import Session
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from preferences.web import errors
 from preferences import store
-from preferences.web.centre import Catalogue, Centre
 from preferences.consent import client_hash
-from preferences.web.csrf import protect
 from preferences.customers import CustomerData
 from preferences.database import for_writes
 from preferences.links import LinkSigner, Purpose
 from preferences.models import ConsentEvent
 from preferences.pending import PendingCustomer
+from preferences.web import errors
+from preferences.web.centre import Catalogue, Centre
+from preferences.web.csrf import protect
 from preferences.web.pages import routes
 
 TODAY = date(2026, 11, 23)  # a Monday: the weekly newsletter's edition day

@@ -16,10 +16,10 @@ from preferences.errors import BadLink
 from preferences.links import LinkSigner, Purpose
 from repo_paths import CONTENT
 from service.assembly.edition import Edition
-from service.content.check import load_content
 from service.assembly.mime import message_id
 from service.assembly.recipient import Recipient
 from service.assembly.render import GMAIL_CLIP_BYTES, LONGEST_HTML, Renderer, date_header
+from service.content.check import load_content
 
 DAY = date(2026, 11, 23)
 BASE_URL = "https://news.example.com"

@@ -12,8 +12,8 @@ from content_tree import write_tree
 from preferences.attributes import validate_attributes
 from preferences.csv_import import read_csv
 from repo_paths import CONTENT
-from service.content.check import load_content
 from service.cli.demo_customers import DOMAINS, write_demo_csv
+from service.content.check import load_content
 from service.content.segments import segment_of
 
 TODAY = date(2026, 11, 23)

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from service.sending import ledger
 from service.content.check import load_content
 from service.delivery.base import SENT, BadTarget, Envelope
 from service.delivery.registry import parse_target
+from service.delivery.spool import SpoolDelivery, SpoolTarget
+from service.sending import ledger
 from service.sending.batch import BatchSender
 from service.sending.plan import plan_run
 from service.sending.spec import SendSpec
-from service.delivery.spool import SpoolDelivery, SpoolTarget
 from send_fixtures import CONTENT, EDITION, add_customers, db_url, engine, migrated_postgres_url, settings_for  # noqa: F401
 
 WRITES = pytest.mark.parametrize("unnamed", [True, False], ids=["O_TMPFILE", "tmp-rename"])

@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
-from service.sending import ledger
 from service.content.check import load_content
+from service.sending import ledger
 from service.sending.plan import plan_run
 from service.sending.spec import SendSpec
 from send_fixtures import (CONTENT, EDITION, add_customers, db_url, engine, migrated_postgres_url,  # noqa: F401

@@ -11,10 +11,10 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from content_tree import write_tree
-from service.web.app import create_app
 from service.content.check import check_content
 from service.content.problems import ContentError, Problem
 from service.settings import Settings
+from service.web.app import create_app
 
 VARIANT = "/preview/weekly/2026-11-23/vip/de"
 

@@ -16,8 +16,8 @@ from preferences.database import make_engine, upgrade
 from preferences.links import LinkSigner, Purpose
 from preferences.store import create_customer, get_customer_by_external_id, list_consent_events
 from repo_paths import CONTENT
-from service.web.app import create_app
 from service.settings import Settings
+from service.web.app import create_app
 
 FORM_FIELD = re.compile(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"')
 

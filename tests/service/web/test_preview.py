@@ -12,14 +12,14 @@ from starlette.testclient import TestClient
 
 from content_tree import write_tree
 from repo_paths import CONTENT
+from preferences.links import LinkSigner
+from service.assembly.edition import Edition
+from service.assembly.recipient import Recipient
+from service.assembly.render import Renderer
+from service.content.check import load_content
+from service.settings import Settings
 from service.web import preview as preview_pages
 from service.web.app import create_app
-from service.assembly.edition import Edition
-from service.content.check import load_content
-from service.assembly.recipient import Recipient
-from preferences.links import LinkSigner
-from service.assembly.render import Renderer
-from service.settings import Settings
 
 XSS = "<img src=x onerror=alert(1)>"
 DRAFT_BLOCK = """\

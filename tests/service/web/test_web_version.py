@@ -14,9 +14,9 @@ from preferences.customers import CustomerData
 from preferences.database import make_engine, upgrade
 from preferences.links import LinkSigner, Purpose
 from preferences.store import create_customer
-from service.web import web_version
-from service.content.live import LiveContent
 from service.assembly.render import Renderer
+from service.content.live import LiveContent
+from service.web import web_version
 
 KEY = b"k" * 32
 
