@@ -1,16 +1,24 @@
 """Reading the operator API's requests: JSON bodies, ids, query parameters, versions; every
-client mistake becomes an ApiError (a 4xx JSON answer), never a traceback."""
+client mistake becomes an ApiError (a 4xx JSON answer), never a traceback.
+
+A body is checked by its model (``preferences.web.api.bodies``) first, then what the model let
+through by the domain, and the problems of both are answered together."""
 
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping
+import re
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, ContextManager, Iterable, Iterator, Mapping
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from preferences.customers import MAX_EXTERNAL_ID, parse_customer
+from preferences.customers import MAX_EXTERNAL_ID, CustomerData, parse_customer
 from preferences.errors import InvalidInput, UnknownCustomer
+from preferences.web.api.bodies import (ETAG, BatchRequest, CustomerInput, Path, PreferencesPatch, by_field,
+                                         invalid_fields)
 from preferences.web.centre import Catalogue
 
 
@@ -87,11 +95,8 @@ def int_param(request: Request, name: str, default: int, low: int, high: int) ->
     return int(raw)
 
 
-def expected_version(if_match: str | None, body: dict[str, Any]) -> int | None:
-    """The version a PATCH is based on, from If-Match or the body's ``version`` (removed from it)."""
-    version = body.pop("version", None)
-    if version is not None and (isinstance(version, bool) or not isinstance(version, int) or version < 1):
-        raise ApiError(422, "invalid input", {"version": "expected a whole number from 1"})
+def expected_version(if_match: str | None, version: int | None) -> int | None:
+    """The version a PATCH is based on: from If-Match, else the body's (checked) ``version``."""
     if if_match is None:
         return version
     tag = if_match.strip()
@@ -99,29 +104,107 @@ def expected_version(if_match: str | None, body: dict[str, Any]) -> int | None:
         return version
     if "," in tag:
         raise ApiError(400, "If-Match: give one ETag", {"If-Match": "give one ETag"})
-    tag = tag.removeprefix("W/").strip('"')
     # An ETag this server never made matches no version: answered as stale (412).
-    header_version = int(tag) if tag.isascii() and tag.isdigit() and len(tag) < 18 else 0
+    digits = tag.removeprefix("W/").strip('"')
+    header_version = int(digits) if re.fullmatch(ETAG, tag) and len(digits) < 18 else 0
     if version is not None and version != header_version:
         raise ApiError(400, "If-Match and version disagree", {"version": "differs from If-Match"})
     return header_version
 
 
+def customer_input(body: Mapping[str, Any], external_id: str, catalogue: Catalogue) -> CustomerData:
+    """The body of PUT /customers/{external_id}, checked by its model and then by the domain."""
+    paths = {**_unlisted_locale(body, catalogue), **invalid_fields(CustomerInput, body)}
+    problems = by_field(paths)
+    if "external_id" in body and "external_id" not in problems and str(body["external_id"]).strip() != external_id.strip():
+        problems["external_id"] = "differs from the external id in the URL"
+    with all_reported(problems):
+        return parse_customer({**_without(body, paths), "external_id": external_id},
+                              schema=catalogue.attributes, locales=catalogue.locales)
+
+
+def _unlisted_locale(body: Any, catalogue: Catalogue) -> dict[Path, str]:
+    # parse_customer also takes a blank locale or one with spaces around it, as a CSV file holds
+    # them; the API takes exactly what its schema lists.
+    locale = body.get("locale") if isinstance(body, dict) else None
+    if locale is None or locale in catalogue.locales:
+        return {}
+    return {("locale",): f"{locale!r} is not one of {', '.join(catalogue.locales)}"}
+
+
+@dataclass(frozen=True)
+class PatchBody:
+    """The body of PATCH .../preferences checked by its model: ``changes`` holds the fields it let
+    through (for the domain to check), ``problems`` what it refused."""
+
+    changes: dict[str, Any]
+    version: int | None
+    problems: dict[str, str]
+
+    @classmethod
+    def of(cls, body: Mapping[str, Any], catalogue: Catalogue) -> "PatchBody":
+        # The locale checked before the version: a locale the schema does not list is a 422 even
+        # when the version is stale.
+        paths = {**_unlisted_locale(body, catalogue), **invalid_fields(PreferencesPatch, body)}
+        changes = _without(body, paths)
+        version = changes.pop("version", None)
+        return cls(changes, version, by_field(paths))
+
+    def reported(self) -> ContextManager[None]:
+        return all_reported(self.problems)
+
+
+@contextmanager
+def all_reported(problems: Mapping[str, str]) -> Iterator[None]:
+    """Runs the domain's check of what a model let through; with ``problems`` from the model,
+    answers the problems of both at once (422), so a client learns every bad field in one go."""
+    try:
+        yield
+    except InvalidInput as invalid:
+        if not problems:
+            raise
+        raise ApiError(422, "invalid input", {**invalid.errors, **problems}) from None
+    if problems:
+        raise ApiError(422, "invalid input", dict(problems))
+
+
+def _without(value: Mapping[str, Any], paths: Iterable[Path], depth: int = 0) -> dict[str, Any]:
+    # The fields holding a value the model refused: the domain is not built for every JSON type.
+    bad = {path[depth] for path in paths if len(path) > depth}
+    return {name: item for name, item in value.items() if name not in bad}
+
+
 ITEM = "item"  # the field name of a batch item that is not an object at all
 
 
-def parse_batch(items: list[Any], catalogue: Catalogue) -> tuple[list, dict[int, dict[str, str]]]:
-    parsed, bad = [], {}
+def parse_batch(body: Mapping[str, Any], catalogue: Catalogue) -> tuple[list[Any], list[CustomerData]]:
+    """The customers of a POST /customers:batch body and their checked data; every bad item
+    (model or domain) is named in one ApiError (422, see ``batch_error``)."""
+    paths = invalid_fields(BatchRequest, body)
+    if any(len(path) < 2 for path in paths):
+        raise ApiError(422, "invalid input", by_field(paths))
+    items: list[Any] = body["customers"]
+    for index, item in enumerate(items):
+        for path, message in _unlisted_locale(item, catalogue).items():
+            paths.setdefault(("customers", index, *path), message)
+    bad: dict[int, dict[str, str]] = {}
+    for index in {path[1] for path in paths}:
+        problems = by_field({path[2:]: message for path, message in paths.items() if path[1] == index})
+        bad[index] = {name or ITEM: message for name, message in problems.items()}  # type: ignore[index]
+    parsed: list[CustomerData] = []
     ids: dict[str, int] = {}
     emails: dict[str, int] = {}
     for index, item in enumerate(items):
         if not isinstance(item, dict):
-            bad[index] = {ITEM: f"expected a customer object, got {json_kind(item)}"}
-            continue
+            continue  # the model named it
+        refused = bad.get(index, {})
         try:
-            data = parse_customer(item, schema=catalogue.attributes, locales=catalogue.locales)
+            data = parse_customer(_without(item, [path for path in paths if path[1] == index], depth=2),
+                                  schema=catalogue.attributes, locales=catalogue.locales)
         except InvalidInput as error:
-            bad[index] = error.errors
+            bad[index] = {**error.errors, **refused}
+            continue
+        if refused:
             continue
         for seen, key, name in ((ids, data.external_id, "external_id"), (emails, data.email.lower(), "email")):
             if key in seen:
@@ -129,7 +212,9 @@ def parse_batch(items: list[Any], catalogue: Catalogue) -> tuple[list, dict[int,
             else:
                 seen[key] = index
         parsed.append(data)
-    return parsed, bad
+    if bad:
+        raise batch_error(bad, items, "invalid")
+    return items, parsed
 
 
 def batch_error(bad: Mapping[int, Mapping[str, str]], items: list[Any], what: str, status: int = 422) -> ApiError:

@@ -96,13 +96,12 @@ class _Api:
     # Customers ---------------------------------------------------------------------------------
 
     async def upsertCustomer(self, request: Request) -> Response:  # noqa: N802
+        from preferences.web.api.inputs import customer_input
+
         external_id = request.path_params["external_id"]
         body = await json_object(request, MAX_BODY_BYTES)
         catalogue = self.centre.catalogue()
-        if "external_id" in body and str(body["external_id"]).strip() != external_id.strip():
-            raise ApiError(422, "invalid input", {"external_id": "differs from the external id in the URL"})
-        data = parse_customer({**body, "external_id": external_id},
-                              schema=catalogue.attributes, locales=catalogue.locales)
+        data = customer_input(body, external_id, catalogue)
 
         def work() -> tuple[str, dict[str, Any]]:
             with self._writing() as session:
@@ -124,19 +123,7 @@ class _Api:
     async def upsertCustomers(self, request: Request) -> Response:  # noqa: N802
         body = await json_object(request, MAX_BATCH_BODY_BYTES)
         catalogue = self.centre.catalogue()
-        items = body.get("customers")
-        unknown = sorted(set(body) - {"customers"})
-        if unknown or not isinstance(items, list):
-            fields = {name: "unknown field" for name in unknown}
-            if not isinstance(items, list):
-                fields["customers"] = "expected a list of customers"
-            raise ApiError(422, "invalid input", fields)
-        if len(items) > MAX_BATCH:
-            raise ApiError(422, "invalid input",
-                           {"customers": f"at most {MAX_BATCH} customers per batch, got {len(items)}"})
-        parsed, bad = parse_batch(items, catalogue)
-        if bad:
-            raise batch_error(bad, items, "invalid")
+        items, parsed = parse_batch(body, catalogue)
 
         def work() -> list[str]:
             with self._writing() as session:
@@ -177,20 +164,25 @@ class _Api:
         return JSONResponse(preferences, headers={"ETag": etag(preferences["version"])})
 
     async def changePreferences(self, request: Request) -> Response:  # noqa: N802
+        from preferences.web.api.inputs import PatchBody
+
         external_id = path_id(request)
-        body = await json_object(request, MAX_BODY_BYTES)
-        from_header = "if-match" in request.headers
-        expected = expected_version(request.headers.get("if-match"), body)
         catalogue = self.centre.catalogue()
+        body = PatchBody.of(await json_object(request, MAX_BODY_BYTES), catalogue)
+        from_header = "if-match" in request.headers
+        expected = expected_version(request.headers.get("if-match"), body.version)
         today = self.centre.today()
 
         def work() -> tuple[list[str], dict[str, Any]]:
             with self._writing() as session:
                 customer = store.get_customer_by_external_id(session, external_id)
+                # With fields the model refused, the domain still checks the others, so the answer
+                # names every bad field; what it may have written is rolled back with the session.
                 try:
-                    events = store.change_preferences(
-                        session, customer, body, Channel.API, expected, today=today,
-                        known_groups=catalogue.product_groups, locales=catalogue.locales)
+                    with body.reported():
+                        events = store.change_preferences(
+                            session, customer, body.changes, Channel.API, None if body.problems else expected,
+                            today=today, known_groups=catalogue.product_groups, locales=catalogue.locales)
                 except StaleForm as stale:
                     status, how = (412, "If-Match") if from_header else (409, "version")
                     raise ApiError(status, f"the preferences changed since version {stale.expected_version} "

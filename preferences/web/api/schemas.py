@@ -1,36 +1,70 @@
-"""The component schemas and parameters of the operator API's OpenAPI document."""
+"""The component schemas and parameters of the operator API's OpenAPI document.
+
+The request bodies' schemas are generated from their models (``preferences.web.api.bodies``), the
+parts that depend on the catalogue of the moment filled in per document; the answers' schemas are
+written here.
+"""
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any, Mapping
 
-from preferences.attributes import MAX_TEXT_LENGTH, Attribute
-from preferences.customers import MAX_EXTERNAL_ID, MAX_FIRST_NAME
-from preferences.models import Channel, Frequency, Status
+from pydantic.json_schema import models_json_schema
 
-MAX_BATCH = 1000
+from preferences.attributes import MAX_TEXT_LENGTH, Attribute
+from preferences.models import Channel
+from preferences.web.api.bodies import CATALOGUE, MAX_BATCH, REQUESTS, ExternalIdText, IfMatch, parameter_schema
+
+__all__ = ["DEFAULT_PAGE", "MAX_BATCH", "MAX_PAGE", "parameters", "ref", "schemas"]
+
 DEFAULT_PAGE = 100
 MAX_PAGE = 1000
+REF = "#/components/schemas/{model}"
 
 
 def ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
+    return {"$ref": REF.format(model=name)}
 
 
 def parameters() -> dict[str, Any]:
     return {
         "ExternalId": {"name": "external_id", "in": "path", "required": True,
                        "description": "The CRM's customer id",
-                       "schema": {"type": "string", "minLength": 1, "maxLength": MAX_EXTERNAL_ID}},
+                       "schema": parameter_schema(ExternalIdText)},
         "IfMatch": {"name": "If-Match", "in": "header", "required": False,
-                    "description": "The ETag of GET .../preferences, e.g. \"3\"",
-                    "schema": {"type": "string"}},
+                    "description": "The ETag of GET .../preferences, e.g. \"3\" (or W/\"3\", or *): one ETag, "
+                                   "a list is refused (400); one this server did not make matches no version (412)",
+                    "schema": parameter_schema(IfMatch)},
         "After": {"name": "after", "in": "query", "required": False,
                   "description": "Only events with an id greater than this (the previous page's next_after)",
                   "schema": {"type": "integer", "minimum": 0}},
         "Limit": {"name": "limit", "in": "query", "required": False,
                   "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": DEFAULT_PAGE}},
     }
+
+
+@cache
+def _requests() -> dict[str, Any]:
+    # The models do not change at run time: generated once, copied per document.
+    _, top = models_json_schema([(model, "validation") for model in REQUESTS], ref_template=REF)
+    return top["$defs"]
+
+
+def _with_catalogue(schema: Any, locales: tuple[str, ...], groups: str) -> Any:
+    """``schema`` with every property marked ``CATALOGUE`` filled from the catalogue."""
+    if isinstance(schema, list):
+        return [_with_catalogue(item, locales, groups) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    schema = {name: _with_catalogue(value, locales, groups) for name, value in schema.items()}
+    kind = schema.pop(CATALOGUE, None)
+    if kind == "locales":
+        nullable = {"type": "null"} in schema.get("anyOf", ())
+        schema["enum"] = [*locales, None] if nullable else list(locales)
+    elif kind == "product_groups":
+        schema["description"] = f"{schema.get('description', '')} (now: {groups})".lstrip()
+    return schema
 
 
 def _attribute_schema(attribute: Attribute) -> dict[str, Any]:
@@ -55,60 +89,30 @@ def schemas(locales: tuple[str, ...], product_groups: Mapping[str, Any],
     text_or_null = {"type": ["string", "null"]}
     date_time = {"type": "string", "format": "date-time"}
     groups = ", ".join(product_groups) or "none"
-    customer_fields = {
-        "email": {"type": "string", "format": "email", "maxLength": 320},
-        "first_name": {"type": ["string", "null"], "maxLength": MAX_FIRST_NAME},
-        "locale": {"type": ["string", "null"], "enum": [*locales, None]},
-        "status": {"type": ["string", "null"], "enum": [*Status, None]},
-        "attributes": ref("Attributes"),
-    }
-    external_id = {"type": "string", "minLength": 1, "maxLength": MAX_EXTERNAL_ID}
+    requests = _with_catalogue(_requests(), locales, groups)  # a new tree: the cached one stays as it is
+    external_id = parameter_schema(ExternalIdText)
     error_fields = {"type": "object", "additionalProperties": {"type": "string"}}
     return {
+        **requests,
         "Attributes": {
             "type": "object", "additionalProperties": False,
-            "description": "The attributes declared in content/audience.yaml; empty or null values are left out.",
+            "description": "The attributes declared in content/audience.yaml; empty or null values are left out. "
+                           "Like a CSV import, the API also takes a number or flag as text (\"4\", \"yes\") "
+                           "a choice in another case, and empty text as no value.",
             "properties": {name: _attribute_schema(attribute) for name, attribute in attributes.items()},
-        },
-        "CustomerInput": {
-            "type": "object", "additionalProperties": False, "required": ["email"],
-            "properties": {"external_id": {**external_id, "description": "Optional; must equal the one in the URL"},
-                           **customer_fields},
-        },
-        "CustomerBatchItem": {
-            "type": "object", "additionalProperties": False, "required": ["external_id", "email"],
-            "properties": {"external_id": external_id, **customer_fields},
-        },
-        "BatchRequest": {
-            "type": "object", "additionalProperties": False, "required": ["customers"],
-            "properties": {"customers": {"type": "array", "maxItems": MAX_BATCH,
-                                         "items": ref("CustomerBatchItem")}},
         },
         "Preferences": {
             "type": "object",
             "required": ["frequency", "paused_until", "excluded_groups", "locale", "status", "version", "updated_at"],
             "properties": {
-                "frequency": {"type": "string", "enum": list(Frequency)},
+                "frequency": ref("Frequency"),
                 "paused_until": {"type": ["string", "null"], "format": "date"},
                 "excluded_groups": {"type": "array", "items": {"type": "string"},
                                     "description": f"Product group ids (now: {groups})"},
                 "locale": {"type": "string"},
-                "status": {"type": "string", "enum": list(Status)},
+                "status": ref("Status"),
                 "version": {"type": "integer", "minimum": 1},
                 "updated_at": date_time,
-            },
-        },
-        "PreferencesPatch": {
-            "type": "object", "additionalProperties": False,
-            "properties": {
-                "frequency": {"type": "string", "enum": list(Frequency)},
-                "paused_until": {"type": ["string", "null"], "format": "date",
-                                 "description": "Skip editions before this day (at most 12 months ahead); null ends a pause"},
-                "excluded_groups": {"type": "array", "items": {"type": "string"}, "uniqueItems": True,
-                                    "description": f"The complete list of excluded product groups ({groups})"},
-                "locale": {"type": "string", "enum": list(locales)},
-                "version": {"type": "integer", "minimum": 1,
-                            "description": "The version the change is based on (409 when stale)"},
             },
         },
         "PreferencesChange": {
@@ -125,7 +129,7 @@ def schemas(locales: tuple[str, ...], product_groups: Mapping[str, Any],
                 "email": {"type": "string", "format": "email"},
                 "first_name": text_or_null,
                 "locale": {"type": "string"},
-                "status": {"type": "string", "enum": list(Status)},
+                "status": ref("Status"),
                 "attributes": {"type": "object"},
                 "created_at": date_time,
                 "updated_at": date_time,
@@ -150,7 +154,7 @@ def schemas(locales: tuple[str, ...], product_groups: Mapping[str, Any],
         },
         "Unsubscribed": {
             "type": "object", "required": ["external_id", "status", "changed"],
-            "properties": {"external_id": {"type": "string"}, "status": {"type": "string", "enum": list(Status)},
+            "properties": {"external_id": {"type": "string"}, "status": ref("Status"),
                            "changed": {"type": "boolean"}},
         },
         "ConsentEvent": {
