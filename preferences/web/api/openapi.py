@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from preferences.attributes import Attribute
-from preferences.web.api.schemas import MAX_BATCH, parameters, ref, schemas
+from preferences.web.api.bodies import MAX_BATCH
+from preferences.web.api.schemas import parameters, ref, schemas
 
 PREFIX = "/api"
 

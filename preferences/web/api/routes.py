@@ -23,15 +23,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from preferences import store
-from preferences.web.centre import Centre
-from preferences.customers import parse_customer
 from preferences.errors import Conflicts, StaleForm
 from preferences.models import Channel, ConsentEvent
-from preferences.web.api.inputs import (ApiError, batch_error, expected_version, int_param, json_object,
-                                         parse_batch, path_id)
-from preferences.web.api.outputs import customer_json, etag, event_json, preferences_json
+from preferences.web.api.inputs import (ApiError, PatchBody, batch_error, customer_input, expected_version,
+                                         int_param, json_object, parse_batch, path_id)
 from preferences.web.api.openapi import OPERATIONS, PREFIX, document
-from preferences.web.api.schemas import DEFAULT_PAGE, MAX_BATCH, MAX_PAGE
+from preferences.web.api.outputs import customer_json, etag, event_json, preferences_json
+from preferences.web.api.schemas import DEFAULT_PAGE, MAX_PAGE
+from preferences.web.centre import Centre
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_BATCH_BODY_BYTES = 4 * 1024 * 1024
@@ -96,8 +95,6 @@ class _Api:
     # Customers ---------------------------------------------------------------------------------
 
     async def upsertCustomer(self, request: Request) -> Response:  # noqa: N802
-        from preferences.web.api.inputs import customer_input
-
         external_id = request.path_params["external_id"]
         body = await json_object(request, MAX_BODY_BYTES)
         catalogue = self.centre.catalogue()
@@ -164,8 +161,6 @@ class _Api:
         return JSONResponse(preferences, headers={"ETag": etag(preferences["version"])})
 
     async def changePreferences(self, request: Request) -> Response:  # noqa: N802
-        from preferences.web.api.inputs import PatchBody
-
         external_id = path_id(request)
         catalogue = self.centre.catalogue()
         body = PatchBody.of(await json_object(request, MAX_BODY_BYTES), catalogue)

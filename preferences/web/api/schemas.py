@@ -14,9 +14,9 @@ from pydantic.json_schema import models_json_schema
 
 from preferences.attributes import MAX_TEXT_LENGTH, Attribute
 from preferences.models import Channel
-from preferences.web.api.bodies import CATALOGUE, MAX_BATCH, REQUESTS, ExternalIdText, IfMatch, parameter_schema
+from preferences.web.api.bodies import CATALOGUE, REQUESTS, ExternalIdText, IfMatch, parameter_schema
 
-__all__ = ["DEFAULT_PAGE", "MAX_BATCH", "MAX_PAGE", "parameters", "ref", "schemas"]
+__all__ = ["DEFAULT_PAGE", "MAX_PAGE", "parameters", "ref", "schemas"]
 
 DEFAULT_PAGE = 100
 MAX_PAGE = 1000

@@ -16,12 +16,12 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from attribute_schema import ATTRIBUTES
-from preferences.web import errors
-from preferences.web.api.routes import MAX_BODY_BYTES, routes
-from preferences.web.centre import Catalogue, Centre
 from preferences.database import for_writes
 from preferences.links import LinkSigner
 from preferences.models import ConsentEvent, Customer
+from preferences.web import errors
+from preferences.web.api.routes import MAX_BODY_BYTES, routes
+from preferences.web.centre import Catalogue, Centre
 
 KEY = "api-key-for-tests-0123456789"
 OTHER_KEY = "second-key-for-tests-98765"

@@ -8,8 +8,8 @@ import pytest
 from openapi_spec_validator import validate
 from starlette.routing import Mount, Route
 
-from preferences.web.api.routes import routes
 from preferences.web.api.openapi import OPERATIONS, PREFIX
+from preferences.web.api.routes import routes
 from test_api import AUTH, CATALOGUE, make_client
 
 METHODS = {"get", "put", "post", "patch", "delete", "head", "options", "trace"}
