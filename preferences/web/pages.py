@@ -68,7 +68,7 @@ def routes(
     # pages build their URLs from these names (PageViews.path_for).
     preferences, confirm, unsubscribe = (p.path + "{token}" for p in
                                          (Purpose.PREFERENCES, Purpose.CONFIRM, Purpose.UNSUBSCRIBE))
-    return [
+    named = [
         Route(preferences, pages.show, methods=["GET"], name="preferences"),
         Route(preferences, pages.save, methods=["POST"], name="preferences_save"),
         Route(preferences + "/unsubscribe", pages.unsubscribe_from_page, methods=["POST"],
@@ -79,6 +79,8 @@ def routes(
         Route(unsubscribe, subscription.unsubscribe_page, methods=["GET"], name="unsubscribe"),
         Route(unsubscribe, subscription.unsubscribe, methods=["POST"], name="unsubscribe_save"),
     ]
+    views.routes = {route.name: route for route in named}
+    return list(named)
 
 
 class _PreferencePages:

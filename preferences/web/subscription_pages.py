@@ -20,7 +20,7 @@ from preferences.models import Channel, Status
 from preferences.web.centre import Centre
 from preferences.web.form_input import client, submitted_form
 from preferences.web.snapshot import current, find_confirmable, find_for_write, read_snapshot
-from preferences.web.views import NOT_FOUND, PageViews, Reader, path_for, problem
+from preferences.web.views import NOT_FOUND, PageViews, Reader, problem
 
 ONE_CLICK = ("List-Unsubscribe", "One-Click")  # RFC 8058 body field and value
 
@@ -32,7 +32,7 @@ class SubscriptionPages:
         self.read = Reader(centre)
 
     def _preferences(self, request: Request, snap) -> str:
-        return path_for(request, "preferences", self.centre.signer.sign(snap.public_id, Purpose.PREFERENCES))
+        return self.views.path_for("preferences", self.centre.signer.sign(snap.public_id, Purpose.PREFERENCES))
 
     # Confirm link ---------------------------------------------------------------------------
 
@@ -54,7 +54,7 @@ class SubscriptionPages:
             locale, switch = self.views.locale(request, snap.locale, catalogue)
             if not write:
                 return self.views.render("confirm.html", locale, request, catalogue, switch=switch,
-                                         action=path_for(request, "confirm_save", token), done=False)
+                                         action=self.views.path_for("confirm_save", token), done=False)
             store.confirm_subscription(session, customer, Channel.PAGE, client(request))
             snap = current(session, customer)
             session.commit()
@@ -75,7 +75,7 @@ class SubscriptionPages:
         locale, switch = self.views.locale(request, snap.locale, catalogue)
         return self.views.render("unsubscribe.html", locale, request, catalogue, switch=switch,
                                  done=False, already=snap.status is Status.UNSUBSCRIBED,
-                                 action=path_for(request, "unsubscribe_save", request.path_params["token"]),
+                                 action=self.views.path_for("unsubscribe_save", request.path_params["token"]),
                                  preferences=self._preferences(request, snap))
 
     async def unsubscribe(self, request: Request) -> Response:

@@ -16,6 +16,7 @@ from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
+from starlette.routing import Route
 
 from preferences import translations
 from preferences.links import Purpose
@@ -37,11 +38,6 @@ def problem(kind: str, status: int, headers: dict[str, str] | None = None) -> HT
     unreadable form, or a database that is unavailable."""
     return HTMLResponse(i18n.render("problem.html", translations.SOURCE_LOCALE, kind=kind, back=None),
                         status_code=status, headers={**i18n.PAGE_HEADERS, **(headers or {})})
-
-
-def path_for(request: Request, name: str, token: str) -> str:
-    """The path of the named page route for a link token (routes: ``preferences.web.pages``)."""
-    return request.app.url_path_for(name, token=token)
 
 
 def choices_html(locale: str, choices: Choices, messages: tuple[tuple[str, str], ...]) -> Markup:
@@ -71,6 +67,11 @@ class PageViews:
     def __init__(self, centre: Centre, last_delivery: Callable[[int], date | None] | None) -> None:
         self.centre = centre
         self.last_delivery = last_delivery
+        self.routes: dict[str, Route] = {}  # by name: set by preferences.web.pages.routes
+
+    def path_for(self, name: str, token: str) -> str:
+        """The path of the named page route for a link token."""
+        return self.routes[name].url_path_for(name, token=token)
 
     def locale(self, request: Request, customer_locale: str, catalogue: Catalogue) -> tuple[str, list]:
         """The page language (asked for with ?lang=, else the customer's) and the links to the others."""
@@ -100,8 +101,8 @@ class PageViews:
         return self.render("status.html", locale, request, catalogue, status=status, switch=switch,
                            pending=snap.status is Status.PENDING, notice=notice,
                            first_name=snap.first_name,
-                           resubscribe=path_for(request, "preferences_resubscribe", token),
-                           unsubscribe=path_for(request, "preferences_unsubscribe", token))
+                           resubscribe=self.path_for("preferences_resubscribe", token),
+                           unsubscribe=self.path_for("preferences_unsubscribe", token))
 
     def centre_page(self, request: Request, snap: Snapshot, catalogue: Catalogue, *, status: int = 200,
                     notice: str | None = None, state: FormState | None = None,
@@ -111,7 +112,7 @@ class PageViews:
         locale, switch = self.locale(request, snap.locale, catalogue)
         state = state or FormState.of(snap, catalogue, today)
         token = self.centre.signer.sign(snap.public_id, Purpose.PREFERENCES)
-        base = path_for(request, "preferences_save", token)
+        base = self.path_for("preferences_save", token)
         messages = explain(errors, translations.for_locale(locale).gettext, locale, today) if errors else {}
         return self.render(
             "centre.html", locale, request, catalogue, status=status, switch=switch, notice=notice,
@@ -119,7 +120,7 @@ class PageViews:
             what=self.summary(snap, catalogue, locale),
             choices=_choices(state, snap.paused_until, catalogue, locale, today, tuple(messages.items())),
             action=base + (f"?lang={locale}" if request.query_params.get("lang") == locale else ""),
-            unsubscribe=path_for(request, "preferences_unsubscribe", token))
+            unsubscribe=self.path_for("preferences_unsubscribe", token))
 
     def summary(self, snap: Snapshot, catalogue: Catalogue, locale: str) -> str:
         """What the customer will get, in words, in ``locale``."""

@@ -14,7 +14,7 @@ from rich.table import Table
 from service.assembly.coverage import edition_coverage
 from service.assembly.edition import Edition
 from service.assembly.recipient import Recipient
-from service.cli import send as send_cli
+from service.cli import send as send_commands
 from service.cli.console import (customer_row_or_exit, err, load_or_exit, load_settings, migrated_engine, out,
                                  parse_day, renderer_for, safe_url)
 from service.cli.customers import customers_app
@@ -169,7 +169,7 @@ def serve(host: Annotated[str, typer.Option(help="address to bind (staff preview
     uvicorn.run(ready_to_serve(create_app(cfg)), host=host, port=port, log_level="warning")
 
 
-send_cli.register(app)  # newsletter send, newsletter report
+send_commands.register(app)  # newsletter send, newsletter report
 
 db_app = typer.Typer(help="The database: schema migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")

@@ -14,13 +14,13 @@ from typer.testing import CliRunner
 
 from preferences.database import for_writes
 from service.cli.main import app
-from service.cli.send import Report
 from service.content.check import load_content
 from service.delivery.base import SENT, Envelope, Result
 from service.sending import ledger
 from service.sending.batch import BatchSender
 from service.sending.due_editions import due_editions
 from service.sending.plan import plan_run
+from service.sending.report import Report
 from service.sending.spec import SendSpec
 from send_fixtures import (CONTENT, EDITION, add_customers, db_url, engine, migrated_postgres_url,  # noqa: F401
                            set_paused, set_status, settings_for, smtp_relay)
