@@ -26,7 +26,7 @@ version bump every ORM change takes).
 from __future__ import annotations
 
 from preferences.store.batch_upsert import CREATED, UNCHANGED, UPDATED, upsert_many
-from preferences.store.choices import SavedChoices, change_preferences, save_choices
+from preferences.store.choices import SavedChoices, change_preferences, check_choices, save_choices
 from preferences.store.customers import (
     create_customer,
     create_customers,
@@ -55,6 +55,7 @@ __all__ = [
     "PageState",
     "SavedChoices",
     "change_preferences",
+    "check_choices",
     "confirm_link_context",
     "confirm_subscription",
     "create_customer",

@@ -53,12 +53,7 @@ def save_choices(
     state = PageState.of_row(row)
     if expected_version is not None and expected_version != state.version:
         raise StaleForm(expected_version, state.version)
-    current = {
-        consent.FREQUENCY: state.frequency,
-        consent.PAUSED_UNTIL: state.paused_until,
-        consent.EXCLUDED_GROUPS: state.excluded_groups,
-        consent.LOCALE: state.locale,
-    }
+    current = _current(state)
     new = validate_changes(changes, current=current, today=today, known_groups=known_groups, locales=locales)
     if not new:
         return SavedChoices([], state)
@@ -74,9 +69,30 @@ def save_choices(
     return SavedChoices(events, after)
 
 
+def check_choices(conn: Connection, customer_id: int, changes: Mapping[str, Any], *, today: date,
+                  known_groups: Collection[str], locales: Collection[str]) -> None:
+    """Raise InvalidPreference naming every bad field of ``changes``, as ``save_choices`` would,
+    writing nothing and taking no lock (for a request that is refused anyway)."""
+    row = _READ_STATE.first_in(conn, {"customer_id": customer_id})
+    if row is None:
+        raise UnknownCustomer(f"no customer {customer_id}")
+    validate_changes(changes, current=_current(PageState.of_row(row)), today=today, known_groups=known_groups,
+                     locales=locales)
+
+
+def _current(state: PageState) -> dict[str, Any]:
+    return {
+        consent.FREQUENCY: state.frequency,
+        consent.PAUSED_UNTIL: state.paused_until,
+        consent.EXCLUDED_GROUPS: state.excluded_groups,
+        consent.LOCALE: state.locale,
+    }
+
+
 # The row under the lock every change takes first (FOR UPDATE on PostgreSQL; on SQLite the
 # writer's BEGIN IMMEDIATE already holds the database's lock).
 _LOCK_STATE = Prepared(STATE.where(customer_table.c.id == bindparam("customer_id")).with_for_update())
+_READ_STATE = Prepared(STATE.where(customer_table.c.id == bindparam("customer_id")))
 _SAVE_PREFERENCE = Prepared(
     update(preference_table).where(preference_table.c.customer_id == bindparam("who"))
     .values(frequency=bindparam("frequency"), paused_until=bindparam("paused_until"),

@@ -171,13 +171,16 @@ class _Api:
         def work() -> tuple[list[str], dict[str, Any]]:
             with self._writing() as session:
                 customer = store.get_customer_by_external_id(session, external_id)
-                # With fields the model refused, the domain still checks the others, so the answer
-                # names every bad field; what it may have written is rolled back with the session.
-                try:
+                if body.problems:
+                    # The model refused some fields: the domain checks the others without writing,
+                    # so the answer names every bad field at once.
                     with body.reported():
-                        events = store.change_preferences(
-                            session, customer, body.changes, Channel.API, None if body.problems else expected,
-                            today=today, known_groups=catalogue.product_groups, locales=catalogue.locales)
+                        store.check_choices(session.connection(), customer.id, body.changes, today=today,
+                                            known_groups=catalogue.product_groups, locales=catalogue.locales)
+                try:
+                    events = store.change_preferences(
+                        session, customer, body.changes, Channel.API, expected,
+                        today=today, known_groups=catalogue.product_groups, locales=catalogue.locales)
                 except StaleForm as stale:
                     status, how = (412, "If-Match") if from_header else (409, "version")
                     raise ApiError(status, f"the preferences changed since version {stale.expected_version} "

@@ -168,3 +168,12 @@ def test_consent_events_of_one_customer_only(client, customer):
 ])
 def test_bad_paging_parameters_are_400(client, customer, query, field):
     assert_error(client.get(f"{EVENTS}?{query}", headers=AUTH), 400, field)
+
+
+def test_a_patch_with_a_refused_field_writes_nothing_and_names_every_bad_field(client, customer, engine):
+    before = client.get(PREFERENCES, headers=AUTH).json()
+    events = event_count(engine)
+    response = patch(client, {"frequency": "monthly", "paused_until": 5, "excluded_groups": ["no-such-group"]})
+    assert_error(response, 422, "paused_until", "excluded_groups")
+    assert client.get(PREFERENCES, headers=AUTH).json() == before  # frequency not changed, version not bumped
+    assert event_count(engine) == events
