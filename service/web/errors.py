@@ -27,6 +27,7 @@ ERROR_CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; for
 TITLES = {400: "Bad request", 401: "Sign in required", 403: "Forbidden", 404: "Not found",
           405: "Method not allowed", 413: "Request too large", 500: "Something went wrong",
           503: "Temporarily unavailable"}
+# A page that cannot know its reader (an error, a bad link) speaks these, in this order.
 PAGE_LANGUAGES = ("de", "en")
 
 

@@ -23,12 +23,10 @@ from service.assembly.edition import Edition
 from service.assembly.recipient import Recipient
 from service.assembly.render import Renderer
 from service.content.live import LiveContent
+from service.web.errors import PAGE_LANGUAGES
 
 # The email alone, as in a mail program: no scripts, no forms, images over https only.
 EMAIL_CSP = "default-src 'none'; img-src https: data:; style-src 'unsafe-inline'; sandbox"
-PAGE_LANGUAGES = ("de", "en")
-
-
 @functools.cache
 def not_found_page() -> str:
     """The one answer to every bad link: German and English, from the gettext catalogue."""
