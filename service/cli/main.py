@@ -159,12 +159,20 @@ def serve(host: Annotated[str, typer.Option(help="address to bind (staff preview
     import uvicorn
 
     from service.web.app import create_app, ready_to_serve
+    from service.web.staff import PASSWORD_SETTING, is_loopback
 
     cfg = load_settings()
-    if cfg.is_dev_secret and host not in ("127.0.0.1", "localhost", "::1"):
-        err.print("[red]error:[/] refusing to serve on a public address with the development link key; "
-                  "set NEWSLETTER_LINK_KEYS")
-        raise typer.Exit(2)
+    if not is_loopback(host):
+        if cfg.is_dev_secret:
+            err.print("[red]error:[/] refusing to serve on a public address with the development link key; "
+                      "set NEWSLETTER_LINK_KEYS")
+            raise typer.Exit(2)
+        if cfg.preview_password is None:
+            err.print(f"[red]error:[/] refusing to serve the staff pages on a public address without a "
+                      f"staff credential; set {PASSWORD_SETTING}")
+            raise typer.Exit(2)
+    elif cfg.preview_password is None:
+        err.print(f"note: the staff pages are open to this machine only ({PASSWORD_SETTING} is not set)")
     err.print(f"serving on http://{host}:{port}/preview  (Ctrl+C to stop)")
     uvicorn.run(ready_to_serve(create_app(cfg)), host=host, port=port, log_level="warning")
 

@@ -176,3 +176,19 @@ def test_preview_of_an_unknown_customer(repo, monkeypatch):
     result = runner.invoke(app, ["preview", "weekly", "--date", "2026-11-23", "--customer", "nobody"])
     assert result.exit_code == 1
     assert "no customer with external id 'nobody'" in result.output
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.2"])
+def test_serve_refuses_a_public_address_without_a_staff_credential(repo, monkeypatch, host):
+    monkeypatch.setenv("NEWSLETTER_LINK_KEYS", "a-real-key-of-enough-length")
+    monkeypatch.delenv("NEWSLETTER_PREVIEW_PASSWORD", raising=False)
+    result = runner.invoke(app, ["serve", "--host", host, "--port", "1"])
+    assert result.exit_code == 2
+    assert "without a staff credential; set NEWSLETTER_PREVIEW_PASSWORD" in " ".join(result.output.split())
+
+
+def test_serve_refuses_a_public_address_with_the_development_link_key(repo, monkeypatch):
+    monkeypatch.delenv("NEWSLETTER_LINK_KEYS", raising=False)
+    monkeypatch.setenv("NEWSLETTER_PREVIEW_PASSWORD", "a staff password")
+    result = runner.invoke(app, ["serve", "--host", "0.0.0.0", "--port", "1"])
+    assert result.exit_code == 2 and "NEWSLETTER_LINK_KEYS" in result.output

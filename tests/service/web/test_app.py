@@ -15,8 +15,10 @@ from service.content.check import check_content
 from service.content.problems import ContentError, Problem
 from service.settings import Settings
 from service.web.app import create_app
+from service.web.staff import is_loopback
 
 VARIANT = "/preview/weekly/2026-11-23/vip/de"
+LOCAL = ("127.0.0.1", 50000)  # a browser on this machine: staff pages open without a password
 
 
 def basic(user: str, password: str) -> dict[str, str]:
@@ -44,7 +46,7 @@ def content(tmp_path):
 def client(content):
     routes = [Route("/hello", public_route), Route("/boom", broken_route), Route("/needs-content", content_route)]
     app = create_app(Settings(content_dir=content), extra_routes=routes)
-    return TestClient(app, raise_server_exceptions=False)
+    return TestClient(app, raise_server_exceptions=False, client=LOCAL)
 
 
 # -- headers -------------------------------------------------------------------------------
@@ -85,7 +87,7 @@ def test_content_errors_are_listed_on_the_index_with_status_200(tmp_path):
     })
     expected = check_content(root).errors
     assert len(expected) >= 2
-    client = TestClient(create_app(Settings(content_dir=root)), raise_server_exceptions=False)
+    client = TestClient(create_app(Settings(content_dir=root)), raise_server_exceptions=False, client=LOCAL)
     for path in ("/preview", VARIANT, VARIANT + "/email.html"):
         response = client.get(path)
         assert response.status_code == 200
@@ -97,7 +99,8 @@ def test_content_errors_are_listed_on_the_index_with_status_200(tmp_path):
 
 
 def test_a_missing_content_folder_is_a_problem_not_a_crash(tmp_path):
-    client = TestClient(create_app(Settings(content_dir=tmp_path / "nope")), raise_server_exceptions=False)
+    client = TestClient(create_app(Settings(content_dir=tmp_path / "nope")), raise_server_exceptions=False,
+                        client=LOCAL)
     response = client.get("/preview")
     assert response.status_code == 200 and "content folder not found" in response.text
 
@@ -151,5 +154,29 @@ def test_with_the_password_any_user_name_gets_in(guarded, user):
     assert guarded.get(VARIANT, headers=basic(user, "s3cret pässword")).status_code == 200
 
 
-def test_no_password_set_means_open(client):
+def test_no_password_set_opens_the_staff_pages_to_this_machine_only(client):
     assert client.get("/preview").status_code == 200
+
+
+@pytest.mark.parametrize("peer, headers", [
+    (("203.0.113.7", 50000), {}),                               # a client elsewhere
+    (("10.0.0.5", 50000), {}),                                  # or on the office network
+    (("127.0.0.1", 50000), {"X-Forwarded-For": "203.0.113.7"}),  # a local proxy forwarding one
+    (("::1", 50000), {"Forwarded": "for=203.0.113.7"}),
+    (("127.0.0.1", 50000), {"X-Real-IP": "203.0.113.7"}),
+])
+@pytest.mark.parametrize("path", ["/preview", VARIANT, VARIANT + "/email.html"])
+def test_without_a_password_staff_pages_are_never_public(content, peer, headers, path):
+    client = TestClient(create_app(Settings(content_dir=content)), client=peer)
+    response = client.get(path, headers=headers)
+    assert response.status_code == 403
+    assert "NEWSLETTER_PREVIEW_PASSWORD" in response.text
+    assert "Hallo" not in response.text and "Sledge" not in response.text
+
+
+@pytest.mark.parametrize("host, local", [
+    ("127.0.0.1", True), ("127.8.9.10", True), ("::1", True), ("[::1]", True), ("localhost", True),
+    ("0.0.0.0", False), ("::", False), ("192.168.1.2", False), ("example.com", False), ("", False), (None, False),
+])
+def test_is_loopback(host, local):
+    assert is_loopback(host) is local

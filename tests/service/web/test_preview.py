@@ -34,7 +34,8 @@ DRAFT_BLOCK = """\
 
 
 def client_for(content_dir, **settings) -> TestClient:
-    return TestClient(create_app(Settings(content_dir=content_dir, **settings)))
+    # A browser on this machine: without a password the staff pages are open to it only.
+    return TestClient(create_app(Settings(content_dir=content_dir, **settings)), client=("127.0.0.1", 50000))
 
 
 @pytest.fixture(scope="module")
