@@ -4,10 +4,14 @@
   newsletters again; GET only shows a button, POST activates them (the link works once).
 - ``GET|POST /unsubscribe/{token}``: RFC 8058 one-click (POST ``List-Unsubscribe=One-Click``, no
   cookie, no CSRF token, 200, idempotent), and the page behind the link for humans; GET never
-  changes anything (link scanners fetch it).
+  changes anything (link scanners fetch it). A POST without that field and value (another value,
+  JSON, text, an empty body) is a 400 that changes nothing. The page's button posts the same
+  body, to the same URL with ``?via=page``, so the consent event names the channel it came from.
 """
 
 from __future__ import annotations
+
+from urllib.parse import urlencode
 
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -23,6 +27,7 @@ from preferences.web.snapshot import current, find_confirmable, find_for_write, 
 from preferences.web.views import NOT_FOUND, PageViews, Reader, problem
 
 ONE_CLICK = ("List-Unsubscribe", "One-Click")  # RFC 8058 body field and value
+VIA_PAGE = {"via": "page"}  # the query of the unsubscribe page's own form
 
 
 class SubscriptionPages:
@@ -75,15 +80,20 @@ class SubscriptionPages:
         locale, switch = self.views.locale(request, snap.locale, catalogue)
         return self.views.render("unsubscribe.html", locale, request, catalogue, switch=switch,
                                  done=False, already=snap.status is Status.UNSUBSCRIBED,
-                                 action=self.views.path_for("unsubscribe_save", request.path_params["token"]),
+                                 action=self.views.path_for("unsubscribe_save", request.path_params["token"])
+                                 + "?" + urlencode(VIA_PAGE), one_click=ONE_CLICK,
                                  preferences=self._preferences(request, snap))
 
     async def unsubscribe(self, request: Request) -> Response:
         form = await submitted_form(request)
         if form is None:
             return problem("unreadable", 400)
-        one_click = form.get(ONE_CLICK[0]) == ONE_CLICK[1]
-        return await run_in_threadpool(self._unsubscribe, request, one_click)
+        # The one field with the one value; other fields are ignored, so that a provider which
+        # adds one still unsubscribes its user (a legal duty), but nothing else unsubscribes.
+        if form.getlist(ONE_CLICK[0]) != [ONE_CLICK[1]]:
+            return problem("not-one-click", 400)
+        via_page = all(request.query_params.get(k) == v for k, v in VIA_PAGE.items())
+        return await run_in_threadpool(self._unsubscribe, request, not via_page)
 
     def _unsubscribe(self, request: Request, one_click: bool) -> Response:
         catalogue = self.centre.catalogue()

@@ -4,8 +4,9 @@ Playwright for Python), against the pages served by uvicorn on 127.0.0.1 over a 
 A customer opens the personal link of their email, makes the newsletter monthly, pauses it for
 four weeks, unticks two product groups and saves; the page says in words what they will get, and
 the database holds the new state and one consent event per changed field. Then the unsubscribe
-link is fetched in the browser (which must change nothing) and a mail provider's RFC 8058
-one-click POST unsubscribes. Every page is photographed on a desktop and a 390 px phone screen
+link is fetched in the browser (which must change nothing), a POST without the RFC 8058 body is
+refused, the page's button posts exactly that body and unsubscribes, and a mail provider's
+one-click after it changes nothing more. Every page is photographed on a desktop and a 390 px phone screen
 under the test's tmp dir (printed at the end; run with -s to see the path).
 """
 
@@ -15,6 +16,7 @@ import os
 import socket
 import threading
 import time
+import urllib.error
 import urllib.request
 from datetime import date, timedelta
 from pathlib import Path
@@ -132,15 +134,18 @@ def state(engine, public_id):
                 list(preference.excluded_groups), preference.version), events
 
 
-def one_click(url: str) -> int:
+def one_click(url: str, body: bytes = b"List-Unsubscribe=One-Click") -> int:
     """A mail provider's RFC 8058 POST: no cookie, no token, no redirect followed."""
-    request = urllib.request.Request(url, data=b"List-Unsubscribe=One-Click", method="POST",
+    request = urllib.request.Request(url, data=body, method="POST",
                                      headers={"Content-Type": "application/x-www-form-urlencoded",
                                               "User-Agent": PROVIDER_AGENT})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        assert response.geturl() == url
-        assert response.headers.get("Set-Cookie") is None
-        return response.status
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.geturl() == url
+            assert response.headers.get("Set-Cookie") is None
+            return response.status
+    except urllib.error.HTTPError as refused:
+        return refused.code
 
 
 def test_a_customer_changes_the_preferences_and_unsubscribes_in_chromium(browser, served, tmp_path):
@@ -218,13 +223,18 @@ def test_a_customer_changes_the_preferences_and_unsubscribes_in_chromium(browser
     photograph("4-unsubscribe-confirm", unsubscribe_url)
     assert state(engine, public_id) == (saved, events)
 
-    # 5. RFC 8058 one-click: unsubscribed at once; a repeat changes nothing more.
-    assert one_click(unsubscribe_url) == 200
+    # 5. A POST without the RFC 8058 body changes nothing; the page's button posts exactly that
+    #    body, and a mail provider's one-click after it changes nothing more.
+    assert one_click(unsubscribe_url, b"List-Unsubscribe=Other") == 400
+    assert state(engine, public_id) == (saved, events)
+    with page.expect_request(lambda r: r.method == "POST") as posted:
+        page.get_by_role("button", name="Ja, abmelden").click()
+    assert posted.value.post_data == "List-Unsubscribe=One-Click"
+    assert page.locator("h1").inner_text() == "Sie sind abgemeldet"
     assert one_click(unsubscribe_url) == 200
     now, all_events = state(engine, public_id)
     assert now[0] == "unsubscribed"
-    assert all_events[3:] == [("status", "active", "unsubscribed", "one-click",
-                               client_hash("127.0.0.1", PROVIDER_AGENT))]
+    assert all_events[3:] == [("status", "active", "unsubscribed", "page", browser_hash)]
 
     # 6. The link from the old email now says so and offers the way back (by email).
     page.goto(preferences_url)

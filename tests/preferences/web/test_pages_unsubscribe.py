@@ -3,6 +3,8 @@ through a confirmation email: a leaked link can narrow consent, never widen it b
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import pytest
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
@@ -52,6 +54,34 @@ def test_one_click_works_even_with_a_csrf_cookie_present(site):
     assert response.status_code == 200 and site.state(public_id)["status"] == "unsubscribed"
 
 
+@pytest.mark.parametrize("content_type, body", [
+    ("application/x-www-form-urlencoded", "List-Unsubscribe=Other"),
+    ("application/x-www-form-urlencoded", "List-Unsubscribe="),
+    ("application/x-www-form-urlencoded", "list-unsubscribe=one-click"),
+    ("application/x-www-form-urlencoded", "List-Unsubscribe=One-Click&List-Unsubscribe=Other"),
+    ("application/x-www-form-urlencoded", ""),
+    ("application/json", '{"List-Unsubscribe": "One-Click"}'),
+    ("text/plain", "List-Unsubscribe=One-Click"),
+    (None, ""),
+])
+@pytest.mark.parametrize("query", ["", "?via=page"])
+def test_only_the_one_click_body_unsubscribes(site, content_type, body, query):
+    public_id = site.customer(locale="en")
+    headers = {"Content-Type": content_type} if content_type else {}
+    response = fresh_client(site).post(site.path(public_id, Purpose.UNSUBSCRIBE) + query,
+                                       content=body, headers=headers)
+    assert response.status_code == 400
+    assert "That was not an unsubscribe" in response.text and "Nothing was changed" in response.text
+    assert site.state(public_id)["status"] == "active" and site.events(public_id) == []
+
+
+def test_other_fields_beside_the_one_click_pair_do_not_stop_an_unsubscribe(site):
+    public_id = site.customer()
+    response = fresh_client(site).post(site.path(public_id, Purpose.UNSUBSCRIBE),
+                                       data={"List-Unsubscribe": "One-Click", "provider": "x"})
+    assert response.status_code == 200 and site.state(public_id)["status"] == "unsubscribed"
+
+
 def test_get_of_the_unsubscribe_link_never_changes_anything(site):
     public_id = site.customer(locale="en")
     path = site.path(public_id, Purpose.UNSUBSCRIBE)
@@ -61,7 +91,8 @@ def test_get_of_the_unsubscribe_link_never_changes_anything(site):
         assert response.status_code == 200
     assert site.state(public_id) == before and site.events(public_id) == []
     assert "Unsubscribe from our newsletter?" in response.text
-    assert form_fields(response.text, path) == []  # a plain button: no token needed
+    # A plain button, no token needed; it posts exactly the RFC 8058 body, marked as the page's.
+    assert form_fields(response.text, path + "?via=page") == [("List-Unsubscribe", "One-Click")]
     assert f'href="{site.path(public_id)}"' in response.text  # or change the settings instead
     assert site.client.head(path).status_code == 200 and site.state(public_id) == before
 
@@ -69,8 +100,10 @@ def test_get_of_the_unsubscribe_link_never_changes_anything(site):
 def test_the_confirm_button_of_the_unsubscribe_page(site):
     public_id = site.customer(locale="en")
     path = site.path(public_id, Purpose.UNSUBSCRIBE)
-    site.client.get(path)
-    response = site.client.post(path, data={})
+    page = site.client.get(path).text
+    response = site.client.post(path + "?via=page", content=urlencode(form_fields(page, path + "?via=page")),
+                                headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert response.request.content == b"List-Unsubscribe=One-Click"
     assert response.status_code == 200 and "You are unsubscribed" in response.text
     assert [(e.field, e.new, e.channel) for e in site.events(public_id)] == [("status", "unsubscribed", "page")]
     again = site.client.get(path)
@@ -147,11 +180,11 @@ def test_a_pending_customer_can_ask_for_the_email_again_or_stay_unsubscribed(sit
 def test_an_old_confirm_link_does_not_work_after_a_newer_one(site):
     public_id = site.customer(locale="en")
     path = site.path(public_id)
-    site.client.post(site.path(public_id, Purpose.UNSUBSCRIBE), data={})
+    site.client.post(site.path(public_id, Purpose.UNSUBSCRIBE), data={"List-Unsubscribe": "One-Click"})
     page = site.client.get(path).text
     site.client.post(f"{path}/resubscribe", data=as_form(form_fields(page, f"{path}/resubscribe")))
     old = site.confirmations[-1].confirm_url.removeprefix("https://news.example")
-    site.client.post(site.path(public_id, Purpose.UNSUBSCRIBE), data={})
+    site.client.post(site.path(public_id, Purpose.UNSUBSCRIBE), data={"List-Unsubscribe": "One-Click"})
     page = site.client.get(path).text
     site.client.post(f"{path}/resubscribe", data=as_form(form_fields(page, f"{path}/resubscribe")))
     new = site.confirmations[-1].confirm_url.removeprefix("https://news.example")
@@ -174,7 +207,7 @@ def test_a_confirm_link_for_an_active_customer_is_not_found(site):
 def test_a_failing_confirmation_email_says_so_and_can_be_retried(site):
     public_id = site.customer(locale="en")
     path = site.path(public_id)
-    site.client.post(site.path(public_id, Purpose.UNSUBSCRIBE), data={})
+    site.client.post(site.path(public_id, Purpose.UNSUBSCRIBE), data={"List-Unsubscribe": "One-Click"})
     page = site.client.get(path).text
     site.mail_fails = True
     response = site.client.post(f"{path}/resubscribe", data=as_form(form_fields(page, f"{path}/resubscribe")))
@@ -190,7 +223,7 @@ def test_saving_the_form_of_an_unsubscribed_customer_changes_nothing(site):
     public_id = site.customer(locale="en")
     path = site.path(public_id)
     page = site.client.get(path).text
-    site.client.post(site.path(public_id, Purpose.UNSUBSCRIBE), data={})
+    site.client.post(site.path(public_id, Purpose.UNSUBSCRIBE), data={"List-Unsubscribe": "One-Click"})
     fields = edit(form_fields(page, path), version="2", frequency="monthly")  # even at the right version
     response = site.client.post(path, data=as_form(fields))
     assert response.status_code == 409 and "You are unsubscribed" in response.text
