@@ -60,9 +60,10 @@ def protect(app: ASGIApp, secret: bytes, *, secure: bool = False) -> ASGIApp:
     """
     if not secret:
         raise ValueError("protect() needs a non-empty secret")
+    cookie_name = "__Host-csrftoken" if secure else "csrftoken"
     checked = asgi_csrf(
         _Reached(app),
-        cookie_name="__Host-csrftoken" if secure else "csrftoken",
+        cookie_name=cookie_name,
         signing_secret=secret,
         always_protect=_Prefixes(PROTECTED_PREFIXES),
         skip_if_scope=_is_one_click,
@@ -84,6 +85,7 @@ def protect(app: ASGIApp, secret: bytes, *, secure: bool = False) -> ASGIApp:
         async def watched_send(message: Message) -> None:
             if message["type"] == "http.response.start":
                 state["started"] = True
+                message = {**message, "headers": _http_only(message.get("headers", []), cookie_name)}
             await send(message)
 
         try:
@@ -98,6 +100,15 @@ def protect(app: ASGIApp, secret: bytes, *, secure: bool = False) -> ASGIApp:
             await _problem(send, 400, "unreadable")
 
     return protected
+
+
+def _http_only(headers, cookie_name: str) -> list[tuple[bytes, bytes]]:
+    """``headers`` with the CSRF cookie marked HttpOnly: the token travels in a hidden form
+    field, no script ever needs to read the cookie (asgi-csrf has no option for it)."""
+    prefix = cookie_name.encode() + b"="
+    return [(name, value + b"; HttpOnly")
+            if name.lower() == b"set-cookie" and value.startswith(prefix) and b"httponly" not in value.lower()
+            else (name, value) for name, value in headers]
 
 
 def form_token(scope: Scope) -> str:

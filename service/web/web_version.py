@@ -1,10 +1,12 @@
 """The web version of an email ("view in your browser"): the customer's own HTML part.
 
 The link is signed for the customer and bound to the edition, so it shows nobody else's email
-and no other edition; whatever is wrong with it, the answer is the same 404 page."""
+and no other edition; whatever is wrong with it, the answer is the same 404 page. A view link
+gets forwarded with the email, so the page shows the address only masked (``masked_address``)."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from datetime import date
 from html import escape
@@ -74,4 +76,13 @@ def _render(live: LiveContent, engine: Engine, signer: LinkSigner, renderer: Ren
     assembly = edition.assembly_for(recipient)
     if assembly is None or assembly.skip_reason:
         return None
-    return renderer.html(edition, renderer.variant(edition, assembly), recipient)
+    shown = dataclasses.replace(recipient, email=masked_address(recipient.email))
+    return renderer.html(edition, renderer.variant(edition, assembly), shown)
+
+
+def masked_address(email: str) -> str:
+    """The address as its owner recognises it and a reader of a forwarded link cannot use:
+    ``anna.berg@example.com`` -> ``a…@e….com``."""
+    local, _, domain = email.rpartition("@")
+    host, dot, top = domain.rpartition(".")
+    return f"{local[:1]}…@{(host or top)[:1]}…{dot}{top if host else ''}"

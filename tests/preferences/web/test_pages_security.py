@@ -193,6 +193,7 @@ def test_protect_secure_uses_a_host_only_secure_cookie():
     response = TestClient(app, base_url="https://testserver").get("/preferences/x")
     cookie = response.headers["set-cookie"]
     assert cookie.startswith("__Host-csrftoken=") and "Secure" in cookie and "Path=/" in cookie
+    assert cookie.endswith("; HttpOnly") and cookie.count("HttpOnly") == 1
     with pytest.raises(ValueError):
         protect(app, b"")
 
@@ -213,6 +214,7 @@ def test_protect_works_as_a_starlette_middleware_factory(site):
     path = site.path(public_id)
     page = client.get(path)
     assert page.status_code == 200 and "csrftoken=" in page.headers["set-cookie"]
+    assert "HttpOnly" in page.headers["set-cookie"]  # no script needs it: the token is a form field
     assert client.post(path, data={"version": "1"}).status_code == 403
     assert client.post(path, data=as_form(form_fields(page.text, path))).status_code == 200
 

@@ -10,6 +10,7 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from content_tree import write_tree
+from repo_paths import CONTENT
 from preferences.customers import CustomerData
 from preferences.database import make_engine, upgrade
 from preferences.links import LinkSigner, Purpose
@@ -67,3 +68,33 @@ def test_any_bad_link_is_the_same_404(site, path):
     response = client.get(link)
     assert response.status_code == 404
     assert "This view does not exist" in response.text and "ida@" not in response.text
+
+
+def test_a_forwarded_view_link_does_not_disclose_the_address(tmp_path):
+    """The demo layout prints the address ("sent to ..."); the web version masks it."""
+    url = f"sqlite:///{tmp_path}/n.db"
+    upgrade(url)
+    engine = make_engine(url)
+    with Session(engine) as session:
+        public_id = create_customer(session, CustomerData(
+            external_id="C1", email="anna.berg@example.com", first_name="Anna", locale="en",
+            attributes={"purchasing_power": 5}), "import", default_locale="de").public_id
+        session.commit()
+    signer = LinkSigner([KEY])
+    renderer = Renderer(signer, "https://news.example", "u@news.example")
+    client = TestClient(Starlette(routes=web_version.routes(LiveContent(CONTENT, interval=0), engine,
+                                                            signer, renderer)))
+    response = client.get(f"/view/weekly/2026-11-23/{signer.sign(public_id, Purpose.VIEW, 'weekly/2026-11-23')}")
+    engine.dispose()
+    assert response.status_code == 200
+    assert "anna.berg" not in response.text and "example.com" not in response.text
+    assert "This email was sent to a…@e….com because" in response.text
+
+
+@pytest.mark.parametrize("email, masked", [
+    ("anna.berg@example.com", "a…@e….com"),
+    ("x@mail.example.co.uk", "x…@m….uk"),
+    ("ab@localhost", "a…@l…"),
+])
+def test_masked_address(email, masked):
+    assert web_version.masked_address(email) == masked
