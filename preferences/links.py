@@ -60,7 +60,7 @@ def _seal_salt(purpose: Purpose) -> bytes:
 
 
 MAX_SEALED_LENGTH = 4096
-_SEALED = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{22}")
+_SEALED = re.compile(r"[A-Za-z0-9_-]*\.[A-Za-z0-9_-]{22}")
 
 
 def _encode(digest: bytes) -> str:

@@ -9,8 +9,10 @@ online" link: both are in the same message, bound to the same customer and editi
 holds one holds the other, and sharing it spares the send an HMAC a recipient (a tenth of its
 substitution, bench/render.py).
 
-Not tracked: the personal links (preferences, unsubscribe, view online: placeholders), and
-anything that is not an absolute http(s) URL (mailto:, tel:, anchors)."""
+Not tracked: the personal links (preferences, unsubscribe, view online: placeholders), anything
+that is not an absolute http(s) URL (mailto:, tel:, anchors), and the href of an MJML share
+button (``<mj-social-element name="facebook">`` without ``-noshare``): MJML puts it into the
+network's share URL, and a tracked link there would publish the recipient's token."""
 
 from __future__ import annotations
 
@@ -26,7 +28,11 @@ from service.content.markup.fields import PLACEHOLDER, placeholder
 TOKEN_FIELD = "links.click"
 LAYOUT = "layout"  # the owner of the layout's own links (logo, footer, social icons)
 _SEPARATOR = "\x1f"  # cannot occur in an id, a team or a URL
+_TAG = re.compile(r"<[A-Za-z][^<>]*>")
 _HREF = re.compile(r"""(\bhref\s*=\s*)(["'])(.*?)\2""", re.IGNORECASE | re.DOTALL)
+# MJML's networks whose element shares its href (their "-noshare" twins and the others link to it).
+_SHARE_BUTTON = re.compile(r"""^<mj-social-element\b[^>]*\bname\s*=\s*["']"""
+                           r"""(facebook|twitter|x|google|pinterest|linkedin|tumblr|xing)["']""", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -90,4 +96,8 @@ class LinkTracker:
             tracked = self.prefix + self.signer.seal(target.text(), Purpose.CLICK) + "/" + placeholder(TOKEN_FIELD)
             return f"{match.group(1)}{match.group(2)}{tracked}{match.group(2)}"
 
-        return _HREF.sub(rewrite, markup)
+        def in_tag(match: re.Match) -> str:
+            tag = match.group(0)
+            return tag if _SHARE_BUTTON.match(tag) else _HREF.sub(rewrite, tag)
+
+        return _TAG.sub(in_tag, markup)

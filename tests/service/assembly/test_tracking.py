@@ -120,3 +120,15 @@ def test_what_is_left_alone():
     assert out.startswith(markup[:markup.index("<a href='")])
     assert [t.url for t in tracker.targets] == ["https://shop.example/?a=1&b=2"]  # unescaped
     assert tracker.track(out, LAYOUT) == out  # tracked once, never twice
+
+
+def test_a_share_button_is_never_given_a_tracked_link():
+    """MJML puts a share button's href into the network's share URL: tracked, it would publish the
+    recipient's token on that network."""
+    tracker = LinkTracker(SIGNER, BASE, "weekly/2026-11-23")
+    markup = ('<mj-social-element name="facebook" href="https://www.nordhaus.example/sale">F</mj-social-element>'
+              '<mj-social-element name="facebook-noshare" href="https://www.facebook.com/nordhaus">F</mj-social-element>'
+              '<mj-social-element href="https://blog.nordhaus.example/">Blog</mj-social-element>')
+    out = tracker.track(markup, LAYOUT)
+    assert out.startswith(markup[:markup.index("</mj-social-element>")])  # the share button as written
+    assert [t.url for t in tracker.targets] == ["https://www.facebook.com/nordhaus", "https://blog.nordhaus.example/"]
