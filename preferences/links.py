@@ -1,10 +1,14 @@
 """Signed personal links: ``/preferences/{token}``, ``/unsubscribe/{token}``, ``/view/{token}``,
-``/confirm/{token}``.
+``/confirm/{token}``, ``/r/{sealed target}/{token}`` (a tracked link).
 
 A token is ``<public_id>.<sig>``: the customer's random public id (22 URL-safe characters) and
 the first 16 bytes (128 bits) of HMAC-SHA256 over a per-purpose salt and the public id, in
 URL-safe base64 without padding (22 characters). Tokens never expire, because a newsletter from
 last year must still unsubscribe; keys rotate instead (the first key signs, every key verifies).
+
+A sealed value (``seal``) is a short text readable by anyone but changed by no one: its URL-safe
+base64 and the HMAC over it, e.g. a tracked link's target, so the redirect never goes anywhere a
+sent email did not link to, whatever the database holds or lacks.
 
 Signing runs once or twice per recipient on the send's hot path, so the keyed, salted HMAC state
 is computed once per key and purpose and only copied per token (about a microsecond).
@@ -38,6 +42,7 @@ class Purpose(StrEnum):
     UNSUBSCRIBE = "unsubscribe"
     CONFIRM = "confirm"
     VIEW = "view"
+    CLICK = "r"  # a tracked link: short, it is in every link of a block
 
     @property
     def path(self) -> str:
@@ -48,6 +53,14 @@ class Purpose(StrEnum):
 def _salt(purpose: Purpose) -> bytes:
     # Versioned and NUL-terminated: no purpose's salt is a prefix of another's message.
     return b"newsletter.link.v1\x00" + purpose.value.encode("ascii") + b"\x00"
+
+
+def _seal_salt(purpose: Purpose) -> bytes:
+    return b"newsletter.seal.v1\x00" + purpose.value.encode("ascii") + b"\x00"
+
+
+MAX_SEALED_LENGTH = 4096
+_SEALED = re.compile(r"[A-Za-z0-9_-]*\.[A-Za-z0-9_-]{22}")
 
 
 def _encode(digest: bytes) -> str:
@@ -81,6 +94,10 @@ class LinkSigner:
         # states[purpose] = one HMAC state per key, already fed the key and the purpose's salt.
         self._states = {
             purpose: tuple(hmac.new(key, _salt(purpose), hashlib.sha256) for key in keys)
+            for purpose in Purpose
+        }
+        self._seal_states = {
+            purpose: tuple(hmac.new(key, _seal_salt(purpose), hashlib.sha256) for key in keys)
             for purpose in Purpose
         }
 
@@ -133,6 +150,30 @@ class LinkSigner:
         if not valid:
             raise BadLink("signature")
         return public_id
+
+    def seal(self, text: str, purpose: Purpose) -> str:
+        """``text`` in URL-safe base64 with its signature: ``unseal`` gives it back unchanged."""
+        body = base64.urlsafe_b64encode(text.encode("utf-8")).rstrip(b"=").decode("ascii")
+        state = self._seal_states[purpose][0].copy()
+        state.update(body.encode("ascii"))
+        return body + "." + _encode(state.digest())
+
+    def unseal(self, sealed: object, purpose: Purpose) -> str:
+        """The text ``seal`` sealed for ``purpose`` with any of the keys; BadLink otherwise."""
+        if not isinstance(sealed, str) or len(sealed) > MAX_SEALED_LENGTH or not _SEALED.fullmatch(sealed):
+            raise BadLink("malformed")
+        body, _, signature = sealed.rpartition(".")
+        valid = False
+        for base in self._seal_states[purpose]:
+            state = base.copy()
+            state.update(body.encode("ascii"))
+            valid |= hmac.compare_digest(_encode(state.digest()), signature)
+        if not valid:
+            raise BadLink("signature")
+        try:
+            return base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):  # pragma: no cover - only a key holder makes one
+            raise BadLink("malformed") from None
 
     def path(self, public_id: str, purpose: Purpose | str, context: str = "") -> str:
         """The site-relative path of a personal link, e.g. ``/unsubscribe/<token>``."""

@@ -27,9 +27,10 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "service.sending": ("service.assembly", "service.content", "service.delivery", "service.settings",
                         "preferences"),
     "service.lifecycle": ("service.assembly", "service.content", "service.delivery", "preferences"),
-    "service.web": ("service.lifecycle", "service.assembly", "service.content", "service.delivery",
+    "service.results": ("service.sending", "service.assembly", "service.content", "preferences"),
+    "service.web": ("service.results", "service.lifecycle", "service.assembly", "service.content", "service.delivery",
                     "service.settings", "preferences.web", "preferences"),
-    "service.cli": ("service.web", "service.sending", "service.lifecycle", "service.assembly",
+    "service.cli": ("service.results", "service.web", "service.sending", "service.lifecycle", "service.assembly",
                     "service.content", "service.delivery", "service.settings", "preferences"),
     "service": (),  # the package itself holds nothing but its docstring
 }

@@ -10,7 +10,7 @@ import base64
 import binascii
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Mapping
 
 from service.assembly.personal import Substitution
@@ -68,17 +68,29 @@ class EncodedBody:
 
     pieces: tuple[bytes, ...]
     fields: tuple[str, ...]
+    distinct: frozenset[str] = field(init=False, repr=False, compare=False)
+    # pieces[0], then per field: soft break, (the value), soft break, the next piece
+    skeleton: tuple[bytes | None, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "distinct", frozenset(self.fields))
+        skeleton: list[bytes | None] = [self.pieces[0]]
+        for piece in self.pieces[1:]:
+            skeleton += (SOFT_BREAK, None, SOFT_BREAK, piece)
+        object.__setattr__(self, "skeleton", tuple(skeleton))
 
     @classmethod
     def of(cls, body: Substitution) -> "EncodedBody":
         return cls(tuple(qp(p) for p in body.literals), body.fields)
 
     def encode(self, values: Mapping[str, str]) -> list[bytes]:
-        pieces = self.pieces
-        out = [pieces[0]]
-        for i, name in enumerate(self.fields):
-            out += (SOFT_BREAK, qp(values[name]), SOFT_BREAK, pieces[i + 1])
+        # Each value encoded once (the click token is in every tracked link), then laid into the
+        # skeleton by one slice assignment: no Python loop over the fields.
+        encoded = {name: qp(values[name]) for name in self.distinct}
+        out = list(self.skeleton)
+        out[2::4] = [encoded[name] for name in self.fields]
         return out
+
 
 
 class MessageTemplate:

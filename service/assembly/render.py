@@ -1,6 +1,7 @@
 """Rendering: a variant compiled once (MJML, text part, MIME skeleton); a recipient substituted.
 
-The per-recipient path is `Renderer.message`: signed links, escaped values, one join."""
+The per-recipient path is `Renderer.message`: signed links, escaped values, one join. Each web
+link of a block and of the layout is tracked (``service.assembly.tracking``) when it compiles."""
 
 from __future__ import annotations
 
@@ -16,12 +17,13 @@ from inscriptis.css_profiles import CSS_PROFILES
 from inscriptis.model.config import ParserConfig
 from markupsafe import escape
 
-from preferences.links import LinkSigner, Purpose
+from preferences.links import TOKEN_LENGTH, LinkSigner, Purpose
 
 from service.assembly.edition import Assembly, Edition, VariantKey
 from service.assembly.mime import MessageTemplate, mailbox, message_id
 from service.assembly.personal import Substitution
 from service.assembly.recipient import Recipient
+from service.assembly.tracking import LAYOUT, TOKEN_FIELD, LinkTracker, Target, edition_token_of
 from service.content.markup.compose import render_block, render_layout, render_preheader, render_subject, variant_context
 from service.content.markup.mjml import compile_mjml
 
@@ -29,7 +31,8 @@ GMAIL_CLIP_BYTES = 102 * 1024
 MAX_CACHED_VARIANTS = 512
 # The longest value each personal field may have once escaped for HTML (import limits x escaping).
 LONGEST_HTML = {"recipient.first_name": 100 * 6, "recipient.email": 254 * 5,
-                "links.preferences": 200, "links.unsubscribe": 200, "links.view_online": 260}
+                "links.preferences": 200, "links.unsubscribe": 200, "links.view_online": 260,
+                TOKEN_FIELD: TOKEN_LENGTH}
 _TEXT_CONFIG = ParserConfig(css=CSS_PROFILES["strict"], display_links=True, display_images=False)
 _BLANK_LINES = re.compile(r"\n[ \t]*(\n[ \t]*){2,}")
 _UNSAFE_ADDRESS = re.compile(r"[\s<>,;\"\\]")
@@ -47,6 +50,7 @@ class CompiledVariant:
     text: Substitution
     subject: Substitution
     mime: MessageTemplate
+    links: tuple[Target, ...] = ()  # the tracked links, in the order they appear
 
     @property
     def edition_id(self) -> str:
@@ -70,8 +74,9 @@ class CompiledVariant:
 class Renderer:
     """Compiles variants (cached per content version) and renders messages for recipients."""
 
-    def __init__(self, signer: LinkSigner, base_url: str, unsubscribe_mailto: str):
+    def __init__(self, signer: LinkSigner, base_url: str, unsubscribe_mailto: str, *, track: bool = True):
         self.signer, self.base_url, self.unsubscribe_mailto = signer, base_url.rstrip("/"), unsubscribe_mailto
+        self.track = track  # False: the links as the editors wrote them (bench/render.py compares)
         # Most recently used last; bounded, since one compiled body holds about 100 KB of text.
         self._bodies: OrderedDict[tuple, CompiledVariant] = OrderedDict()
         self._variants: OrderedDict[tuple, CompiledVariant] = OrderedDict()  # small: they share bodies
@@ -93,8 +98,12 @@ class Renderer:
         template, key = edition.template, assembly.key
         context = variant_context(template, key.edition_date, assembly.segment.id, assembly.segment.name, key.locale)
         context["preheader"] = escape(render_preheader(template, key.locale, context))
-        bodies = {fill.slot.name: [render_block(b, context) for b in fill.chosen] for fill in assembly.fills}
-        html = compile_mjml(render_layout(template, bodies, context)).replace("\r\n", "\n")
+        tracker = LinkTracker(self.signer, self.base_url, f"{key.template}/{key.edition_date.isoformat()}")
+        track = tracker.track if self.track else (lambda markup, owner, team="": markup)
+        bodies = {fill.slot.name: [track(render_block(b, context), b.id, b.team) for b in fill.chosen]
+                  for fill in assembly.fills}
+        layout = track(render_layout(template, bodies, context), LAYOUT)
+        html = compile_mjml(layout).replace("\r\n", "\n")
         text = html_to_text(html)
         subject = render_subject(template, key.locale, context)
         subject_sub = Substitution.split(subject)
@@ -104,13 +113,14 @@ class Renderer:
             list_name=template.name(key.locale), list_id=template.list_id, subject=subject_sub, text=text_sub,
             html=html_sub, boundary_seed=f"{edition.content.version}/{assembly.body_key}",
         )
-        return CompiledVariant(key, assembly, html_sub, text_sub, subject_sub, mime)
+        return CompiledVariant(key, assembly, html_sub, text_sub, subject_sub, mime, tuple(tracker.targets))
 
     # -- per recipient --------------------------------------------------------------------
     def values(self, variant: CompiledVariant, template_fallback: str, recipient: Recipient) -> dict[str, str]:
         """The raw (unescaped) personal values of one recipient."""
         public_id = recipient.public_id
         sign = self.signer.url
+        edition_token = edition_token_of(self.signer, public_id, variant.edition_id)
         return {
             # Control characters have no place in a name, and CR/LF none near a header.
             "recipient.first_name": _CONTROL.sub("", recipient.first_name or "") or template_fallback,
@@ -118,8 +128,8 @@ class Renderer:
             "links.preferences": sign(self.base_url, public_id, Purpose.PREFERENCES),
             "links.unsubscribe": sign(self.base_url, public_id, Purpose.UNSUBSCRIBE),
             # The web version is per edition: the token is bound to it, the path names it.
-            "links.view_online": f"{self.base_url}{Purpose.VIEW.path}{variant.edition_id}/"
-                                 + self.signer.sign(public_id, Purpose.VIEW, variant.edition_id),
+            "links.view_online": f"{self.base_url}{Purpose.VIEW.path}{variant.edition_id}/{edition_token}",
+            TOKEN_FIELD: edition_token,  # the recipient's part of every tracked link
         }
 
     def html(self, edition: Edition, variant: CompiledVariant, recipient: Recipient) -> str:

@@ -2,8 +2,9 @@
 
 Owns: the one registry of exception handlers that turns domain errors into statuses and pages
 (``errors``), the security headers, the staff preview (``preview``), the web version of an email
-(``web_version``), and the preference centre's wiring to the engine (``catalogue``).
+(``web_version``), the tracked links' redirect (``redirect``), and the preference centre's
+wiring to the engine (``catalogue``).
 
 May import: everything below it in the service (``content``, ``assembly``, ``delivery``,
-``lifecycle``, ``settings``) and ``preferences`` with ``preferences.web``. Not ``service.cli``.
+``lifecycle``, ``results``, ``settings``) and ``preferences`` with ``preferences.web``. Not ``service.cli``.
 """

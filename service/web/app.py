@@ -5,10 +5,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 from typing import Iterable
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
@@ -22,8 +24,9 @@ from service.assembly.render import Renderer
 from service.content.live import LiveContent
 from service.delivery.registry import parse_target
 from service.lifecycle.confirmations import ConfirmationMailer
+from service.results.recorder import ClickRecorder
 from service.settings import Settings
-from service.web import errors
+from service.web import errors, redirect
 from service.web import web_version
 from service.web.catalogue import centre_for
 from service.web.preview import PreviewPages
@@ -41,12 +44,14 @@ def create_app(settings: Settings, *, extra_routes: Iterable[BaseRoute] = ()) ->
     live = LiveContent(settings.content_dir, interval=2.0)
     renderer = new_renderer()
     centre = centre_for(settings, live, engine)
+    clicks = ClickRecorder(engine)
     routes: list[BaseRoute] = [
         # The customers' pages first: the router tries the routes in order, on every request.
         *preference_routes(centre, on_confirmation_needed=ConfirmationMailer(
             parse_target(settings.relay), settings.sender_email, lambda: live.current().content)),
         *preview.routes(),
         *web_version.routes(live, engine, centre.signer, renderer),
+        *redirect.routes(centre.signer, clicks),
         *api.routes(centre),
         *extra_routes,
     ]
@@ -56,10 +61,25 @@ def create_app(settings: Settings, *, extra_routes: Iterable[BaseRoute] = ()) ->
                     Middleware(protect, secret=settings.csrf_secret,
                                secure=settings.base_url.startswith("https://"))],
         exception_handlers=errors.handlers(),
+        lifespan=_recording(clicks),
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.clicks = clicks
     return app
+
+
+def _recording(clicks: ClickRecorder):
+    """The app's lifespan: the click recorder's thread runs while the app serves, and writes
+    what it still holds when the app stops."""
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette):
+        clicks.start()
+        try:
+            yield
+        finally:
+            await run_in_threadpool(clicks.stop)
+    return lifespan
 
 
 def app_from_env() -> Starlette:

@@ -184,3 +184,27 @@ def test_a_signer_can_be_sent_to_a_worker_process(signer, pid):
 def test_repr_does_not_show_keys(signer):
     assert "0123456789" not in repr(signer)
     assert "1 keys" in repr(signer)
+
+
+# -- sealed values (a tracked link's target) ------------------------------------------------
+@given(st.text(max_size=300))
+@settings(max_examples=200)
+def test_seal_gives_back_any_text_unchanged(text):
+    signer = LinkSigner([OLD_KEY])
+    sealed = signer.seal(text, Purpose.CLICK)
+    assert re.fullmatch(r"[A-Za-z0-9_-]*\.[A-Za-z0-9_-]{22}", sealed)
+    assert signer.unseal(sealed, Purpose.CLICK) == text
+
+
+def test_a_sealed_value_survives_key_rotation_and_nothing_else():
+    sealed = LinkSigner([OLD_KEY]).seal("https://shop.example/ä?x=1", Purpose.CLICK)
+    assert LinkSigner([NEW_KEY, OLD_KEY]).unseal(sealed, Purpose.CLICK) == "https://shop.example/ä?x=1"
+    body, signature = sealed.split(".")
+    for changed in (sealed[:-1] + ("A" if sealed[-1] != "A" else "B"), ("B" if body[0] == "A" else "A") + sealed[1:],
+                    body, "." + signature, sealed + "A", "x" * 5000 + "." + signature, None, 7):
+        with pytest.raises(BadLink):
+            LinkSigner([NEW_KEY, OLD_KEY]).unseal(changed, Purpose.CLICK)
+    with pytest.raises(BadLink):
+        LinkSigner([NEW_KEY]).unseal(sealed, Purpose.CLICK)  # the signing key retired
+    with pytest.raises(BadLink):
+        LinkSigner([OLD_KEY]).unseal(sealed, Purpose.VIEW)  # sealed for another purpose

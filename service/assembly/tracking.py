@@ -1,0 +1,103 @@
+"""Tracked links: each web link a block or the layout writes becomes ``/r/{target}/{token}``.
+
+Compiled once per variant body: the target (edition, the block or ``layout`` that owns the link,
+its team, the link's position in it, the URL) is sealed with the link keys into the link itself,
+so the redirect needs no database to answer and can only ever lead where a sent email linked to.
+The part after it is one personal field, ``links.click``: the recipient's public id signed for
+the edition, the same for every link of the message. It is the token of the message's own "view
+online" link: both are in the same message, bound to the same customer and edition, so whoever
+holds one holds the other, and sharing it spares the send an HMAC a recipient (a tenth of its
+substitution, bench/render.py).
+
+Not tracked: the personal links (preferences, unsubscribe, view online: placeholders), anything
+that is not an absolute http(s) URL (mailto:, tel:, anchors), and the href of an MJML share
+button (``<mj-social-element name="facebook">`` without ``-noshare``): MJML puts it into the
+network's share URL, and a tracked link there would publish the recipient's token."""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+
+from preferences.errors import BadLink
+from preferences.links import LinkSigner, Purpose
+
+from service.content.markup.fields import PLACEHOLDER, placeholder
+
+TOKEN_FIELD = "links.click"
+LAYOUT = "layout"  # the owner of the layout's own links (logo, footer, social icons)
+_SEPARATOR = "\x1f"  # cannot occur in an id, a team or a URL
+_TAG = re.compile(r"<[A-Za-z][^<>]*>")
+_HREF = re.compile(r"""(\bhref\s*=\s*)(["'])(.*?)\2""", re.IGNORECASE | re.DOTALL)
+# MJML's networks whose element shares its href (their "-noshare" twins and the others link to it).
+_SHARE_BUTTON = re.compile(r"""^<mj-social-element\b[^>]*\bname\s*=\s*["']"""
+                           r"""(facebook|twitter|x|google|pinterest|linkedin|tumblr|xing)["']""", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where one tracked link leads, and whose link it is."""
+
+    edition_id: str  # "weekly/2026-11-23"
+    owner: str       # a block id, or LAYOUT
+    team: str        # the owning team ("" for the layout)
+    index: int       # 0 for the owner's first link, in the order they appear
+    url: str
+
+    def text(self) -> str:
+        return _SEPARATOR.join((self.edition_id, self.owner, self.team, str(self.index), self.url))
+
+    @classmethod
+    def from_text(cls, text: str) -> "Target":
+        parts = text.split(_SEPARATOR)
+        if len(parts) != 5 or not parts[3].isdigit() or not parts[4].startswith(("https://", "http://")):
+            raise BadLink("malformed")
+        return cls(parts[0], parts[1], parts[2], int(parts[3]), parts[4])
+
+
+def open_target(signer: LinkSigner, sealed: str) -> Target:
+    """The target sealed in a tracked link's path; BadLink when it was not sealed by us."""
+    return Target.from_text(signer.unseal(sealed, Purpose.CLICK))
+
+
+def edition_token_of(signer: LinkSigner, public_id: str, edition_id: str) -> str:
+    """The recipient's part of every tracked link of one edition (and of its view link)."""
+    return signer.sign(public_id, Purpose.VIEW, edition_id)
+
+
+def verify_click(signer: LinkSigner, token: str, target: Target) -> str:
+    """The public id of the recipient ``token`` was made for, for ``target``'s edition."""
+    return signer.verify(token, Purpose.VIEW, target.edition_id)
+
+
+class LinkTracker:
+    """Rewrites the links of one variant body; ``targets`` lists them in the order written."""
+
+    def __init__(self, signer: LinkSigner, base_url: str, edition_id: str) -> None:
+        self.signer, self.edition_id = signer, edition_id
+        self.prefix = base_url.rstrip("/") + Purpose.CLICK.path
+        self.targets: list[Target] = []
+
+    def track(self, markup: str, owner: str, team: str = "") -> str:
+        """``markup`` (MJML or HTML, attribute values escaped) with its web links tracked."""
+        count = 0
+
+        def rewrite(match: re.Match) -> str:
+            nonlocal count
+            value = match.group(3)
+            url = html.unescape(value).strip()
+            if (PLACEHOLDER.search(value) or not url.lower().startswith(("https://", "http://"))
+                    or url.startswith(self.prefix)):
+                return match.group(0)
+            target = Target(self.edition_id, owner, team, count, url)
+            count += 1
+            self.targets.append(target)
+            tracked = self.prefix + self.signer.seal(target.text(), Purpose.CLICK) + "/" + placeholder(TOKEN_FIELD)
+            return f"{match.group(1)}{match.group(2)}{tracked}{match.group(2)}"
+
+        def in_tag(match: re.Match) -> str:
+            tag = match.group(0)
+            return tag if _SHARE_BUTTON.match(tag) else _HREF.sub(rewrite, tag)
+
+        return _TAG.sub(in_tag, markup)
