@@ -15,8 +15,8 @@ from service.assembly.coverage import edition_coverage
 from service.assembly.edition import Edition
 from service.assembly.recipient import Recipient
 from service.cli import send as send_commands
-from service.cli.console import (customer_row_or_exit, err, load_or_exit, load_settings, migrated_engine, out,
-                                 parse_day, renderer_for, safe_url)
+from service.cli.console import (customer_row_or_exit, edition_day_or_exit, err, load_or_exit, load_settings,
+                                 migrated_engine, out, parse_day, renderer_for, safe_url)
 from service.cli.customers import customers_app
 from service.content.check import check_content
 from service.content.owners import codeowners
@@ -110,12 +110,13 @@ def preview(template: Annotated[str, typer.Argument(help="template name, e.g. we
             drafts: Annotated[bool, typer.Option(help="include draft blocks")] = False,
             name: Annotated[str, typer.Option(help="sample first name")] = "Alex",
             out_file: Annotated[Optional[Path], typer.Option("--out", help="write the HTML here")] = None,
+            force: Annotated[bool, typer.Option(help="allow a date that is not an edition date")] = False,
             content: ContentOption = None) -> None:
     """Write the HTML of one variant and print its assembly trace."""
     cfg = load_settings()
     loaded = load_or_exit(content_dir(content) if content else cfg.content_dir)
     chosen = _template(loaded, template)
-    day = parse_day(date_)
+    day = edition_day_or_exit(chosen, parse_day(date_), force, "previews it anyway")
     if (segment is None) == (customer is None):
         raise typer.BadParameter("give either --segment or --customer")
     found = loaded.audience.segment(segment) if segment else None

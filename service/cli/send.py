@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from preferences.database import make_engine
 
-from service.cli.console import err, load_settings, out, parse_day, safe_url
+from service.cli.console import edition_day_or_exit, err, load_settings, out, parse_day, safe_url
 from service.content.check import load_content
 from service.content.problems import ContentError
 from service.delivery.base import BadTarget
@@ -135,12 +135,7 @@ def send(
                 err.print(f"[red]error:[/] unknown template {template!r} "
                           f"(templates: {', '.join(sorted(content.templates))})")
                 raise typer.Exit(2)
-            day = parse_day(date_)
-            schedule = content.templates[template].schedule
-            if not schedule.is_edition(day) and not force:
-                err.print(f"[red]error:[/] {day} is not an edition date of {template} "
-                          f"(next: {schedule.next_edition(day)}); --force sends it anyway")
-                raise typer.Exit(2)
+            day = edition_day_or_exit(content.templates[template], parse_day(date_), force, "sends it anyway")
             editions = [(template, day)]
         code = 0
         for name, day in editions:

@@ -192,3 +192,16 @@ def test_serve_refuses_a_public_address_with_the_development_link_key(repo, monk
     monkeypatch.setenv("NEWSLETTER_PREVIEW_PASSWORD", "a staff password")
     result = runner.invoke(app, ["serve", "--host", "0.0.0.0", "--port", "1"])
     assert result.exit_code == 2 and "NEWSLETTER_LINK_KEYS" in result.output
+
+
+def test_preview_refuses_a_day_that_is_not_an_edition_as_send_does(repo):
+    # A Tuesday for the Monday newsletter: the same message as `send` and `plan` (issue 10.18).
+    result = runner.invoke(app, ["preview", "weekly", "--date", "2026-11-24", "--segment", "vip", "--out", "t.html"])
+    assert result.exit_code == 2, result.output
+    assert "2026-11-24 is not an edition date of weekly (next: 2026-11-30); --force previews it anyway" \
+        in result.output
+    assert not (repo / "t.html").exists()
+    forced = runner.invoke(app, ["preview", "weekly", "--date", "2026-11-24", "--segment", "vip", "--out", "t.html",
+                                 "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert (repo / "t.html").exists()
