@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from datetime import date
+from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -25,7 +26,23 @@ from service.settings import Settings
 app = typer.Typer(help="Newsletter content assembly, preference centre and scheduled send.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 
+# Where `preview` writes without --out: under var/ (git-ignored, beside the SQLite file), never
+# into the working folder.
+PREVIEW_DIR = Path("var/previews")
+
 ContentOption = Annotated[Optional[Path], typer.Option("--content", help="content folder (default: settings)")]
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        out.print(f"newsletter {package_version('newsletter')}", markup=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                                   help="print the installed version and exit")] = False) -> None:
+    """Newsletter content assembly, preference centre and scheduled send."""
 
 
 def content_dir(option: Path | None) -> Path:
@@ -109,7 +126,8 @@ def preview(template: Annotated[str, typer.Argument(help="template name, e.g. we
             exclude: Annotated[str, typer.Option(help="excluded product groups, comma-separated")] = "",
             drafts: Annotated[bool, typer.Option(help="include draft blocks")] = False,
             name: Annotated[str, typer.Option(help="sample first name")] = "Alex",
-            out_file: Annotated[Optional[Path], typer.Option("--out", help="write the HTML here")] = None,
+            out_file: Annotated[Optional[Path], typer.Option(
+                "--out", help="write the HTML here (default: var/previews/)")] = None,
             force: Annotated[bool, typer.Option(help="allow a date that is not an edition date")] = False,
             content: ContentOption = None) -> None:
     """Write the HTML of one variant and print its assembly trace."""
@@ -148,7 +166,9 @@ def preview(template: Annotated[str, typer.Argument(help="template name, e.g. we
     variant = renderer.variant(edition, assembly)
     html = renderer.html(edition, variant, recipient)
     who = customer or assembly.segment.id
-    target = out_file or Path(f"preview-{template}-{day}-{who}-{assembly.key.locale}.html")
+    target = out_file or PREVIEW_DIR / f"preview-{template}-{day}-{who}-{assembly.key.locale}.html"
+    if out_file is None:
+        target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(html, encoding="utf-8", newline="")
     err.print(f"wrote {target} ({len(html.encode()) // 1024} KB)")
 
@@ -216,3 +236,7 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
+
+
+if __name__ == "__main__":  # python -m service.cli.main, as the console script
+    main()
