@@ -202,12 +202,18 @@ def _run(engine, content, spec: SendSpec, workers: int, dry_run: bool, limit: in
         err.print("[red]the relay stayed unreachable:[/] the rest is pending; run the same command again")
     elif not result.complete and engine_name == "dramatiq" and limit is None:
         err.print("[red]no progress:[/] are the dramatiq workers running (dramatiq service.sending.dramatiq_engine)?")
+    if limit is not None:
+        _print_test_run_note(limit, result.complete)
     if not result.complete:
-        if limit is not None:
-            err.print(f"stopped after --limit {limit}: the same command without --limit sends the rest")
-            return 0
-        return INCOMPLETE_EXIT
+        return 0 if limit is not None else INCOMPLETE_EXIT
     return 0
+
+
+def _print_test_run_note(limit: int, complete: bool) -> None:
+    """A --limit run is a test run: it does not start the edition for `send --due`."""
+    rest = "" if complete else "; the same command without --limit sends the rest"
+    err.print(f"test run (--limit {limit}): its customers got the edition and will not get it twice, but "
+              f"`send --due` does not count the edition as started{rest}")
 
 
 def report(template: Annotated[str, typer.Argument(help="template name, e.g. weekly")],
