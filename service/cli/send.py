@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from preferences.database import make_engine
 
 from service.cli.console import edition_day_or_exit, err, load_settings, out, parse_day, safe_url
+from service.cli.send_links import ALLOW_OPTION, check_links
 from service.content.check import load_content
 from service.content.problems import ContentError
 from service.delivery.base import BadTarget
@@ -92,6 +93,9 @@ def send(
                                               "else: allow a date that is not an edition date")] = False,
     max_late: Annotated[float, typer.Option(envvar="NEWSLETTER_SEND_MAX_LATE",
                                             help="hours after its time an edition may still be started")] = 12.0,
+    allow_insecure_links: Annotated[bool, typer.Option(
+        ALLOW_OPTION, help="send to an SMTP relay although the base URL is not https:// or the unsubscribe "
+                           "mailto is the demo's")] = False,
     batch_size: Annotated[int, typer.Option(help="rows a worker claims at a time")] = 500,
     lease: Annotated[float, typer.Option(help="seconds before a dead worker's claim is taken over")] = 120.0,
     content_dir: Annotated[Optional[Path], typer.Option("--content", help="content folder (default: settings)")] = None,
@@ -108,13 +112,15 @@ def send(
         except ImportError as exc:
             err.print("[red]error:[/] the dramatiq engine needs the extra: pip install 'newsletter[dramatiq]'")
             raise typer.Exit(2) from exc
+    target = None
     if not dry_run:
         if not to:
             raise typer.BadParameter("--to is required (maildir:PATH, spool:PATH or smtp://host:port)")
         try:
-            parse_target(to)
+            target = parse_target(to)
         except BadTarget as exc:
             raise typer.BadParameter(str(exc)) from exc
+    check_links(cfg, target, allow_insecure_links)
     try:
         content = load_content(cfg.content_dir)
     except ContentError as exc:
