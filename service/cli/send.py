@@ -45,6 +45,7 @@ def print_report(report: Report, dry_run: bool = False) -> None:
     if not dry_run:
         line += f"  sent {s[ledger.SENT]}  failed {s[ledger.FAILED]}  unfinished {unfinished}"
     out.print(line)
+    _print_unplanned(report)
     for title, reasons in (("skipped", report.skipped), ("failed", report.failed)):
         if reasons:
             out.print(f"{title} {sum(reasons.values())}: "
@@ -65,6 +66,16 @@ def print_report(report: Report, dry_run: bool = False) -> None:
                       "failed": counts[ledger.FAILED]}
             table.add_row(name, *(str(values[c]) for c in columns))
         out.print(table)
+
+
+def _print_unplanned(report: Report) -> None:
+    """The customers the run has no row for, so that the report adds up to the audience (the
+    unsubscribed and pending ones are among the skipped, with that reason)."""
+    if report.not_planned:
+        out.print(f"not planned {report.not_planned}: active customers added after the run or past its "
+                  "--limit (the same command without --limit sends them)", markup=False)
+    if report.already_planned:
+        out.print(f"already planned {report.already_planned}: by an earlier run of this edition", markup=False)
 
 
 class _RateColumn(ProgressColumn):
@@ -176,7 +187,8 @@ def _run(engine, content, spec: SendSpec, workers: int, dry_run: bool, limit: in
          engine_name: str = "local") -> int:
     if dry_run:
         counts = plan_run(engine, content, spec, limit=limit, dry_run=True)
-        print_report(Report.from_plan(spec.template, spec.day, counts), dry_run=True)
+        with engine.connect() as conn:
+            print_report(Report.from_plan(spec.template, spec.day, counts, conn), dry_run=True)
         return 0
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), _RateColumn(),
                TextColumn("ETA"), TimeRemainingColumn())
@@ -236,7 +248,7 @@ def report(template: Annotated[str, typer.Argument(help="template name, e.g. wee
         raise typer.Exit(1) from exc
     finally:
         engine.dispose()
-    if not found.total:
+    if not found.planned:
         err.print(f"no send of {template} {date_} in the ledger")
         raise typer.Exit(1)
     print_report(found)
