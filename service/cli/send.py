@@ -1,8 +1,15 @@
 """`newsletter send` and `newsletter report`: the scheduled send from the command line.
 
 Registered on the main app by service/cli/main.py (``register(app)``). Domain errors become messages
-and exit codes here: 0 the run is complete, 1 an error, 3 the run could not finish (the relay
-stayed unreachable, workers kept dying): run it again, it continues where it stopped.
+and exit codes here (with several editions, the highest code):
+
+- 0: the run is complete (a ``--limit`` test run: it did what it was asked);
+- 1: an error, nothing sent: the content has errors, the edition's ``plan`` has errors (a required
+  slot empty for a segment, ...; ``--allow-partial`` sends the rest), the database failed;
+- 2: bad usage or settings: a date that is not an edition date, links a real relay must not get;
+- 3: the run could not finish (the relay stayed unreachable, workers kept dying): run it again,
+  it continues where it stopped;
+- 4: the run is complete, but customers were not sent for content reasons (``--allow-partial``).
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from preferences.database import make_engine
 
 from service.cli.console import edition_day_or_exit, err, load_settings, out, parse_day, safe_url
+from service.cli.send_gates import PLAN_REFUSED_EXIT, partial_exit, plan_allows
 from service.cli.send_links import ALLOW_OPTION, check_links
 from service.content.check import load_content
 from service.content.problems import ContentError
@@ -107,6 +115,9 @@ def send(
     allow_insecure_links: Annotated[bool, typer.Option(
         ALLOW_OPTION, help="send to an SMTP relay although the base URL is not https:// or the unsubscribe "
                            "mailto is the demo's")] = False,
+    allow_partial: Annotated[bool, typer.Option(
+        "--allow-partial", help="start although `newsletter plan` has errors: the customers of the variants "
+                                "that cannot be sent are skipped (exit code 4)")] = False,
     batch_size: Annotated[int, typer.Option(help="rows a worker claims at a time")] = 500,
     lease: Annotated[float, typer.Option(help="seconds before a dead worker's claim is taken over")] = 120.0,
     content_dir: Annotated[Optional[Path], typer.Option("--content", help="content folder (default: settings)")] = None,
@@ -156,6 +167,9 @@ def send(
             editions = [(template, day)]
         code = 0
         for name, day in editions:
+            if not plan_allows(cfg, content, name, day, allow_partial=allow_partial, dry_run=dry_run):
+                code = max(code, PLAN_REFUSED_EXIT)
+                continue
             spec = SendSpec(cfg, name, day, to or "", batch_size=batch_size, lease=lease, workers=max(1, workers))
             code = max(code, _run(engine, content, spec, workers, dry_run, limit, engine_name))
     except SQLAlchemyError as exc:
@@ -215,16 +229,17 @@ def _run(engine, content, spec: SendSpec, workers: int, dry_run: bool, limit: in
             err.print(f"[red]error:[/] {exc}; run the same command again to continue")
             return INCOMPLETE_EXIT
     with engine.connect() as conn:
-        print_report(Report.from_ledger(conn, spec.template, spec.day))
+        report = Report.from_ledger(conn, spec.template, spec.day)
+    print_report(report)
     if result.relay_down:
         err.print("[red]the relay stayed unreachable:[/] the rest is pending; run the same command again")
     elif not result.complete and engine_name == "dramatiq" and limit is None:
         err.print("[red]no progress:[/] are the dramatiq workers running (dramatiq service.sending.dramatiq_engine)?")
     if limit is not None:
         _print_test_run_note(limit, result.complete)
-    if not result.complete:
-        return 0 if limit is not None else INCOMPLETE_EXIT
-    return 0
+    if not result.complete and limit is None:
+        return INCOMPLETE_EXIT
+    return partial_exit(report)
 
 
 def _print_test_run_note(limit: int, complete: bool) -> None:
