@@ -30,6 +30,7 @@ from preferences.database import make_engine
 from service.cli.console import edition_day_or_exit, err, load_settings, out, parse_day, safe_url
 from service.cli.send_gates import PLAN_REFUSED_EXIT, partial_exit, plan_allows
 from service.cli.send_links import ALLOW_OPTION, check_links
+from service.cli.send_test import comma_list, send_test_mails
 from service.content.check import load_content
 from service.content.problems import ContentError
 from service.delivery.base import BadTarget
@@ -118,6 +119,13 @@ def send(
     allow_partial: Annotated[bool, typer.Option(
         "--allow-partial", help="start although `newsletter plan` has errors: the customers of the variants "
                                 "that cannot be sent are skipped (exit code 4)")] = False,
+    test_to: Annotated[Optional[str], typer.Option(
+        "--test-to", help="a test send: the edition's real variants to these addresses (comma-separated), "
+                          "\"[TEST]\" in the subject, nothing recorded; the edition is not started")] = None,
+    test_customers: Annotated[Optional[str], typer.Option(
+        "--test-customers", help="with --test-to: render as these customers (external ids, comma-separated)")] = None,
+    test_variants: Annotated[int, typer.Option(
+        "--test-variants", help="with --test-to: else one customer each of this many variants")] = 3,
     batch_size: Annotated[int, typer.Option(help="rows a worker claims at a time")] = 500,
     lease: Annotated[float, typer.Option(help="seconds before a dead worker's claim is taken over")] = 120.0,
     content_dir: Annotated[Optional[Path], typer.Option("--content", help="content folder (default: settings)")] = None,
@@ -165,7 +173,16 @@ def send(
                 raise typer.Exit(2)
             day = edition_day_or_exit(content.templates[template], parse_day(date_), force, "sends it anyway")
             editions = [(template, day)]
-        code = 0
+        if test_to is not None:
+            if due or dry_run or limit is not None:
+                raise typer.BadParameter("--test-to sends test mails of one edition: not with --due, --dry-run "
+                                         "or --limit")
+            name, day = editions[0]
+            code = send_test_mails(cfg, engine, content, name, day, to or "", comma_list(test_to),
+                                   comma_list(test_customers), test_variants)
+            editions = []
+        else:
+            code = 0
         for name, day in editions:
             if not plan_allows(cfg, content, name, day, allow_partial=allow_partial, dry_run=dry_run):
                 code = max(code, PLAN_REFUSED_EXIT)
