@@ -142,6 +142,8 @@ def send(
         except ImportError as exc:
             err.print("[red]error:[/] the dramatiq engine needs the extra: pip install 'newsletter[dramatiq]'")
             raise typer.Exit(2) from exc
+    if test_to is not None and (due or dry_run or limit is not None):
+        raise typer.BadParameter("--test-to sends test mails of one edition: not with --due, --dry-run or --limit")
     target = None
     if not dry_run:
         if not to:
@@ -174,9 +176,6 @@ def send(
             day = edition_day_or_exit(content.templates[template], parse_day(date_), force, "sends it anyway")
             editions = [(template, day)]
         if test_to is not None:
-            if due or dry_run or limit is not None:
-                raise typer.BadParameter("--test-to sends test mails of one edition: not with --due, --dry-run "
-                                         "or --limit")
             name, day = editions[0]
             code = send_test_mails(cfg, engine, content, name, day, to or "", comma_list(test_to),
                                    comma_list(test_customers), test_variants)

@@ -49,5 +49,7 @@ def test_a_test_send_goes_to_the_seed_list_only_and_leaves_the_ledger_alone(db_u
     assert len(_mails(box)) == 7
     unknown = runner.invoke(app, [*command, "--test-to", "editor@test.example", "--test-customers", "CRM-999"])
     assert unknown.exit_code == 1 and "no customer with external id 'CRM-999'" in unknown.output
+    with_due = runner.invoke(app, ["send", "--due", "--to", f"maildir:{box}", "--test-to", "editor@test.example"])
+    assert with_due.exit_code == 2 and "not with --due" in with_due.output
     bad = runner.invoke(app, [*command, "--test-to", "not-an-address"])
     assert bad.exit_code == 2 and "not an email address" in bad.output
