@@ -10,6 +10,9 @@ from pathlib import Path
 from typing import Mapping
 
 
+DEMO_UNSUBSCRIBE_MAILTO = "unsubscribe@nordhaus.example"  # the demo's: a real send must set its own
+
+
 class SettingsError(ValueError):
     """An environment variable holds a value the service cannot use."""
 
@@ -30,12 +33,25 @@ class Settings:
     api_keys: tuple[str, ...] = ()
     preview_password: str | None = None
     sender_email: str = "newsletter@nordhaus.example"
-    unsubscribe_mailto: str = "unsubscribe@nordhaus.example"
+    unsubscribe_mailto: str = DEMO_UNSUBSCRIBE_MAILTO
     broker_url: str = "redis://127.0.0.1:6379/0"
     relay: str = "maildir:var/outbox"
     send_queue: str = "newsletter-send"  # the Dramatiq queue: one per deployment
     smtp_password: str | None = field(default=None, repr=False)  # the relay's, for Dramatiq workers
     is_dev_secret: bool = field(default=True, compare=False)
+
+    def untrusted_links(self) -> list[str]:
+        """What about the mails' links makes mailbox providers distrust them (or breaks them), each
+        naming its setting: a base URL without https (List-Unsubscribe one-click needs it), the
+        demo's unsubscribe mailto (nobody reads it). Empty when the links are fit for real mail."""
+        problems = []
+        if not self.base_url.startswith("https://"):
+            problems.append(f"NEWSLETTER_BASE_URL is {self.base_url}: links and the one-click List-Unsubscribe "
+                            "need an https:// address")
+        if self.unsubscribe_mailto == DEMO_UNSUBSCRIBE_MAILTO:
+            problems.append(f"NEWSLETTER_UNSUBSCRIBE_MAILTO is still the demo's {DEMO_UNSUBSCRIBE_MAILTO}: "
+                            "unsubscribe mails would reach nobody")
+        return problems
 
     @property
     def csrf_secret(self) -> bytes:

@@ -41,9 +41,9 @@ def edition_coverage(content: Content, template_id: str, edition_date: date, ren
     template = content.templates[template_id]
     edition = Edition(content, template, edition_date, drafts=drafts)
     plan = Coverage(template_id, edition_date)
-    if not template.schedule.is_edition(edition_date):
-        plan.errors.append(f"{edition_date} is not an edition date of {template_id} "
-                           f"(next: {template.schedule.next_edition(edition_date)})")
+    refused = template.schedule.not_an_edition(edition_date, template_id)
+    if refused:
+        plan.errors.append(refused)
     for segment in content.audience.segments:
         for locale in content.audience.locales:
             base = edition.assemble(segment, locale)

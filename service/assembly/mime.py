@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -124,6 +125,13 @@ class MessageTemplate:
         self.text_open = CRLF + b"--" + b + CRLF + part % b"plain" + CRLF
         self.html_open = CRLF + b"--" + b + CRLF + part % b"html" + CRLF
         self.close = CRLF + b"--" + b + b"--" + CRLF
+
+    def with_subject_prefix(self, prefix: str) -> "MessageTemplate":
+        """The same messages with ``prefix`` before the subject (a test send's "[TEST] ")."""
+        marked = copy.copy(self)
+        marked.subject = Substitution((prefix + self.subject.literals[0],) + self.subject.literals[1:],
+                                      self.subject.fields)
+        return marked
 
     def build(self, *, to: str, date: str, message_id: str, text_values: Mapping[str, str],
               html_values: Mapping[str, str] | None = None, unsubscribe_url: str | None = None,

@@ -146,8 +146,10 @@ class Renderer:
         """The decoded subject line the recipient sees."""
         return variant.subject.fill(self.values(variant, self._fallback(edition, variant), recipient))
 
-    def message(self, edition: Edition, variant: CompiledVariant, recipient: Recipient, date_header: str) -> bytes:
-        """The complete MIME message for one recipient."""
+    def message(self, edition: Edition, variant: CompiledVariant, recipient: Recipient, date_header: str,
+                mid: str | None = None) -> bytes:
+        """The complete MIME message for one recipient (``mid``: a Message-ID other than the
+        edition's for this recipient, as a test send's)."""
         if _UNSAFE_ADDRESS.search(recipient.email) or "@" not in recipient.email or not recipient.email.isascii():
             raise ValueError(f"unusable email address {recipient.email!r}")
         values = self.values(variant, self._fallback(edition, variant), recipient)
@@ -155,7 +157,7 @@ class Renderer:
         escaped = {name: _escape_html(value) for name, value in values.items()}
         return variant.mime.build(
             to=mailbox(name, recipient.email), date=date_header,
-            message_id=message_id(variant.edition_id, recipient.public_id, edition.template.list_id),
+            message_id=mid or message_id(variant.edition_id, recipient.public_id, edition.template.list_id),
             unsubscribe_url=values["links.unsubscribe"],
             unsubscribe_mailto=f"mailto:{self.unsubscribe_mailto}?subject=unsubscribe%20"
                                + values["links.unsubscribe"].rsplit("/", 1)[-1],

@@ -18,7 +18,7 @@ from preferences.store import customer_send_row
 
 from service.assembly.render import Renderer
 from service.content.check import load_content
-from service.content.model import Content
+from service.content.model import Content, Template
 from service.content.problems import ContentError
 from service.settings import Settings, SettingsError
 
@@ -48,6 +48,16 @@ def parse_day(value: str | None) -> date:
         return date.fromisoformat(value)
     except ValueError as exc:
         raise typer.BadParameter(f"{value!r} is not a date like 2026-11-23") from exc
+
+
+def edition_day_or_exit(template: Template, day: date, force: bool, what: str) -> date:
+    """``day``, or exit 2 when it is not an edition date of ``template`` (``send`` and ``preview``
+    alike); ``force`` (the commands' --force, which ``what`` names: "sends it anyway") allows it."""
+    refused = template.schedule.not_an_edition(day, template.id)
+    if refused and not force:
+        err.print(f"[red]error:[/] {refused}; --force {what}", markup=True)
+        raise typer.Exit(2)
+    return day
 
 
 def load_or_exit(folder: Path) -> Content:

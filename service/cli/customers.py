@@ -80,10 +80,11 @@ def import_customers(
     finally:
         engine.dispose()
 
-    _summary(counts, dry_run)
-    if bad and dry_run and not skip_invalid:
-        err.print(f"[red]dry run: {_rows(bad)} {'has' if bad == 1 else 'have'} errors;[/] a real run would "
-                  f"import nothing (use --skip-invalid to import the {good:,} good rows)")
+    blocked = bad and dry_run and not skip_invalid  # the real run would stop at the bad rows
+    _summary(counts, dry_run, blocked=bad if blocked else 0)
+    if blocked:
+        err.print(f"[red]dry run: {_rows(bad)} {'has' if bad == 1 else 'have'} errors;[/] use --skip-invalid "
+                  f"to import the {good:,} good rows")
         raise typer.Exit(1)
     if bad and not good:
         err.print("[red]no row could be imported[/]")
@@ -123,10 +124,14 @@ def _report(shown: str, errors: list[RowError]) -> None:
             out.print(f"{shown}:{error.line}: {message}", markup=False)
 
 
-def _summary(counts: Counts, dry_run: bool) -> None:
+def _summary(counts: Counts, dry_run: bool, blocked: int = 0) -> None:
+    """One line of counts; ``blocked``: the bad rows that make a real run import nothing, so the
+    counts are what it would do with --skip-invalid (and the line says so first)."""
     verb = "would be " if dry_run else ""
-    out.print(f"{'dry run, nothing written: ' if dry_run else ''}"
-              f"{counts.created:,} {verb}created, {counts.updated:,} {verb}updated, "
+    lead = "dry run, nothing written: " if dry_run else ""
+    if blocked:
+        lead += f"a real run would import nothing ({_rows(blocked)} with errors); with --skip-invalid: "
+    out.print(f"{lead}{counts.created:,} {verb}created, {counts.updated:,} {verb}updated, "
               f"{counts.unchanged:,} unchanged, {counts.skipped:,} skipped in {counts.seconds:.1f} s")
 
 

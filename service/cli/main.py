@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from datetime import date
+from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -15,8 +16,8 @@ from service.assembly.coverage import edition_coverage
 from service.assembly.edition import Edition
 from service.assembly.recipient import Recipient
 from service.cli import send as send_commands
-from service.cli.console import (customer_row_or_exit, err, load_or_exit, load_settings, migrated_engine, out,
-                                 parse_day, renderer_for, safe_url)
+from service.cli.console import (customer_row_or_exit, edition_day_or_exit, err, load_or_exit, load_settings,
+                                 migrated_engine, out, parse_day, renderer_for, safe_url)
 from service.cli.customers import customers_app
 from service.content.check import check_content
 from service.content.owners import codeowners
@@ -25,7 +26,23 @@ from service.settings import Settings
 app = typer.Typer(help="Newsletter content assembly, preference centre and scheduled send.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 
+# Where `preview` writes without --out: under var/ (git-ignored, beside the SQLite file), never
+# into the working folder.
+PREVIEW_DIR = Path("var/previews")
+
 ContentOption = Annotated[Optional[Path], typer.Option("--content", help="content folder (default: settings)")]
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        out.print(f"newsletter {package_version('newsletter')}", markup=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                                   help="print the installed version and exit")] = False) -> None:
+    """Newsletter content assembly, preference centre and scheduled send."""
 
 
 def content_dir(option: Path | None) -> Path:
@@ -109,13 +126,15 @@ def preview(template: Annotated[str, typer.Argument(help="template name, e.g. we
             exclude: Annotated[str, typer.Option(help="excluded product groups, comma-separated")] = "",
             drafts: Annotated[bool, typer.Option(help="include draft blocks")] = False,
             name: Annotated[str, typer.Option(help="sample first name")] = "Alex",
-            out_file: Annotated[Optional[Path], typer.Option("--out", help="write the HTML here")] = None,
+            out_file: Annotated[Optional[Path], typer.Option(
+                "--out", help="write the HTML here (default: var/previews/)")] = None,
+            force: Annotated[bool, typer.Option(help="allow a date that is not an edition date")] = False,
             content: ContentOption = None) -> None:
     """Write the HTML of one variant and print its assembly trace."""
     cfg = load_settings()
     loaded = load_or_exit(content_dir(content) if content else cfg.content_dir)
     chosen = _template(loaded, template)
-    day = parse_day(date_)
+    day = edition_day_or_exit(chosen, parse_day(date_), force, "previews it anyway")
     if (segment is None) == (customer is None):
         raise typer.BadParameter("give either --segment or --customer")
     found = loaded.audience.segment(segment) if segment else None
@@ -147,7 +166,9 @@ def preview(template: Annotated[str, typer.Argument(help="template name, e.g. we
     variant = renderer.variant(edition, assembly)
     html = renderer.html(edition, variant, recipient)
     who = customer or assembly.segment.id
-    target = out_file or Path(f"preview-{template}-{day}-{who}-{assembly.key.locale}.html")
+    target = out_file or PREVIEW_DIR / f"preview-{template}-{day}-{who}-{assembly.key.locale}.html"
+    if out_file is None:
+        target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(html, encoding="utf-8", newline="")
     err.print(f"wrote {target} ({len(html.encode()) // 1024} KB)")
 
@@ -215,3 +236,7 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
+
+
+if __name__ == "__main__":  # python -m service.cli.main, as the console script
+    main()

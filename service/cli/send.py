@@ -1,8 +1,15 @@
 """`newsletter send` and `newsletter report`: the scheduled send from the command line.
 
 Registered on the main app by service/cli/main.py (``register(app)``). Domain errors become messages
-and exit codes here: 0 the run is complete, 1 an error, 3 the run could not finish (the relay
-stayed unreachable, workers kept dying): run it again, it continues where it stopped.
+and exit codes here (with several editions, the highest code):
+
+- 0: the run is complete (a ``--limit`` test run: it did what it was asked);
+- 1: an error, nothing sent: the content has errors, the edition's ``plan`` has errors (a required
+  slot empty for a segment, ...; ``--allow-partial`` sends the rest), the database failed;
+- 2: bad usage or settings: a date that is not an edition date, links a real relay must not get;
+- 3: the run could not finish (the relay stayed unreachable, workers kept dying): run it again,
+  it continues where it stopped;
+- 4: the run is complete, but customers were not sent for content reasons (``--allow-partial``).
 """
 
 from __future__ import annotations
@@ -20,7 +27,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from preferences.database import make_engine
 
-from service.cli.console import err, load_settings, out, parse_day, safe_url
+from service.cli.console import edition_day_or_exit, err, load_settings, out, parse_day, safe_url
+from service.cli.send_gates import PLAN_REFUSED_EXIT, partial_exit, plan_allows
+from service.cli.send_links import ALLOW_OPTION, check_links
+from service.cli.send_test import comma_list, send_test_mails
 from service.content.check import load_content
 from service.content.problems import ContentError
 from service.delivery.base import BadTarget
@@ -44,6 +54,7 @@ def print_report(report: Report, dry_run: bool = False) -> None:
     if not dry_run:
         line += f"  sent {s[ledger.SENT]}  failed {s[ledger.FAILED]}  unfinished {unfinished}"
     out.print(line)
+    _print_unplanned(report)
     for title, reasons in (("skipped", report.skipped), ("failed", report.failed)):
         if reasons:
             out.print(f"{title} {sum(reasons.values())}: "
@@ -64,6 +75,16 @@ def print_report(report: Report, dry_run: bool = False) -> None:
                       "failed": counts[ledger.FAILED]}
             table.add_row(name, *(str(values[c]) for c in columns))
         out.print(table)
+
+
+def _print_unplanned(report: Report) -> None:
+    """The customers the run has no row for, so that the report adds up to the audience (the
+    unsubscribed and pending ones are among the skipped, with that reason)."""
+    if report.not_planned:
+        out.print(f"not planned {report.not_planned}: active customers added after the run or past its "
+                  "--limit (the same command without --limit sends them)", markup=False)
+    if report.already_planned:
+        out.print(f"already planned {report.already_planned}: by an earlier run of this edition", markup=False)
 
 
 class _RateColumn(ProgressColumn):
@@ -92,6 +113,19 @@ def send(
                                               "else: allow a date that is not an edition date")] = False,
     max_late: Annotated[float, typer.Option(envvar="NEWSLETTER_SEND_MAX_LATE",
                                             help="hours after its time an edition may still be started")] = 12.0,
+    allow_insecure_links: Annotated[bool, typer.Option(
+        ALLOW_OPTION, help="send to an SMTP relay although the base URL is not https:// or the unsubscribe "
+                           "mailto is the demo's")] = False,
+    allow_partial: Annotated[bool, typer.Option(
+        "--allow-partial", help="start although `newsletter plan` has errors: the customers of the variants "
+                                "that cannot be sent are skipped (exit code 4)")] = False,
+    test_to: Annotated[Optional[str], typer.Option(
+        "--test-to", help="a test send: the edition's real variants to these addresses (comma-separated), "
+                          "\"[TEST]\" in the subject, nothing recorded; the edition is not started")] = None,
+    test_customers: Annotated[Optional[str], typer.Option(
+        "--test-customers", help="with --test-to: render as these customers (external ids, comma-separated)")] = None,
+    test_variants: Annotated[int, typer.Option(
+        "--test-variants", help="with --test-to: else one customer each of this many variants")] = 3,
     batch_size: Annotated[int, typer.Option(help="rows a worker claims at a time")] = 500,
     lease: Annotated[float, typer.Option(help="seconds before a dead worker's claim is taken over")] = 120.0,
     content_dir: Annotated[Optional[Path], typer.Option("--content", help="content folder (default: settings)")] = None,
@@ -108,13 +142,17 @@ def send(
         except ImportError as exc:
             err.print("[red]error:[/] the dramatiq engine needs the extra: pip install 'newsletter[dramatiq]'")
             raise typer.Exit(2) from exc
+    if test_to is not None and (due or dry_run or limit is not None):
+        raise typer.BadParameter("--test-to sends test mails of one edition: not with --due, --dry-run or --limit")
+    target = None
     if not dry_run:
         if not to:
             raise typer.BadParameter("--to is required (maildir:PATH, spool:PATH or smtp://host:port)")
         try:
-            parse_target(to)
+            target = parse_target(to)
         except BadTarget as exc:
             raise typer.BadParameter(str(exc)) from exc
+    check_links(cfg, target, allow_insecure_links)
     try:
         content = load_content(cfg.content_dir)
     except ContentError as exc:
@@ -135,15 +173,19 @@ def send(
                 err.print(f"[red]error:[/] unknown template {template!r} "
                           f"(templates: {', '.join(sorted(content.templates))})")
                 raise typer.Exit(2)
-            day = parse_day(date_)
-            schedule = content.templates[template].schedule
-            if not schedule.is_edition(day) and not force:
-                err.print(f"[red]error:[/] {day} is not an edition date of {template} "
-                          f"(next: {schedule.next_edition(day)}); --force sends it anyway")
-                raise typer.Exit(2)
+            day = edition_day_or_exit(content.templates[template], parse_day(date_), force, "sends it anyway")
             editions = [(template, day)]
-        code = 0
+        if test_to is not None:
+            name, day = editions[0]
+            code = send_test_mails(cfg, engine, content, name, day, to or "", comma_list(test_to),
+                                   comma_list(test_customers), test_variants)
+            editions = []
+        else:
+            code = 0
         for name, day in editions:
+            if not plan_allows(cfg, content, name, day, allow_partial=allow_partial, dry_run=dry_run):
+                code = max(code, PLAN_REFUSED_EXIT)
+                continue
             spec = SendSpec(cfg, name, day, to or "", batch_size=batch_size, lease=lease, workers=max(1, workers))
             code = max(code, _run(engine, content, spec, workers, dry_run, limit, engine_name))
     except SQLAlchemyError as exc:
@@ -175,7 +217,8 @@ def _run(engine, content, spec: SendSpec, workers: int, dry_run: bool, limit: in
          engine_name: str = "local") -> int:
     if dry_run:
         counts = plan_run(engine, content, spec, limit=limit, dry_run=True)
-        print_report(Report.from_plan(spec.template, spec.day, counts), dry_run=True)
+        with engine.connect() as conn:
+            print_report(Report.from_plan(spec.template, spec.day, counts, conn), dry_run=True)
         return 0
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), _RateColumn(),
                TextColumn("ETA"), TimeRemainingColumn())
@@ -202,17 +245,24 @@ def _run(engine, content, spec: SendSpec, workers: int, dry_run: bool, limit: in
             err.print(f"[red]error:[/] {exc}; run the same command again to continue")
             return INCOMPLETE_EXIT
     with engine.connect() as conn:
-        print_report(Report.from_ledger(conn, spec.template, spec.day))
+        report = Report.from_ledger(conn, spec.template, spec.day)
+    print_report(report)
     if result.relay_down:
         err.print("[red]the relay stayed unreachable:[/] the rest is pending; run the same command again")
     elif not result.complete and engine_name == "dramatiq" and limit is None:
         err.print("[red]no progress:[/] are the dramatiq workers running (dramatiq service.sending.dramatiq_engine)?")
-    if not result.complete:
-        if limit is not None:
-            err.print(f"stopped after --limit {limit}: the same command without --limit sends the rest")
-            return 0
+    if limit is not None:
+        _print_test_run_note(limit, result.complete)
+    if not result.complete and limit is None:
         return INCOMPLETE_EXIT
-    return 0
+    return partial_exit(report)
+
+
+def _print_test_run_note(limit: int, complete: bool) -> None:
+    """A --limit run is a test run: it does not start the edition for `send --due`."""
+    rest = "" if complete else "; the same command without --limit sends the rest"
+    err.print(f"test run (--limit {limit}): its customers got the edition and will not get it twice, but "
+              f"`send --due` does not count the edition as started{rest}")
 
 
 def report(template: Annotated[str, typer.Argument(help="template name, e.g. weekly")],
@@ -229,7 +279,7 @@ def report(template: Annotated[str, typer.Argument(help="template name, e.g. wee
         raise typer.Exit(1) from exc
     finally:
         engine.dispose()
-    if not found.total:
+    if not found.planned:
         err.print(f"no send of {template} {date_} in the ledger")
         raise typer.Exit(1)
     print_report(found)

@@ -25,6 +25,13 @@ class Schedule:
             return False
         return self.cadence == "weekly" or day.day <= 7
 
+    def not_an_edition(self, day: date, template_id: str) -> str | None:
+        """Why ``day`` is refused as an edition of ``template_id`` (None: it is one): the one
+        message of ``plan``, ``preview`` and ``send``."""
+        if self.is_edition(day):
+            return None
+        return f"{day} is not an edition date of {template_id} (next: {self.next_edition(day)})"
+
     def next_edition(self, day: date) -> date:
         """The first edition date on or after `day`."""
         day += timedelta(days=(self.weekday - day.weekday()) % 7)

@@ -35,6 +35,7 @@ from service.sending import ledger
 from service.sending.spec import Decision, SendSpec, decide
 
 CUSTOMER_GONE = "customer-deleted"
+VARIANT_FAILED = "variant does not render"  # a content reason, for the send's exit code
 RELAY_DOWN_EXIT = 3  # a worker's exit code when the relay stayed unreachable
 
 
@@ -148,7 +149,7 @@ class BatchSender:
                 except Exception as exc:  # noqa: BLE001 (a variant that does not render fails its rows)
                     variant_error = _describe(exc)
                 if variant_error:
-                    outcome = ledger.Outcome(claim.id, FAILED, "variant does not render", decision.segment,
+                    outcome = ledger.Outcome(claim.id, FAILED, VARIANT_FAILED, decision.segment,
                                              decision.variant, answer=variant_error)
                 else:
                     outcome = self._deliver_one(claim, row, decision, variant, result)

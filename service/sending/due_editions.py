@@ -16,13 +16,16 @@ class DueEdition:
     template: str
     day: date
     starts_at: datetime
-    started: bool  # a run exists (an earlier call started it; it is continued)
+    started: bool  # a full run exists (an earlier call started it; it is continued)
     too_late: bool  # not started and more than the allowed lateness past its time
 
 
 def due_editions(conn, content: Content, now: datetime, max_late: timedelta) -> list[DueEdition]:
     """Per template, its latest edition whose time has come, unless that edition's run is
-    complete. An edition not started within ``max_late`` of its time is marked ``too_late``."""
+    complete. An edition not started within ``max_late`` of its time is marked ``too_late``.
+
+    Only a full run starts an edition: test runs (``--limit``) deliver to real customers and are
+    in the ledger, but an edition that only they touched is as late as if they never ran."""
     found = []
     for template in sorted(content.templates.values(), key=lambda t: t.id):
         schedule = template.schedule
@@ -33,6 +36,6 @@ def due_editions(conn, content: Content, now: datetime, max_late: timedelta) -> 
         if run is not None and run.completed_at is not None:
             continue
         starts_at = schedule.starts_at(day)
-        found.append(DueEdition(template.id, day, starts_at, run is not None,
-                                run is None and now - starts_at > max_late))
+        started = run is not None and not run.test_runs_only
+        found.append(DueEdition(template.id, day, starts_at, started, not started and now - starts_at > max_late))
     return found

@@ -59,13 +59,17 @@ class Outcome:
 
 # Runs ------------------------------------------------------------------------------------------
 
-def start_run(conn: Connection, edition: EditionKey, content_version: str | None) -> None:
-    """Create the edition's run row unless it exists (a re-run continues the same run)."""
+def start_run(conn: Connection, edition: EditionKey, content_version: str | None, *, test_run: bool = False) -> None:
+    """Create the edition's run row unless it exists (a re-run continues the same run).
+
+    ``test_run`` (``--limit``): the run stays marked as started by test runs only until a full
+    run continues it, so a test run does not make an edition that was too late due again."""
     now = utcnow()
     values = dict(template=edition.template, edition_date=edition.day, content_version=content_version,
-                  plan_complete=False, started_at=now, updated_at=now)
+                  plan_complete=False, test_runs_only=test_run, started_at=now, updated_at=now)
     conn.execute(_insert(conn, send_run).values(**values).on_conflict_do_nothing())
-    conn.execute(update(send_run).where(_run(edition)).values(updated_at=now, content_version=content_version))
+    changes = dict(updated_at=now, content_version=content_version) | ({} if test_run else {"test_runs_only": False})
+    conn.execute(update(send_run).where(_run(edition)).values(**changes))
 
 
 def finish_plan(conn: Connection, edition: EditionKey) -> None:

@@ -63,7 +63,7 @@ def plan_run(engine: Engine, content: Content, spec: SendSpec, *, limit: int | N
     counts = PlanCounts()
     if not dry_run:
         with writes.begin() as conn:
-            ledger.start_run(conn, key, content.version)
+            ledger.start_run(conn, key, content.version, test_run=limit is not None)
     after, stopped = 0, False
     while not stopped:
         with engine.connect() as conn:

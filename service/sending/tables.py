@@ -5,7 +5,7 @@ The queries on them are ``service.sending.ledger``'s."""
 from __future__ import annotations
 
 from sqlalchemy import (Boolean, CheckConstraint, Column, Date, ForeignKey, Index, Integer, String, Table, Text,
-                        UniqueConstraint)
+                        UniqueConstraint, false)
 from sqlmodel import SQLModel
 
 import preferences.models  # noqa: F401  (sets the naming convention on the shared metadata)
@@ -25,6 +25,8 @@ send_run = Table(
     Column("content_version", String(32), nullable=True),
     # True once one plan pass went through every customer (a --limit run does not set it).
     Column("plan_complete", Boolean, nullable=False, default=False),
+    # True while only --limit test runs planned the edition: `send --due` does not count it as started.
+    Column("test_runs_only", Boolean, nullable=False, default=False, server_default=false()),
     Column("started_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
     Column("completed_at", UTCDateTime(), nullable=True),

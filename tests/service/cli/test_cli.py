@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import shutil
+import subprocess
 
 import pytest
 from typer.testing import CliRunner
 
-from repo_paths import CONTENT
+from repo_paths import CONTENT, ROOT
 from content_tree import write_tree
 from service.cli.console import renderer_for
 from service.cli.main import app
@@ -192,3 +194,35 @@ def test_serve_refuses_a_public_address_with_the_development_link_key(repo, monk
     monkeypatch.setenv("NEWSLETTER_PREVIEW_PASSWORD", "a staff password")
     result = runner.invoke(app, ["serve", "--host", "0.0.0.0", "--port", "1"])
     assert result.exit_code == 2 and "NEWSLETTER_LINK_KEYS" in result.output
+
+
+def test_preview_refuses_a_day_that_is_not_an_edition_as_send_does(repo):
+    # A Tuesday for the Monday newsletter: the same message as `send` and `plan` (issue 10.18).
+    result = runner.invoke(app, ["preview", "weekly", "--date", "2026-11-24", "--segment", "vip", "--out", "t.html"])
+    assert result.exit_code == 2, result.output
+    assert "2026-11-24 is not an edition date of weekly (next: 2026-11-30); --force previews it anyway" \
+        in result.output
+    assert not (repo / "t.html").exists()
+    forced = runner.invoke(app, ["preview", "weekly", "--date", "2026-11-24", "--segment", "vip", "--out", "t.html",
+                                 "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert (repo / "t.html").exists()
+
+
+def test_preview_without_out_writes_under_var_not_the_working_folder(repo):
+    result = runner.invoke(app, ["preview", "weekly", "--date", "2026-11-23", "--segment", "vip"])
+    assert result.exit_code == 0, result.output
+    written = list((repo / "var/previews").glob("*.html"))
+    assert [p.name for p in written] == ["preview-weekly-2026-11-23-vip-de.html"]
+    assert "wrote var/previews/preview-weekly-2026-11-23-vip-de.html" in result.output
+    assert not list(repo.glob("*.html"))
+    # ... and the repository ignores that folder (issue 10.19).
+    ignored = subprocess.run(["git", "check-ignore", "-q", "var/previews/preview-weekly-2026-11-23-vip-de.html"],
+                             cwd=ROOT)
+    assert ignored.returncode == 0
+
+
+def test_version_comes_from_the_installed_package():
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == f"newsletter {importlib.metadata.version('newsletter')}"

@@ -98,7 +98,11 @@ def test_a_dry_run_writes_nothing(tmp_path, db):
     bad = write(tmp_path, HEADER + "CRM-9,nope,,,,,,,\n" + GOOD_ROWS, "bad.csv")
     result = run("import", bad, "--dry-run")
     assert result.exit_code == 1 and f"{bad}:2: email: " in result.output
-    assert "a real run would import nothing" in result.output
+    # One story, not "3 would be created" then "nothing" (issue 10.19).
+    assert ("dry run, nothing written: a real run would import nothing (1 row with errors); "
+            "with --skip-invalid: 3 would be created") in result.output
+    assert summary(result.output) == (3, 0, 0, 1)
+    assert "use --skip-invalid to import the 3 good rows" in result.output
     assert customers(db) == []
 
 

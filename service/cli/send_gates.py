@@ -1,0 +1,74 @@
+"""What `newsletter send` checks before an edition starts, and judges once it ran (issue 10.17).
+
+- the plan gate: an edition whose ``newsletter plan`` has errors (a required slot empty for a
+  segment, a variant that does not render or goes over Gmail's clipping size) is not started,
+  unless ``--allow-partial``; the problems are listed either way;
+- the partial outcome: customers not sent for content reasons (no segment, a variant that cannot
+  be sent or rendered), rather than for their own choices (preferences.due) or a relay's answer,
+  make the exit code ``PARTIAL_EXIT`` even with ``--allow-partial``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+
+from rich.markup import escape
+
+from preferences.due import SKIP_REASONS
+
+from service.assembly.coverage import edition_coverage
+from service.cli.console import err, renderer_for
+from service.content.model import Content
+from service.sending.batch import CUSTOMER_GONE, VARIANT_FAILED
+from service.sending.report import Report
+from service.settings import Settings
+
+PLAN_REFUSED_EXIT = 1  # the edition was not started: its plan has errors (as for content errors)
+PARTIAL_EXIT = 4  # the run went through, but customers were not sent for content reasons
+
+
+def plan_problems(cfg: Settings, content: Content, template: str, day: date) -> list[str]:
+    """The errors ``newsletter plan`` reports for the edition, but for its date (the caller has
+    judged the date already: refused, or allowed with --force)."""
+    refused_day = content.templates[template].schedule.not_an_edition(day, template)
+    found = edition_coverage(content, template, day, renderer_for(cfg))
+    return [problem for problem in found.errors if problem != refused_day]
+
+
+def plan_allows(cfg: Settings, content: Content, template: str, day: date, *, allow_partial: bool,
+                dry_run: bool = False) -> bool:
+    """Whether the edition may start: its plan has no errors, or ``--allow-partial`` accepts
+    them (a dry run only says what a send would do). The problems are printed either way."""
+    problems = plan_problems(cfg, content, template, day)
+    if not problems:
+        return True
+    for problem in problems:
+        err.print(f"{template} {day}: plan error: {problem}", markup=False)
+    if allow_partial:
+        err.print(f"{template} {day}: [yellow]--allow-partial:[/] the customers of these variants are skipped")
+        return True
+    verdict = "a send would not start" if dry_run else "not started"
+    err.print(f"[red]{template} {day}: {verdict}:[/] `newsletter plan {template} --date {day}` has "
+              f"{len(problems)} error(s); fix the content, or --allow-partial sends the rest")
+    return dry_run
+
+
+def content_misses(report: Report) -> Counter:
+    """Customers not sent for a content reason, by reason (not: unsubscribed, paused, refused by
+    the relay, ...)."""
+    found = Counter({reason: n for reason, n in report.skipped.items()
+                     if reason not in SKIP_REASONS and reason != CUSTOMER_GONE})
+    if report.failed[VARIANT_FAILED]:
+        found[VARIANT_FAILED] = report.failed[VARIANT_FAILED]
+    return found
+
+
+def partial_exit(report: Report) -> int:
+    """PARTIAL_EXIT, with the reasons printed, when content kept customers from the edition; else 0."""
+    missed = content_misses(report)
+    if not missed:
+        return 0
+    err.print(f"[red]partial:[/] {sum(missed.values())} customer(s) not sent for content reasons: "
+              + escape(", ".join(f"{reason} {n}" for reason, n in missed.most_common())))
+    return PARTIAL_EXIT
