@@ -4,8 +4,8 @@
 (``--limit N``) of an edition that was refused as too late must not make it due (issue 10.16).
 Existing runs are full runs (false).
 
-Revision ID: 0003_send_run_test_runs
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-03
 """
 
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 import sqlmodel  # noqa: F401  (autogenerate writes sqlmodel.sql.sqltypes.AutoString)
 from alembic import op
 
-revision: str = "0003_send_run_test_runs"
-down_revision: Union[str, None] = "0002"
+revision: str = "0004"
+down_revision: Union[str, None] = "0003"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
