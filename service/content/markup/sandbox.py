@@ -9,8 +9,10 @@ import functools
 from dataclasses import dataclass
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
+from jinja2.compiler import CodeGenerator, Frame
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from service.content.markup import limits
 from service.content.markup.fields import PERSONAL_FIELDS, VARIANT_FIELDS, known_fields
 
 SAFE_FILTERS = frozenset({
@@ -22,10 +24,44 @@ SAFE_TESTS = frozenset({"defined", "undefined", "none", "number", "string", "eq"
                         "lt", "le", "gt", "ge", "even", "odd"})
 
 
+class _BoundedCodeGenerator(CodeGenerator):
+    """Compiles `a ~ b` so that its result is checked against the length limit."""
+
+    def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
+        self.write("environment.bounded_length(")
+        super().visit_Concat(node, frame)
+        self.write(", 'joining with ~')")
+
+
+class BoundedSandbox(ImmutableSandboxedEnvironment):
+    """The immutable sandbox with bounded operators (`**`, `*`, `+`, `%`) and growing filters.
+
+    Intercepted operators are never folded at compile time (Jinja's optimizer skips them), so
+    neither compiling nor rendering `{{ 9 ** (9 ** 9) }}` computes it: it is refused."""
+
+    intercepted_binops = frozenset(limits.BINOPS)
+    code_generator_class = _BoundedCodeGenerator
+
+    def __init__(self, **options):
+        super().__init__(**options)
+        self.filters["center"] = limits.center
+        self.filters["replace"] = limits.bounded_replace(self.filters)
+        self.filters["join"] = limits.bounded_join(self.filters)
+
+    concat = staticmethod(limits.bounded_concat)  # type: ignore[assignment]
+
+    def call_binop(self, context, operator: str, left, right):
+        return limits.BINOPS[operator](left, right)
+
+    @staticmethod
+    def bounded_length(value, what: str):
+        return limits.bounded_length(value, what)
+
+
 @functools.cache
-def editor_environment(autoescape: bool = True) -> ImmutableSandboxedEnvironment:
+def editor_environment(autoescape: bool = True) -> BoundedSandbox:
     """The environment every editor-written template is compiled in (one per escaping mode)."""
-    env = ImmutableSandboxedEnvironment(
+    env = BoundedSandbox(
         undefined=StrictUndefined, autoescape=autoescape, keep_trailing_newline=True,
         trim_blocks=True, lstrip_blocks=True,
     )

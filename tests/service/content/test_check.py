@@ -201,3 +201,16 @@ def test_all_errors_in_one_pass(check):
     assert [e.split(":")[0] for e in errors] == [
         "content/blocks/news/a.mjml", "content/blocks/news/b.mjml", "content/blocks/news/jackets.mjml",
         "content/product_groups.yaml"]
+
+
+@pytest.mark.parametrize("expression, message", [
+    ("9**(9**9)", "cannot render: 9 ** 387420489 makes a number of more than 1,000 digits"),
+    ("'a' * 1000000000", "cannot render: 'a' * 1000000000 makes a value of 1,000,000,000 characters or items "
+                         "(at most 100,000)"),
+])
+def test_huge_expressions_are_reported_at_their_line_within_a_second(check, expression, message):
+    import time
+    started = time.monotonic()
+    body = "<mj-text>\n  Hi\n  {{ " + expression + " }}\n</mj-text>"
+    assert errors_of(check, {"blocks/news/a.mjml": block(body=body)}) == [f"content/blocks/news/a.mjml:9: {message}"]
+    assert time.monotonic() - started < 1
