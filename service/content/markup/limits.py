@@ -18,7 +18,7 @@ MAX_LENGTH = 100_000  # characters of a text or items of a list an expression ma
 MAX_INT_DIGITS = 1_000  # digits of a number an expression may make
 MAX_FORMAT_WIDTH = 1_000  # width or precision in "%10s" % x
 MAX_OUTPUT = 1_000_000  # characters one render may produce (a whole mail is far below)
-RENDER_SECONDS = 1.0  # one block, layout or subject; real ones take milliseconds
+RENDER_SECONDS = 2.0  # one block, layout or subject; real ones take milliseconds
 
 
 class LimitExceeded(SecurityError):
@@ -145,6 +145,22 @@ def bounded_concat(pieces: Iterable[str]) -> str:
             raise LimitExceeded(f"the output grows past {MAX_OUTPUT:,} characters (a loop over long values?)")
         parts.append(piece)
     return "".join(parts)
+
+
+class OutputBuffer(list):
+    """A template's buffer of output pieces that refuses to hold more than MAX_OUTPUT characters."""
+
+    size = 0
+
+    def append(self, piece: Any) -> None:
+        self.size += len(piece) if isinstance(piece, str) else 0
+        if self.size > MAX_OUTPUT:
+            raise LimitExceeded(f"the output grows past {MAX_OUTPUT:,} characters (a loop over long values?)")
+        super().append(piece)
+
+    def extend(self, pieces: Iterable[Any]) -> None:
+        for piece in pieces:
+            self.append(piece)
 
 
 class RenderTimeout(LimitExceeded):

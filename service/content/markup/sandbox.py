@@ -25,7 +25,12 @@ SAFE_TESTS = frozenset({"defined", "undefined", "none", "number", "string", "eq"
 
 
 class _BoundedCodeGenerator(CodeGenerator):
-    """Compiles `a ~ b` so that its result is checked against the length limit."""
+    """Compiles `a ~ b` so that its result is checked against the length limit, and buffers
+    (`{% set x %}...{% endset %}`, loops inside them) that refuse to grow past the output limit."""
+
+    def buffer(self, frame: Frame) -> None:
+        frame.buffer = self.temporary_identifier()
+        self.writeline(f"{frame.buffer} = environment.output_buffer()")
 
     def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
         self.write("environment.bounded_length(")
@@ -49,6 +54,7 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         self.filters["join"] = limits.bounded_join(self.filters)
 
     concat = staticmethod(limits.bounded_concat)  # type: ignore[assignment]
+    output_buffer = staticmethod(limits.OutputBuffer)
 
     def call_binop(self, context, operator: str, left, right):
         return limits.BINOPS[operator](left, right)

@@ -104,3 +104,19 @@ def test_a_finished_block_is_never_interrupted_later():
                 pass
     time.sleep(0.1)
     assert issubclass(RenderTimeout, LimitExceeded)
+
+
+@pytest.mark.parametrize("source, message", [
+    ("{{ (['x' * 100000] * 1000)|join }}", "join makes a text of 100,000,000 characters"),
+    ("{% for a in 'x' * 100000 %}{{ 'y' * 100000 }}{% endfor %}", "the output grows past 1,000,000 characters"),
+    ("{% set x %}{% for a in 'x' * 100000 %}{{ 'y' * 100000 }}{% endfor %}{% endset %}",
+     "the output grows past 1,000,000 characters"),
+])
+def test_output_that_repeats_a_long_text_is_refused_before_it_is_joined(source, message):
+    # Each piece is within the bounds; only joining them would take gigabytes (one C call, which
+    # the time limit cannot interrupt).
+    started = time.monotonic()
+    with pytest.raises(RenderError, match=message):
+        render(source, {}, "b.mjml", 1)
+    assert time.monotonic() - started < 0.5
+    assert render("{{ ['a', 'b']|join(', ') }}{% set x %}{{ 'c' }}{% endset %}{{ x }}", {}, "b.mjml", 1) == "a, bc"
