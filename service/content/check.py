@@ -43,23 +43,28 @@ def check_content(content_dir: Path, today: date | None = None) -> CheckResult:
         problems.error(shown_root, 1, "content folder not found")
         return CheckResult(None, problems.errors, problems.warnings)
     audience = load_audience(root, problems, shown_root)
-    teams = load_teams(root, problems, shown_root)
+    loaded_teams = load_teams(root, problems, shown_root)
+    # teams.yaml broken: its error is the root cause; team names elsewhere are not judged.
+    team_ids = None if loaded_teams is None else set(loaded_teams)
+    teams = loaded_teams or {}
     groups = load_product_groups(root, audience.locales, problems, shown_root)
-    templates = load_templates(root, audience.locales, set(teams), problems, shown_root)
+    templates = load_templates(root, audience.locales, team_ids, problems, shown_root)
     vocabulary = Vocabulary(
-        teams=frozenset(teams), slots=frozenset(s.name for t in templates.values() for s in t.slots),
+        teams=frozenset(teams) if team_ids is not None else _team_folders(root),
+        slots=frozenset(s.name for t in templates.values() for s in t.slots),
         product_groups=frozenset(groups), segments=frozenset(s.id for s in audience.segments),
         locales=audience.locales,
     )
     blocks = load_blocks(root, vocabulary, problems, shown_root)
     _check_ids(blocks, problems)
-    _check_slot_teams(blocks, templates, set(teams), problems)
-    _check_fallbacks(templates, blocks, set(teams), problems)
+    if team_ids is not None:
+        _check_slot_teams(blocks, templates, team_ids, problems)
+        _check_fallbacks(templates, blocks, team_ids, problems)
     _compile_samples(templates, blocks, audience.locales, problems)
     if today is not None:
         _warn_unseen(blocks, templates, today, problems)
     if problems.errors:
-        return CheckResult(None, problems.errors, problems.warnings)
+        return CheckResult(None, _root_causes_first(problems.errors, shown_root), problems.warnings)
     content = Content(
         root=root, teams=MappingProxyType(teams), product_groups=MappingProxyType(groups),
         audience=audience, templates=MappingProxyType(templates),
@@ -77,6 +82,20 @@ def content_version(root: Path) -> str:
     return digest.hexdigest()[:16]
 
 
+DECLARATIONS = ("teams.yaml", "audience.yaml", "product_groups.yaml")  # what other files refer to
+
+
+def _root_causes_first(errors: list[Problem], shown_root: str) -> list[Problem]:
+    """Errors in the files every other file refers to come first: they explain the rest."""
+    shared = {f"{shown_root}/{name}" for name in DECLARATIONS}
+    return sorted(errors, key=lambda p: (p.path not in shared, p))
+
+
+def _team_folders(root: Path) -> frozenset[str]:
+    folder = root / "blocks"
+    return frozenset(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else frozenset()
+
+
 def _shown(root: Path) -> str:
     """How paths are written in messages: from the repository root (the content folder's parent)."""
     try:
@@ -90,7 +109,7 @@ def _check_ids(blocks: dict[str, Block], problems: Problems) -> None:
     for block in blocks.values():
         key = (block.story, block.locale)
         if key in seen:
-            problems.error(block.path, 1, f"story {block.story!r} already has a {block.locale!r} "
+            problems.error(block.path, block.line_of("story"), f"story {block.story!r} already has a {block.locale!r} "
                                           f"version in {seen[key].path}")
         else:
             seen[key] = block
@@ -104,8 +123,8 @@ def _check_slot_teams(blocks: dict[str, Block], templates: dict[str, Template], 
             continue  # the template's unknown team is reported already
         if slots and not any(block.team in s.teams for s in slots):
             allowed = sorted({team for s in slots for team in s.teams})
-            problems.error(block.path, 1, f"team {block.team!r} may not fill slot {block.slot!r} "
-                                          f"(allowed: {', '.join(allowed)})")
+            problems.error(block.path, block.line_of("slot"), f"team {block.team!r} may not fill slot "
+                                                             f"{block.slot!r} (allowed: {', '.join(allowed)})")
 
 
 def _check_fallbacks(templates: dict[str, Template], blocks: dict[str, Block], teams: set[str],
@@ -116,11 +135,11 @@ def _check_fallbacks(templates: dict[str, Template], blocks: dict[str, Block], t
                 continue
             block = blocks.get(slot.fallback)
             if block is None:
-                problems.error(template.path, 1, f"slot {slot.name!r}: fallback block "
-                                                 f"{slot.fallback!r} does not exist")
+                problems.error(template.path, slot.line_of("fallback"), f"slot {slot.name!r}: fallback block "
+                                                                        f"{slot.fallback!r} does not exist")
             elif block.slot != slot.name or block.team not in slot.teams:
-                problems.error(template.path, 1, f"slot {slot.name!r}: fallback {slot.fallback!r} "
-                                                 f"is a block for slot {block.slot!r} by team {block.team!r}")
+                problems.error(template.path, slot.line_of("fallback"), f"slot {slot.name!r}: fallback "
+                               f"{slot.fallback!r} is a block for slot {block.slot!r} by team {block.team!r}")
 
 
 def _compile_samples(templates: dict[str, Template], blocks: dict[str, Block],
@@ -167,5 +186,5 @@ def _warn_unseen(blocks: dict[str, Block], templates: dict[str, Template], today
         users = [t for t in templates.values() if t.slot(block.slot) is not None]
         if users and not any(t.schedule.next_edition(start) < block.expire for t in users):
             names = ", ".join(t.id for t in users)
-            problems.warn(block.path, 1, f"expires {block.expire} before the next edition of "
-                                         f"{names}: it will never be sent")
+            problems.warn(block.path, block.line_of("expire"), f"expires {block.expire} before the next "
+                                                               f"edition of {names}: it will never be sent")

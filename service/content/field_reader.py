@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from types import MappingProxyType
 from typing import Any, Iterable
 
 from service.content.problems import Problems
@@ -28,6 +29,10 @@ class FieldReader:
         if key is None or not isinstance(self.data, LinedDict):
             return getattr(self.data, "line", 1)
         return self.data.line_of(key)
+
+    def lines(self) -> MappingProxyType:
+        """Where each key was written ("" for the mapping itself), to keep in the model."""
+        return MappingProxyType({"": self.line(), **getattr(self.data, "lines", {})})
 
     def error(self, key: str | None, message: str) -> None:
         self.problems.error(self.path, self.line(key), message)

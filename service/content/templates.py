@@ -25,7 +25,7 @@ TEMPLATE_KEYS = ("name", "list_id", "sender", "reply_to", "subject", "preheader"
 SLOT_KEYS = ("teams", "max", "required", "fallback")
 
 
-def load_templates(root: Path, locales: tuple[str, ...], teams: set[str], problems: Problems,
+def load_templates(root: Path, locales: tuple[str, ...], teams: set[str] | None, problems: Problems,
                    shown_root: str) -> dict[str, Template]:
     folder = root / "templates"
     if not folder.is_dir():
@@ -45,7 +45,7 @@ def load_templates(root: Path, locales: tuple[str, ...], teams: set[str], proble
     return templates
 
 
-def _load_one(directory: Path, shown: str, locales: tuple[str, ...], teams: set[str],
+def _load_one(directory: Path, shown: str, locales: tuple[str, ...], teams: set[str] | None,
               problems: Problems) -> Template | None:
     yaml_shown, layout_shown = f"{shown}/template.yaml", f"{shown}/layout.mjml"
     if not (directory / "template.yaml").is_file():
@@ -92,7 +92,7 @@ def _load_one(directory: Path, shown: str, locales: tuple[str, ...], teams: set[
         first_name_fallback=MappingProxyType(reader.per_locale("first_name_fallback", locales)),
         schedule=schedule, slots=tuple(slots), layout=layout, layout_path=layout_shown,
         min_blocks=reader.integer("min_blocks", 1, minimum=0), reply_to=reply_to,
-        preheader=MappingProxyType(preheader),
+        preheader=MappingProxyType(preheader), lines=reader.lines(),
     )
 
 
@@ -119,7 +119,8 @@ def _sender(reader: FieldReader) -> tuple[str, str]:
     return name, email
 
 
-def _slots(reader: FieldReader, teams: set[str]) -> list[Slot]:
+def _slots(reader: FieldReader, teams: set[str] | None) -> list[Slot]:
+    """The slots; `teams` None: teams.yaml is broken, so team names are not judged."""
     raw = reader.raw("slots")
     if not isinstance(raw, dict) or not raw:
         reader.error("slots" if reader.has("slots") else None, "'slots' must map slot names to {teams: [...]}")
@@ -134,14 +135,15 @@ def _slots(reader: FieldReader, teams: set[str]) -> list[Slot]:
         slot.only(SLOT_KEYS)
         allowed = []
         for team, at in slot.text_list("teams") or []:
-            if team not in teams:
+            if teams is not None and team not in teams:
                 reader.problems.error(reader.path, at, f"slot {name!r}: unknown team {team!r} "
                                                        f"(teams: {', '.join(sorted(teams))})")
             allowed.append(team)  # kept even when unknown, so block checks don't repeat the error
         if not slot.has("teams"):
             slot.error(None, f"slot {name!r} needs 'teams: [...]' (who may fill it)")
         slots.append(Slot(name, tuple(allowed), slot.integer("max", 1, minimum=1, maximum=20),
-                          slot.flag("required"), slot.text("fallback")))
+                          slot.flag("required"), slot.text("fallback"),
+                          MappingProxyType({**slot.lines(), "": line})))
     return slots
 
 

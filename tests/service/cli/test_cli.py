@@ -55,7 +55,7 @@ def test_warnings_do_not_fail(tmp_path, monkeypatch):
     write_tree(tmp_path, {"blocks/news/short.mjml": text})
     result = runner.invoke(app, ["check", "--today", "2026-11-23"])
     assert result.exit_code == 0, result.output
-    assert ("content/blocks/news/short.mjml:1: warning: expires 2026-11-27 before the next edition "
+    assert ("content/blocks/news/short.mjml:5: warning: expires 2026-11-27 before the next edition "
             "of weekly: it will never be sent") in result.output
 
 

@@ -90,7 +90,7 @@ def test_unknown_slot(check):
 def test_team_not_allowed_in_slot(check):
     text = "---\ntitle: T\nslot: hero\n---\n<mj-section></mj-section>\n"
     assert errors_of(check, {"blocks/news/a.mjml": text}) == [
-        "content/blocks/news/a.mjml:1: team 'news' may not fill slot 'hero' (allowed: brand)"]
+        "content/blocks/news/a.mjml:3: team 'news' may not fill slot 'hero' (allowed: brand)"]
 
 
 @pytest.mark.parametrize("where", ["blocks/a.mjml", "blocks/sales/a.mjml", "blocks/news/deep/a.mjml"])
@@ -183,7 +183,7 @@ def test_huge_file_is_refused(check):
 def test_duplicate_story_and_locale(check):
     twin = block(extra="story: jackets")
     errors = errors_of(check, {"blocks/news/jackets-copy.mjml": twin, "blocks/news/jackets.mjml": block()})
-    assert errors == ["content/blocks/news/jackets.mjml:1: story 'news/jackets' already has a 'de' version "
+    assert errors == ["content/blocks/news/jackets.mjml:2: story 'news/jackets' already has a 'de' version "
                       "in content/blocks/news/jackets-copy.mjml"]
 
 
@@ -198,9 +198,9 @@ def test_all_errors_in_one_pass(check):
         "blocks/news/b.mjml": block(body='<mj-image src="https://x.example/a.jpg" />'),
         "product_groups.yaml": "product_groups:\n  - id: Outdoor\n    label: {de: O, en: O}\n",
     })
-    assert [e.split(":")[0] for e in errors] == [
-        "content/blocks/news/a.mjml", "content/blocks/news/b.mjml", "content/blocks/news/jackets.mjml",
-        "content/product_groups.yaml"]
+    assert [e.split(":")[0] for e in errors] == [  # the declaration the others refer to first
+        "content/product_groups.yaml", "content/blocks/news/a.mjml", "content/blocks/news/b.mjml",
+        "content/blocks/news/jackets.mjml"]
 
 
 @pytest.mark.parametrize("expression, message", [
@@ -214,3 +214,21 @@ def test_huge_expressions_are_reported_at_their_line_within_a_second(check, expr
     body = "<mj-text>\n  Hi\n  {{ " + expression + " }}\n</mj-text>"
     assert errors_of(check, {"blocks/news/a.mjml": block(body=body)}) == [f"content/blocks/news/a.mjml:9: {message}"]
     assert time.monotonic() - started < 1
+
+
+@pytest.mark.parametrize("header, expected", [
+    ("title: T\nslot: products\nsegments: [vip\npriority: 1\nstatus: ready",
+     "4: invalid YAML: the '[' that opens here is not closed (expected ',' or ']', but got ':' at line 5)"),
+    ("title: 'T\nslot: products\npriority: 1\nstatus: ready",
+     "2: invalid YAML: the quote that opens here is not closed (found unexpected end of stream at line 5)"),
+    ("title: T\nslot: products\n  priority: 1\nstatus: ready", "4: invalid YAML: mapping values are not allowed here"),
+])
+def test_front_matter_yaml_errors_are_at_their_own_line(check, header, expected):
+    text = f"---\n{header}\n---\n<mj-section></mj-section>\n"
+    assert errors_of(check, {"blocks/news/a.mjml": text}) == [f"content/blocks/news/a.mjml:{expected}"]
+
+
+def test_expiry_warning_is_at_the_expire_line(check):
+    text = block(extra="publish: 2026-11-24\nexpire: 2026-11-27")
+    assert check({"blocks/news/a.mjml": text}, today=date(2026, 11, 23))[1] == [
+        "content/blocks/news/a.mjml:5: warning: expires 2026-11-27 before the next edition of weekly: it will never be sent"]

@@ -77,7 +77,7 @@ def test_rules_combine_any_and_all(tmp_path):
 
 @pytest.mark.parametrize("old, new, expected", [
     ("hero: {teams: [brand]", "hero: {teams: [brands]", f"{TPL}:9: slot 'hero': unknown team 'brands' (teams: brand, news)"),
-    ("fallback: brand/hero}", "fallback: brand/missing}", f"{TPL}:1: slot 'hero': fallback block 'brand/missing' does not exist"),
+    ("fallback: brand/hero}", "fallback: brand/missing}", f"{TPL}:9: slot 'hero': fallback block 'brand/missing' does not exist"),
     ("email: news@shop.example", "email: news@", f"{TPL}:3: sender: 'news@' is not a valid email address: There must be something after the @-sign."),
     ("weekday: monday", "weekday: mondays", f"{TPL}:6: weekday 'mondays' must be one of monday, tuesday, wednesday, thursday, friday, saturday, sunday"),
     ("timezone: Europe/Berlin", "timezone: Europe/Hamburg", f"{TPL}:6: unknown time zone 'Europe/Hamburg' (e.g. Europe/Berlin)"),
@@ -120,3 +120,27 @@ def test_yaml_that_is_not_a_mapping(errors, name):
     found = errors({name: "- just\n- a list\n"})
     assert found and all(":" in e for e in found)
     assert any(e.startswith(f"content/{name}:1: ") for e in found)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("", "content/teams.yaml:1: teams.yaml is empty: it declares the teams (teams: followed by a list)"),
+    ("teams: [\n  {id: news\n", "content/teams.yaml:2: invalid YAML: the '{' that opens here is not closed "
+                                "(expected ',' or '}', but got '<stream end>' at line 3)"),
+    ("teams:\n  - id: news\n    name: News\n", "content/teams.yaml:2: a team needs at least one reviewer "
+                                               "(e.g. \"@org/team\") for CODEOWNERS"),
+])
+def test_a_broken_teams_yaml_is_the_only_error(errors, text, expected):
+    # Without it, every block folder and every slot's team would be reported as unknown.
+    assert errors({"teams.yaml": text}) == [expected]
+
+
+def test_the_root_cause_is_reported_first(errors):
+    found = errors({"teams.yaml": "", "blocks/news/jackets.mjml": "---\ntitle: T\n---\n<mj-section></mj-section>\n"})
+    assert found[0].startswith("content/teams.yaml:1: teams.yaml is empty")
+    assert found[1:] == ["content/blocks/news/jackets.mjml:2: missing required key 'slot'"]
+
+
+def test_slot_errors_are_at_the_slots_line(errors):
+    found = errors(replace("templates/weekly/template.yaml", "products: {teams: [news], max: 2}",
+                           "products:\n    teams: [news]\n    fallback: brand/hero"))
+    assert found == [f"{TPL}:12: slot 'products': fallback 'brand/hero' is a block for slot 'hero' by team 'brand'"]
