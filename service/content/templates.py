@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from email.utils import getaddresses
 from pathlib import Path
 from types import MappingProxyType
 
@@ -96,6 +97,10 @@ def _load_one(directory: Path, shown: str, locales: tuple[str, ...], teams: set[
     )
 
 
+SENDER_SHAPES = ('news@shop.example, "Shop <news@shop.example>" '
+                 'or {name: Shop, email: news@shop.example}')
+
+
 def _email_problem(address: str) -> str | None:
     try:
         validate_email(address, check_deliverability=False)
@@ -105,18 +110,37 @@ def _email_problem(address: str) -> str | None:
 
 
 def _sender(reader: FieldReader) -> tuple[str, str]:
+    """The sender's name and address, written as a mapping or as one "Name <address>" text."""
     if not reader.has("sender"):
-        reader.error(None, "missing required key 'sender' ({name: ..., email: ...})")
-        return "", "invalid@invalid"
-    sender = FieldReader(reader.raw("sender"), reader.problems, reader.path, reader.line("sender"),
-                         "sender {name, email}")
-    sender.only(("name", "email"))
-    name = sender.text("name", "") or ""
-    email = sender.text("email", required=True) or "invalid@invalid"
-    problem = _email_problem(email)
+        reader.error(None, f"missing required key 'sender' ({SENDER_SHAPES})")
+        return "", ""
+    raw = reader.raw("sender")
+    if isinstance(raw, dict):
+        sender = FieldReader(raw, reader.problems, reader.path, reader.line("sender"), "sender {name, email}")
+        sender.only(("name", "email"))
+        written = sender.text("email", required=True)
+        if written is None:
+            return sender.text("name", "") or "", ""
+        name, address = _mailbox(sender, "email", written)
+        return sender.text("name", name) or "", address
+    if isinstance(raw, (list, bool)) or not isinstance(raw, str):
+        reader.error("sender", f"sender must be {SENDER_SHAPES}, got {raw!r}")
+        return "", ""
+    return _mailbox(reader, "sender", raw)
+
+
+def _mailbox(reader: FieldReader, key: str, written: str) -> tuple[str, str]:
+    """Split "Name <address>" (RFC 5322, as mail programs write it) or take a bare address."""
+    found = [pair for pair in getaddresses([written]) if any(pair)]
+    if len(found) > 1:
+        name, address, problem = "", "", f"{written!r} is not one email address"
+    else:  # unparsable: validate what was written, for the validator's precise reason
+        name, address = found[0] if found and found[0][1] else ("", written)
+        problem = _email_problem(address)
     if problem:
-        sender.error("email", f"sender: {problem}")
-    return name, email
+        reader.error(key, f"sender: {problem} (write {SENDER_SHAPES})")
+        return "", ""
+    return name, address
 
 
 def _slots(reader: FieldReader, teams: set[str] | None) -> list[Slot]:

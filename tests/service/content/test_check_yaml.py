@@ -78,7 +78,9 @@ def test_rules_combine_any_and_all(tmp_path):
 @pytest.mark.parametrize("old, new, expected", [
     ("hero: {teams: [brand]", "hero: {teams: [brands]", f"{TPL}:9: slot 'hero': unknown team 'brands' (teams: brand, news)"),
     ("fallback: brand/hero}", "fallback: brand/missing}", f"{TPL}:9: slot 'hero': fallback block 'brand/missing' does not exist"),
-    ("email: news@shop.example", "email: news@", f"{TPL}:3: sender: 'news@' is not a valid email address: There must be something after the @-sign."),
+    ("email: news@shop.example", "email: news@", f"{TPL}:3: sender: 'news@' is not a valid email address: There must "
+     "be something after the @-sign. (write news@shop.example, \"Shop <news@shop.example>\" or {name: Shop, "
+     "email: news@shop.example})"),
     ("weekday: monday", "weekday: mondays", f"{TPL}:6: weekday 'mondays' must be one of monday, tuesday, wednesday, thursday, friday, saturday, sunday"),
     ("timezone: Europe/Berlin", "timezone: Europe/Hamburg", f"{TPL}:6: unknown time zone 'Europe/Hamburg' (e.g. Europe/Berlin)"),
     ('de: "Hallo {{ recipient.first_name }}"', 'de: "Hallo {{ recipient.vorname }}"',
@@ -144,3 +146,30 @@ def test_slot_errors_are_at_the_slots_line(errors):
     found = errors(replace("templates/weekly/template.yaml", "products: {teams: [news], max: 2}",
                            "products:\n    teams: [news]\n    fallback: brand/hero"))
     assert found == [f"{TPL}:12: slot 'products': fallback 'brand/hero' is a block for slot 'hero' by team 'brand'"]
+
+
+@pytest.mark.parametrize("written, name, address", [
+    ('"Nordhaus Shop <news@shop.example>"', "Nordhaus Shop", "news@shop.example"),
+    ('news@shop.example', "", "news@shop.example"),
+    ('\'"Nordhaus, Shop" <news@shop.example>\'', "Nordhaus, Shop", "news@shop.example"),
+    ('{email: "Größe <news@shop.example>"}', "Größe", "news@shop.example"),
+    ('{name: Shop, email: "Other <news@shop.example>"}', "Shop", "news@shop.example"),
+])
+def test_a_sender_may_be_written_as_name_and_address(tmp_path, written, name, address):
+    from service.content.check import load_content
+    files = replace("templates/weekly/template.yaml", "{name: Shop, email: news@shop.example}", written)
+    template = load_content(write_tree(tmp_path, files)).templates["weekly"]
+    assert (template.sender_name, template.sender_email) == (name, address)
+
+
+@pytest.mark.parametrize("written, expected", [
+    ('"Shop news@shop.example"', "'Shop news@shop.example' is not a valid email address"),
+    ('"Shop <news@>"', "'Shop <news@>' is not a valid email address: There must be something after the @-sign."),
+    ('"a@shop.example, b@shop.example"', "'a@shop.example, b@shop.example' is not one email address"),
+    ("[news@shop.example]", "sender must be news@shop.example"),
+])
+def test_a_wrong_sender_names_the_value_in_the_file_and_the_expected_shape(errors, written, expected):
+    found = errors(replace("templates/weekly/template.yaml", "{name: Shop, email: news@shop.example}", written))
+    assert len(found) == 1 and found[0].startswith(f"{TPL}:3: ")
+    assert expected in found[0] and 'news@shop.example, "Shop <news@shop.example>"' in found[0]
+    assert "invalid@invalid" not in found[0]
