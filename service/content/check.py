@@ -97,11 +97,13 @@ def _team_folders(root: Path) -> frozenset[str]:
 
 
 def _shown(root: Path) -> str:
-    """How paths are written in messages: from the repository root (the content folder's parent)."""
+    """How paths are written in messages: relative to the working directory when the content is
+    under it (as CI runs the check from the repository root), else the whole absolute path, so
+    that every path in a message can be opened as printed."""
     try:
         return root.relative_to(Path.cwd().resolve()).as_posix() or "."
     except ValueError:
-        return f"{root.parent.name}/{root.name}" if root.parent.name else root.name
+        return root.as_posix()
 
 
 def _check_ids(blocks: dict[str, Block], problems: Problems) -> None:

@@ -192,3 +192,17 @@ def test_serve_refuses_a_public_address_with_the_development_link_key(repo, monk
     monkeypatch.setenv("NEWSLETTER_PREVIEW_PASSWORD", "a staff password")
     result = runner.invoke(app, ["serve", "--host", "0.0.0.0", "--port", "1"])
     assert result.exit_code == 2 and "NEWSLETTER_LINK_KEYS" in result.output
+
+
+def test_check_prints_paths_as_they_can_be_opened(tmp_path, monkeypatch):
+    content = write_tree(tmp_path / "repo", {"blocks/news/a.mjml": "---\ntitle: T\nslot: nowhere\n---\n<mj-section/>\n"})
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    result = runner.invoke(app, ["check", "--content", str(content)])
+    assert result.exit_code == 1
+    assert f"{content.as_posix()}/blocks/news/a.mjml:3: unknown slot 'nowhere'" in result.output
+    assert content.as_posix().startswith("/")
+    monkeypatch.chdir(tmp_path)  # under the working directory: relative to it, absolute or not
+    result = runner.invoke(app, ["check", "--content", str(content)])
+    assert "\nrepo/content/blocks/news/a.mjml:3: unknown slot 'nowhere'" in "\n" + result.output
