@@ -232,3 +232,36 @@ def test_expiry_warning_is_at_the_expire_line(check):
     text = block(extra="publish: 2026-11-24\nexpire: 2026-11-27")
     assert check({"blocks/news/a.mjml": text}, today=date(2026, 11, 23))[1] == [
         "content/blocks/news/a.mjml:5: warning: expires 2026-11-27 before the next edition of weekly: it will never be sent"]
+
+
+@pytest.mark.parametrize("title, message", [
+    (".inf", "'title' must be text, got the number inf (in quotes if you mean the text: 'inf')"),
+    ("123", "'title' must be text, got the number 123 (in quotes if you mean the text: '123')"),
+    ("''", "'title' is empty: write a text or leave the key out"),
+    ("'   '", "'title' is empty: write a text or leave the key out"),
+    ("yes", "'title' must be text, got true (a yes/no value)"),
+    ("2026-11-23", "'title' must be text, got the date 2026-11-23"),
+    ("[a, b]", "'title' must be text, got a list"),
+])
+def test_a_title_of_the_wrong_type_is_an_error(check, title, message):
+    text = f"---\ntitle: {title}\nslot: products\n---\n<mj-section></mj-section>\n"
+    assert errors_of(check, {"blocks/news/a.mjml": text}) == [f"content/blocks/news/a.mjml:2: {message}"]
+
+
+@pytest.mark.parametrize("extra, message", [
+    ("status: null", "'status' has no value: write one or leave the key out"),
+    ("product_groups: ~", "'product_groups' has no value: write one or leave the key out"),
+    ("segments:", "'segments' has no value: write one or leave the key out"),
+    ("priority: ~", "'priority' has no value: write one or leave the key out"),
+    ("expire: null", "'expire' has no value: write one or leave the key out"),
+    ("segments: [vip, 7]", "'segments' items must be text, got the number 7"),
+])
+def test_a_key_without_a_value_is_an_error_not_the_default(check, extra, message):
+    assert errors_of(check, {"blocks/news/a.mjml": block(extra=extra)}) == [f"content/blocks/news/a.mjml:4: {message}"]
+
+
+def test_wrong_types_in_yaml_files_are_reported_the_same_way(check):
+    found = errors_of(check, {"teams.yaml": "teams:\n  - id: news\n    name: 42\n    reviewers: [\"@n\"]\n"
+                                            "  - id: brand\n    name: Brand\n    reviewers: [\"@b\"]\n"})
+    assert found == ["content/teams.yaml:3: 'name' must be text, got the number 42 "
+                     "(in quotes if you mean the text: '42')"]
