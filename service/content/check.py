@@ -13,6 +13,7 @@ from service.content.blocks import Vocabulary, load_blocks
 from service.content.markup.compose import (RenderError, render_block, render_layout, render_preheader, render_subject,
                       variant_context)
 from service.content.markup.mjml import MjmlError, compile_mjml, wrap_block
+from service.content.markup.sandbox import field_lines
 from service.content.model import Block, Content, Template
 from service.content.problems import ContentError, Problem, Problems
 from service.content.teams import load_product_groups, load_teams
@@ -63,6 +64,8 @@ def check_content(content_dir: Path, today: date | None = None) -> CheckResult:
     _compile_samples(templates, blocks, audience.locales, problems)
     if today is not None:
         _warn_unseen(blocks, templates, today, problems)
+    _warn_unpaired_translations(blocks, audience.default_locale, problems)
+    _warn_first_name_without_fallback(templates, blocks, problems)
     if problems.errors:
         return CheckResult(None, _root_causes_first(problems.errors, shown_root), problems.warnings)
     content = Content(
@@ -190,3 +193,51 @@ def _warn_unseen(blocks: dict[str, Block], templates: dict[str, Template], today
             names = ", ".join(t.id for t in users)
             problems.warn(block.path, block.line_of("expire"), f"expires {block.expire} before the next "
                                                                f"edition of {names}: it will never be sent")
+
+
+def _warn_unpaired_translations(blocks: dict[str, Block], default_locale: str, problems: Problems) -> None:
+    """Two blocks of one team, slot and validity window that differ only by locale are most
+    likely one story in two languages; without a shared `story:` both are sent, and readers
+    of the other locale get the default-locale one as well."""
+    groups: dict[tuple, list[Block]] = {}
+    for block in blocks.values():
+        groups.setdefault((block.team, block.slot, block.publish, block.expire), []).append(block)
+    for group in groups.values():
+        locales_of: dict[str, set[str]] = {}
+        for block in group:
+            locales_of.setdefault(block.story, set()).add(block.locale)
+        alone = [b for b in group if locales_of[b.story] == {b.locale}]  # no translation of its own
+        originals = [b for b in alone if b.locale == default_locale]
+        for block in alone:
+            if block.locale == default_locale or not originals:
+                continue
+            names = ", ".join(b.path.rsplit("/", 1)[-1] for b in originals)
+            problems.warn(block.path, block.line_of("story") if "story" in block.lines else block.line_of("locale"),
+                          f"looks like the {block.locale!r} translation of {names} (same team, slot and dates) "
+                          f"but is not paired with it: give both the same 'story:' (or name the files "
+                          f"<story>.{default_locale}.mjml and <story>.{block.locale}.mjml), or "
+                          f"{block.locale!r} readers get both")
+
+
+FIRST_NAME = "recipient.first_name"
+
+
+def _warn_first_name_without_fallback(templates: dict[str, Template], blocks: dict[str, Block],
+                                      problems: Problems) -> None:
+    """A customer without a first name reads "Hi ," unless the template names a fallback."""
+    for template in templates.values():
+        if template.first_name_fallback:
+            continue
+        advice = (f"prints {{{{ {FIRST_NAME} }}}}, but template {template.id!r} has no first_name_fallback: "
+                  f"customers without a first name read an empty name (set first_name_fallback: "
+                  f"{{de: ..., en: ...}} in {template.path})")
+        for key, texts in (("subject", template.subject), ("preheader", template.preheader)):
+            if any(field_lines(text, FIRST_NAME) for text in texts.values()):
+                problems.warn(template.path, template.line_of(key), f"{key} {advice}")
+        for line in field_lines(template.layout, FIRST_NAME)[:1]:
+            problems.warn(template.layout_path, line, f"the layout {advice}")
+        slots = {slot.name for slot in template.slots}
+        for block in blocks.values():
+            if block.slot in slots:
+                for line in field_lines(block.body, FIRST_NAME)[:1]:
+                    problems.warn(block.path, block.body_line + line - 1, f"the block {advice}")

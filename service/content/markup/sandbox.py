@@ -185,3 +185,15 @@ class _Checker:
         else:
             self.add(node, f"unknown field {node.name!r} (fields: {', '.join(known_fields())})")
         return False
+
+
+def field_lines(source: str, field: str, env: ImmutableSandboxedEnvironment | None = None) -> list[int]:
+    """The lines (1-based, relative to `source`) where the field `root.attr` is used; none when
+    the source does not parse (its syntax error is reported already)."""
+    root, _, attr = field.partition(".")
+    try:
+        tree = (env or editor_environment()).parse(source)
+    except TemplateSyntaxError:
+        return []
+    return sorted({node.lineno for node in tree.find_all(nodes.Getattr)
+                   if node.attr == attr and isinstance(node.node, nodes.Name) and node.node.name == root})

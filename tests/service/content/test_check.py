@@ -265,3 +265,48 @@ def test_wrong_types_in_yaml_files_are_reported_the_same_way(check):
                                             "  - id: brand\n    name: Brand\n    reviewers: [\"@b\"]\n"})
     assert found == ["content/teams.yaml:3: 'name' must be text, got the number 42 "
                      "(in quotes if you mean the text: '42')"]
+
+
+JACKETS_EN = """\
+---
+title: Jackets
+slot: products
+locale: en
+publish: 2026-11-20
+expire: 2026-12-10
+{story}
+---
+<mj-section><mj-column><mj-text>Jackets</mj-text></mj-column></mj-section>
+"""
+
+
+def test_a_translation_that_is_not_paired_is_a_warning(check):
+    errors, warnings = check({"blocks/news/jackets-en.mjml": JACKETS_EN.format(story="")})
+    assert errors == []
+    assert warnings == [
+        "content/blocks/news/jackets-en.mjml:4: warning: looks like the 'en' translation of jackets.mjml (same team, "
+        "slot and dates) but is not paired with it: give both the same 'story:' (or name the files "
+        "<story>.de.mjml and <story>.en.mjml), or 'en' readers get both"]
+
+
+@pytest.mark.parametrize("files", [
+    {"blocks/news/jackets-en.mjml": JACKETS_EN.format(story="story: jackets")},
+    {"blocks/news/jackets.en.mjml": JACKETS_EN.format(story="")},  # paired by file name
+    {"blocks/news/gloves.en.mjml": JACKETS_EN.format(story="").replace("2026-12-10", "2026-12-24")},
+])
+def test_paired_translations_and_other_stories_are_fine(check, files):
+    assert check(files) == ([], [])
+
+
+def test_printing_the_first_name_without_a_fallback_is_a_warning(check):
+    import textwrap
+    from content_tree import FILES
+    template = textwrap.dedent(FILES["templates/weekly/template.yaml"]).replace(
+        "first_name_fallback: {de: Kundin, en: there}\n", "")
+    errors, warnings = check({"templates/weekly/template.yaml": template})
+    advice = ("prints {{ recipient.first_name }}, but template 'weekly' has no first_name_fallback: customers without "
+              "a first name read an empty name (set first_name_fallback: {de: ..., en: ...} in "
+              "content/templates/weekly/template.yaml)")
+    assert errors == []
+    assert warnings == [f"content/blocks/brand/hero.mjml:5: warning: the block {advice}",
+                        f"content/templates/weekly/template.yaml:4: warning: subject {advice}"]
