@@ -87,7 +87,8 @@ class Template:
     lines: Mapping[str, int] = key_lines()
 
     def line_of(self, key: str) -> int:
-        return self.lines.get(key, 1)
+        """The line of a key of template.yaml; "subject.de" is the line of one locale's text."""
+        return self.lines.get(key) or self.lines.get(key.partition(".")[0], 1)
 
     def slot(self, name: str) -> Slot | None:
         return next((s for s in self.slots if s.name == name), None)

@@ -60,13 +60,13 @@ def _load_one(directory: Path, shown: str, locales: tuple[str, ...], teams: set[
     sender_name, sender_email = _sender(reader)
     subject = reader.per_locale("subject", locales, required=True)
     env = editor_environment(autoescape=False)
-    for locale, text in subject.items():
-        for finding in check_source(text, env):
-            reader.error("subject", f"subject ({locale}): {finding.message}")
     preheader = reader.per_locale("preheader", locales)
-    for locale, text in preheader.items():
-        for finding in check_source(text, env):
-            reader.error("preheader", f"preheader ({locale}): {finding.message}")
+    lines = dict(reader.lines())
+    for key, texts in (("subject", subject), ("preheader", preheader)):
+        for locale, text in texts.items():
+            lines[f"{key}.{locale}"] = at = _locale_line(reader, key, locale)
+            for finding in check_source(text, env):
+                problems.error(yaml_shown, at, f"{key} ({locale}): {finding.message}")
     schedule = (read_schedule(FieldReader(reader.raw("schedule"), problems, yaml_shown,
                                           reader.line("schedule"), "schedule mapping"))
                 if reader.has("schedule") else Schedule())
@@ -93,7 +93,7 @@ def _load_one(directory: Path, shown: str, locales: tuple[str, ...], teams: set[
         first_name_fallback=MappingProxyType(reader.per_locale("first_name_fallback", locales)),
         schedule=schedule, slots=tuple(slots), layout=layout, layout_path=layout_shown,
         min_blocks=reader.integer("min_blocks", 1, minimum=0), reply_to=reply_to,
-        preheader=MappingProxyType(preheader), lines=reader.lines(),
+        preheader=MappingProxyType(preheader), lines=MappingProxyType(lines),
     )
 
 
@@ -107,6 +107,12 @@ def _email_problem(address: str) -> str | None:
     except EmailNotValidError as exc:
         return f"{address!r} is not a valid email address: {exc}"
     return None
+
+
+def _locale_line(reader: FieldReader, key: str, locale: str) -> int:
+    """The line of one locale's text in `key: {de: ..., en: ...}` (the key's line for one text)."""
+    value = reader.raw(key)
+    return value.line_of(locale) if isinstance(value, LinedDict) else reader.line(key)
 
 
 def _sender(reader: FieldReader) -> tuple[str, str]:

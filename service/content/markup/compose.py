@@ -50,13 +50,13 @@ def render_layout(template: Template, slot_bodies: Mapping[str, Sequence[str]],
 def render_subject(template: Template, locale: str, context: Mapping[str, Any]) -> str:
     """The subject line for one variant (personal fields still as placeholders)."""
     text = template.subject.get(locale) or next(iter(template.subject.values()), "")
-    return _render(text, context, template.path, template.line_of("subject"), autoescape=False).strip()
+    return _render(text, context, template.path, template.line_of(f"subject.{locale}"), autoescape=False).strip()
 
 
 def render_preheader(template: Template, locale: str, context: Mapping[str, Any]) -> str:
     """The inbox preview line for one variant (plain text; "" when the template has none)."""
     text = template.preheader.get(locale)
-    return _render(text, context, template.path, template.line_of("preheader"),
+    return _render(text, context, template.path, template.line_of(f"preheader.{locale}"),
                    autoescape=False).strip() if text else ""
 
 

@@ -173,3 +173,14 @@ def test_a_wrong_sender_names_the_value_in_the_file_and_the_expected_shape(error
     assert len(found) == 1 and found[0].startswith(f"{TPL}:3: ")
     assert expected in found[0] and 'news@shop.example, "Shop <news@shop.example>"' in found[0]
     assert "invalid@invalid" not in found[0]
+
+
+@pytest.mark.parametrize("english, expected", [
+    ("{{ recipient.vorname }}", "6: subject (en): unknown personal field recipient.vorname"),
+    ("{{ 'x' * 10**9 }}", "6: cannot render: 'x' * 1000000000 makes a value of 1,000,000,000 characters"),
+])
+def test_a_subject_error_is_at_its_locales_line(errors, english, expected):
+    found = errors(replace("templates/weekly/template.yaml",
+                           'subject: {de: "Hallo {{ recipient.first_name }}", en: "Hello {{ recipient.first_name }}"}',
+                           f'subject:\n  de: "Hallo {{{{ recipient.first_name }}}}"\n  en: "{english}"'))
+    assert len(found) == 1 and found[0].startswith(f"{TPL}:{expected}"), found
