@@ -105,7 +105,7 @@ def _load_one(path: Path, shown: str, team: str, vocabulary: Vocabulary,
         locale=locale or vocabulary.locales[0], product_groups=frozenset(groups or ()),
         segments=None if segments is None else frozenset(segments), priority=priority,
         publish=publish, expire=expire, status=status or "ready", body=parts.body,
-        body_line=parts.body_line, mtime=path.stat().st_mtime,
+        body_line=parts.body_line, mtime=path.stat().st_mtime, lines=reader.lines(),
     )
 
 

@@ -13,6 +13,7 @@ from service.content.blocks import Vocabulary, load_blocks
 from service.content.markup.compose import (RenderError, render_block, render_layout, render_preheader, render_subject,
                       variant_context)
 from service.content.markup.mjml import MjmlError, compile_mjml, wrap_block
+from service.content.markup.sandbox import field_lines
 from service.content.model import Block, Content, Template
 from service.content.problems import ContentError, Problem, Problems
 from service.content.teams import load_product_groups, load_teams
@@ -43,23 +44,30 @@ def check_content(content_dir: Path, today: date | None = None) -> CheckResult:
         problems.error(shown_root, 1, "content folder not found")
         return CheckResult(None, problems.errors, problems.warnings)
     audience = load_audience(root, problems, shown_root)
-    teams = load_teams(root, problems, shown_root)
+    loaded_teams = load_teams(root, problems, shown_root)
+    # teams.yaml broken: its error is the root cause; team names elsewhere are not judged.
+    team_ids = None if loaded_teams is None else set(loaded_teams)
+    teams = loaded_teams or {}
     groups = load_product_groups(root, audience.locales, problems, shown_root)
-    templates = load_templates(root, audience.locales, set(teams), problems, shown_root)
+    templates = load_templates(root, audience.locales, team_ids, problems, shown_root)
     vocabulary = Vocabulary(
-        teams=frozenset(teams), slots=frozenset(s.name for t in templates.values() for s in t.slots),
+        teams=frozenset(teams) if team_ids is not None else _team_folders(root),
+        slots=frozenset(s.name for t in templates.values() for s in t.slots),
         product_groups=frozenset(groups), segments=frozenset(s.id for s in audience.segments),
         locales=audience.locales,
     )
     blocks = load_blocks(root, vocabulary, problems, shown_root)
     _check_ids(blocks, problems)
-    _check_slot_teams(blocks, templates, set(teams), problems)
-    _check_fallbacks(templates, blocks, set(teams), problems)
+    if team_ids is not None:
+        _check_slot_teams(blocks, templates, team_ids, problems)
+        _check_fallbacks(templates, blocks, team_ids, problems)
     _compile_samples(templates, blocks, audience.locales, problems)
     if today is not None:
         _warn_unseen(blocks, templates, today, problems)
+    _warn_unpaired_translations(blocks, audience.default_locale, problems)
+    _warn_first_name_without_fallback(templates, blocks, problems)
     if problems.errors:
-        return CheckResult(None, problems.errors, problems.warnings)
+        return CheckResult(None, _root_causes_first(problems.errors, shown_root), problems.warnings)
     content = Content(
         root=root, teams=MappingProxyType(teams), product_groups=MappingProxyType(groups),
         audience=audience, templates=MappingProxyType(templates),
@@ -77,12 +85,28 @@ def content_version(root: Path) -> str:
     return digest.hexdigest()[:16]
 
 
+DECLARATIONS = ("teams.yaml", "audience.yaml", "product_groups.yaml")  # what other files refer to
+
+
+def _root_causes_first(errors: list[Problem], shown_root: str) -> list[Problem]:
+    """Errors in the files every other file refers to come first: they explain the rest."""
+    shared = {f"{shown_root}/{name}" for name in DECLARATIONS}
+    return sorted(errors, key=lambda p: (p.path not in shared, p))
+
+
+def _team_folders(root: Path) -> frozenset[str]:
+    folder = root / "blocks"
+    return frozenset(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else frozenset()
+
+
 def _shown(root: Path) -> str:
-    """How paths are written in messages: from the repository root (the content folder's parent)."""
+    """How paths are written in messages: relative to the working directory when the content is
+    under it (as CI runs the check from the repository root), else the whole absolute path, so
+    that every path in a message can be opened as printed."""
     try:
         return root.relative_to(Path.cwd().resolve()).as_posix() or "."
     except ValueError:
-        return f"{root.parent.name}/{root.name}" if root.parent.name else root.name
+        return root.as_posix()
 
 
 def _check_ids(blocks: dict[str, Block], problems: Problems) -> None:
@@ -90,7 +114,7 @@ def _check_ids(blocks: dict[str, Block], problems: Problems) -> None:
     for block in blocks.values():
         key = (block.story, block.locale)
         if key in seen:
-            problems.error(block.path, 1, f"story {block.story!r} already has a {block.locale!r} "
+            problems.error(block.path, block.line_of("story"), f"story {block.story!r} already has a {block.locale!r} "
                                           f"version in {seen[key].path}")
         else:
             seen[key] = block
@@ -104,8 +128,8 @@ def _check_slot_teams(blocks: dict[str, Block], templates: dict[str, Template], 
             continue  # the template's unknown team is reported already
         if slots and not any(block.team in s.teams for s in slots):
             allowed = sorted({team for s in slots for team in s.teams})
-            problems.error(block.path, 1, f"team {block.team!r} may not fill slot {block.slot!r} "
-                                          f"(allowed: {', '.join(allowed)})")
+            problems.error(block.path, block.line_of("slot"), f"team {block.team!r} may not fill slot "
+                                                             f"{block.slot!r} (allowed: {', '.join(allowed)})")
 
 
 def _check_fallbacks(templates: dict[str, Template], blocks: dict[str, Block], teams: set[str],
@@ -116,11 +140,11 @@ def _check_fallbacks(templates: dict[str, Template], blocks: dict[str, Block], t
                 continue
             block = blocks.get(slot.fallback)
             if block is None:
-                problems.error(template.path, 1, f"slot {slot.name!r}: fallback block "
-                                                 f"{slot.fallback!r} does not exist")
+                problems.error(template.path, slot.line_of("fallback"), f"slot {slot.name!r}: fallback block "
+                                                                        f"{slot.fallback!r} does not exist")
             elif block.slot != slot.name or block.team not in slot.teams:
-                problems.error(template.path, 1, f"slot {slot.name!r}: fallback {slot.fallback!r} "
-                                                 f"is a block for slot {block.slot!r} by team {block.team!r}")
+                problems.error(template.path, slot.line_of("fallback"), f"slot {slot.name!r}: fallback "
+                               f"{slot.fallback!r} is a block for slot {block.slot!r} by team {block.team!r}")
 
 
 def _compile_samples(templates: dict[str, Template], blocks: dict[str, Block],
@@ -167,5 +191,53 @@ def _warn_unseen(blocks: dict[str, Block], templates: dict[str, Template], today
         users = [t for t in templates.values() if t.slot(block.slot) is not None]
         if users and not any(t.schedule.next_edition(start) < block.expire for t in users):
             names = ", ".join(t.id for t in users)
-            problems.warn(block.path, 1, f"expires {block.expire} before the next edition of "
-                                         f"{names}: it will never be sent")
+            problems.warn(block.path, block.line_of("expire"), f"expires {block.expire} before the next "
+                                                               f"edition of {names}: it will never be sent")
+
+
+def _warn_unpaired_translations(blocks: dict[str, Block], default_locale: str, problems: Problems) -> None:
+    """Two blocks of one team, slot and validity window that differ only by locale are most
+    likely one story in two languages; without a shared `story:` both are sent, and readers
+    of the other locale get the default-locale one as well."""
+    groups: dict[tuple, list[Block]] = {}
+    for block in blocks.values():
+        groups.setdefault((block.team, block.slot, block.publish, block.expire), []).append(block)
+    for group in groups.values():
+        locales_of: dict[str, set[str]] = {}
+        for block in group:
+            locales_of.setdefault(block.story, set()).add(block.locale)
+        alone = [b for b in group if locales_of[b.story] == {b.locale}]  # no translation of its own
+        originals = [b for b in alone if b.locale == default_locale]
+        for block in alone:
+            if block.locale == default_locale or not originals:
+                continue
+            names = ", ".join(b.path.rsplit("/", 1)[-1] for b in originals)
+            problems.warn(block.path, block.line_of("story") if "story" in block.lines else block.line_of("locale"),
+                          f"looks like the {block.locale!r} translation of {names} (same team, slot and dates) "
+                          f"but is not paired with it: give both the same 'story:' (or name the files "
+                          f"<story>.{default_locale}.mjml and <story>.{block.locale}.mjml), or "
+                          f"{block.locale!r} readers get both")
+
+
+FIRST_NAME = "recipient.first_name"
+
+
+def _warn_first_name_without_fallback(templates: dict[str, Template], blocks: dict[str, Block],
+                                      problems: Problems) -> None:
+    """A customer without a first name reads "Hi ," unless the template names a fallback."""
+    for template in templates.values():
+        if template.first_name_fallback:
+            continue
+        advice = (f"prints {{{{ {FIRST_NAME} }}}}, but template {template.id!r} has no first_name_fallback: "
+                  f"customers without a first name read an empty name (set first_name_fallback: "
+                  f"{{de: ..., en: ...}} in {template.path})")
+        for key, texts in (("subject", template.subject), ("preheader", template.preheader)):
+            if any(field_lines(text, FIRST_NAME) for text in texts.values()):
+                problems.warn(template.path, template.line_of(key), f"{key} {advice}")
+        for line in field_lines(template.layout, FIRST_NAME)[:1]:
+            problems.warn(template.layout_path, line, f"the layout {advice}")
+        slots = {slot.name for slot in template.slots}
+        for block in blocks.values():
+            if block.slot in slots:
+                for line in field_lines(block.body, FIRST_NAME)[:1]:
+                    problems.warn(block.path, block.body_line + line - 1, f"the block {advice}")

@@ -4,12 +4,33 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from types import MappingProxyType
 from typing import Any, Iterable
 
 from service.content.problems import Problems
 from service.content.yaml_lines import LinedDict, LinedList, empty_mapping
 
 IDENT = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+_ABSENT = object()
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def describe(value: Any) -> str:
+    """What YAML made of a value, in an editor's words (for "must be text, got ...")."""
+    if isinstance(value, bool):
+        return f"{'true' if value else 'false'} (a yes/no value)"
+    if _is_number(value):
+        return f"the number {value!r}"
+    if isinstance(value, date):
+        return f"the date {value.isoformat()}"
+    if isinstance(value, dict):
+        return "a mapping (key: value)"
+    if isinstance(value, list):
+        return "a list"
+    return repr(value)
 
 
 class FieldReader:
@@ -29,6 +50,10 @@ class FieldReader:
             return getattr(self.data, "line", 1)
         return self.data.line_of(key)
 
+    def lines(self) -> MappingProxyType:
+        """Where each key was written ("" for the mapping itself), to keep in the model."""
+        return MappingProxyType({"": self.line(), **getattr(self.data, "lines", {})})
+
     def error(self, key: str | None, message: str) -> None:
         self.problems.error(self.path, self.line(key), message)
 
@@ -44,16 +69,34 @@ class FieldReader:
     def raw(self, key: str) -> Any:
         return self.data.get(key)
 
-    def text(self, key: str, default: str | None = None, required: bool = False) -> str | None:
-        value = self.data.get(key)
-        if value is None:
+    def _get(self, key: str, required: bool = False) -> Any:
+        """The value of `key`, or _ABSENT (reported when required, or when written without a
+        value: `status:`, `status: null` and `status: ~` are mistakes, not the default)."""
+        if key not in self.data:
             if required:
                 self.error(None, f"missing required key {key!r}")
+            return _ABSENT
+        value = self.data[key]
+        if value is None:
+            self.error(key, f"{key!r} has no value: write one or leave the key out")
+            return _ABSENT
+        return value
+
+    def _wrong(self, key: str, expected: str, value: Any) -> None:
+        hint = f" (in quotes if you mean the text: '{value}')" if expected == "text" and _is_number(value) else ""
+        self.error(key, f"{key!r} must be {expected}, got {describe(value)}{hint}")
+
+    def text(self, key: str, default: str | None = None, required: bool = False) -> str | None:
+        value = self._get(key, required)
+        if value is _ABSENT:
             return default
-        if isinstance(value, (dict, list)) or isinstance(value, bool):
-            self.error(key, f"{key!r} must be text, got {type(value).__name__}")
+        if not isinstance(value, str):
+            self._wrong(key, "text", value)
             return default
-        return str(value)
+        if not value.strip():
+            self.error(key, f"{key!r} is empty: write a text or leave the key out")
+            return default
+        return value
 
     def ident(self, key: str, required: bool = True) -> str | None:
         value = self.text(key, required=required)
@@ -63,8 +106,8 @@ class FieldReader:
         return value
 
     def integer(self, key: str, default: int, minimum: int | None = None, maximum: int | None = None) -> int:
-        value = self.data.get(key, default)
-        if value is None:
+        value = self._get(key)
+        if value is _ABSENT:
             return default
         if isinstance(value, bool) or not isinstance(value, int):
             self.error(key, f"{key!r} must be a whole number, got {value!r}")
@@ -76,8 +119,8 @@ class FieldReader:
         return value
 
     def flag(self, key: str, default: bool = False) -> bool:
-        value = self.data.get(key, default)
-        if value is None:
+        value = self._get(key)
+        if value is _ABSENT:
             return default
         if not isinstance(value, bool):
             self.error(key, f"{key!r} must be true or false, got {value!r}")
@@ -85,8 +128,8 @@ class FieldReader:
         return value
 
     def day(self, key: str) -> date | None:
-        value = self.data.get(key)
-        if value is None:
+        value = self._get(key)
+        if value is _ABSENT:
             return None
         if isinstance(value, date):
             return value
@@ -98,8 +141,8 @@ class FieldReader:
 
     def text_list(self, key: str) -> list[tuple[str, int]] | None:
         """A list of texts with the line of each item; None when the key is absent."""
-        value = self.data.get(key)
-        if value is None:
+        value = self._get(key)
+        if value is _ABSENT:
             return None
         if isinstance(value, str):
             return [(value, self.line(key))]
@@ -109,21 +152,20 @@ class FieldReader:
         items = []
         for i, item in enumerate(value):
             at = value.line_of(i) if isinstance(value, LinedList) else self.line(key)
-            if not isinstance(item, (str, int)) or isinstance(item, bool):
-                self.problems.error(self.path, at, f"{key!r} items must be text, got {item!r}")
+            if not isinstance(item, str) or not item.strip():
+                self.problems.error(self.path, at, f"{key!r} items must be text, got {describe(item)}")
             else:
                 items.append((str(item), at))
         return items
 
     def per_locale(self, key: str, locales: tuple[str, ...], required: bool = False) -> dict[str, str]:
         """A text per locale ({de: ..., en: ...}); a plain text is used for every locale."""
-        value = self.data.get(key)
-        if value is None:
-            if required:
-                self.error(None, f"missing required key {key!r}")
+        value = self._get(key, required)
+        if value is _ABSENT:
             return {}
         if isinstance(value, str):
-            return {loc: value for loc in locales}
+            text = self.text(key)
+            return {loc: text for loc in locales} if text is not None else {}
         if not isinstance(value, dict):
             self.error(key, f"{key!r} must be a text or one text per locale ({', '.join(locales)})")
             return {}

@@ -17,6 +17,12 @@ from service.content.segments import Segment
 MAIN_TEMPLATE = "weekly"
 
 
+def key_lines() -> Mapping[str, int]:
+    """A dataclass field: the line each key of the object's YAML was written at (for messages;
+    not part of the object's value)."""
+    return field(default_factory=lambda: MappingProxyType({}), compare=False, repr=False)
+
+
 @dataclass(frozen=True)
 class Team:
     id: str
@@ -55,6 +61,10 @@ class Slot:
     max: int = 1
     required: bool = False
     fallback: str | None = None
+    lines: Mapping[str, int] = key_lines()  # "" is the slot name's line
+
+    def line_of(self, key: str = "") -> int:
+        return self.lines.get(key) or self.lines.get("", 1)
 
 
 @dataclass(frozen=True)
@@ -74,6 +84,11 @@ class Template:
     min_blocks: int = 1
     reply_to: str | None = None
     preheader: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    lines: Mapping[str, int] = key_lines()
+
+    def line_of(self, key: str) -> int:
+        """The line of a key of template.yaml; "subject.de" is the line of one locale's text."""
+        return self.lines.get(key) or self.lines.get(key.partition(".")[0], 1)
 
     def slot(self, name: str) -> Slot | None:
         return next((s for s in self.slots if s.name == name), None)
@@ -106,6 +121,11 @@ class Block:
     body: str = ""
     body_line: int = 1  # line of the body's first line in the file
     mtime: float = 0.0
+    lines: Mapping[str, int] = key_lines()  # front matter keys
+
+    def line_of(self, key: str) -> int:
+        """The line of a front-matter key; the front matter's first line when it is not written."""
+        return self.lines.get(key) or self.lines.get("", 1)
 
     @property
     def is_draft(self) -> bool:

@@ -18,8 +18,12 @@ def _items(root: Path, name: str, key: str, problems: Problems, shown_root: str)
     if not path.is_file():
         problems.error(shown, 1, f"missing file: {name} declares the {key.replace('_', ' ')}")
         return shown, []
+    before = len(problems.items)
     data = read_yaml(path, shown, problems)
     if data is None:
+        if len(problems.items) == before:
+            problems.error(shown, 1, f"{name} is empty: it declares the {key.replace('_', ' ')} "
+                                     f"({key}: followed by a list)")
         return shown, []
     top = FieldReader(data, problems, shown)
     top.only((key,))
@@ -31,7 +35,10 @@ def _items(root: Path, name: str, key: str, problems: Problems, shown_root: str)
                    for i, item in enumerate(items)]
 
 
-def load_teams(root: Path, problems: Problems, shown_root: str) -> dict[str, Team]:
+def load_teams(root: Path, problems: Problems, shown_root: str) -> dict[str, Team] | None:
+    """The teams, or None when teams.yaml has errors: then every check that names a team is
+    skipped, so that the one root cause is reported rather than its consequences everywhere."""
+    before = len(problems.errors)
     shown, items = _items(root, "teams.yaml", "teams", problems, shown_root)
     teams: dict[str, Team] = {}
     for item, line in items:
@@ -49,7 +56,7 @@ def load_teams(root: Path, problems: Problems, shown_root: str) -> dict[str, Tea
             reader.error("id", f"duplicate team id {team_id!r}")
             continue
         teams[team_id] = Team(team_id, name, reviewers)
-    return teams
+    return None if len(problems.errors) > before else teams
 
 
 def load_product_groups(root: Path, locales: tuple[str, ...], problems: Problems,

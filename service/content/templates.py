@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from email.utils import getaddresses
 from pathlib import Path
 from types import MappingProxyType
 
@@ -25,7 +26,7 @@ TEMPLATE_KEYS = ("name", "list_id", "sender", "reply_to", "subject", "preheader"
 SLOT_KEYS = ("teams", "max", "required", "fallback")
 
 
-def load_templates(root: Path, locales: tuple[str, ...], teams: set[str], problems: Problems,
+def load_templates(root: Path, locales: tuple[str, ...], teams: set[str] | None, problems: Problems,
                    shown_root: str) -> dict[str, Template]:
     folder = root / "templates"
     if not folder.is_dir():
@@ -45,7 +46,7 @@ def load_templates(root: Path, locales: tuple[str, ...], teams: set[str], proble
     return templates
 
 
-def _load_one(directory: Path, shown: str, locales: tuple[str, ...], teams: set[str],
+def _load_one(directory: Path, shown: str, locales: tuple[str, ...], teams: set[str] | None,
               problems: Problems) -> Template | None:
     yaml_shown, layout_shown = f"{shown}/template.yaml", f"{shown}/layout.mjml"
     if not (directory / "template.yaml").is_file():
@@ -59,13 +60,13 @@ def _load_one(directory: Path, shown: str, locales: tuple[str, ...], teams: set[
     sender_name, sender_email = _sender(reader)
     subject = reader.per_locale("subject", locales, required=True)
     env = editor_environment(autoescape=False)
-    for locale, text in subject.items():
-        for finding in check_source(text, env):
-            reader.error("subject", f"subject ({locale}): {finding.message}")
     preheader = reader.per_locale("preheader", locales)
-    for locale, text in preheader.items():
-        for finding in check_source(text, env):
-            reader.error("preheader", f"preheader ({locale}): {finding.message}")
+    lines = dict(reader.lines())
+    for key, texts in (("subject", subject), ("preheader", preheader)):
+        for locale, text in texts.items():
+            lines[f"{key}.{locale}"] = at = _locale_line(reader, key, locale)
+            for finding in check_source(text, env):
+                problems.error(yaml_shown, at, f"{key} ({locale}): {finding.message}")
     schedule = (read_schedule(FieldReader(reader.raw("schedule"), problems, yaml_shown,
                                           reader.line("schedule"), "schedule mapping"))
                 if reader.has("schedule") else Schedule())
@@ -92,8 +93,12 @@ def _load_one(directory: Path, shown: str, locales: tuple[str, ...], teams: set[
         first_name_fallback=MappingProxyType(reader.per_locale("first_name_fallback", locales)),
         schedule=schedule, slots=tuple(slots), layout=layout, layout_path=layout_shown,
         min_blocks=reader.integer("min_blocks", 1, minimum=0), reply_to=reply_to,
-        preheader=MappingProxyType(preheader),
+        preheader=MappingProxyType(preheader), lines=MappingProxyType(lines),
     )
+
+
+SENDER_SHAPES = ('news@shop.example, "Shop <news@shop.example>" '
+                 'or {name: Shop, email: news@shop.example}')
 
 
 def _email_problem(address: str) -> str | None:
@@ -104,22 +109,48 @@ def _email_problem(address: str) -> str | None:
     return None
 
 
+def _locale_line(reader: FieldReader, key: str, locale: str) -> int:
+    """The line of one locale's text in `key: {de: ..., en: ...}` (the key's line for one text)."""
+    value = reader.raw(key)
+    return value.line_of(locale) if isinstance(value, LinedDict) else reader.line(key)
+
+
 def _sender(reader: FieldReader) -> tuple[str, str]:
+    """The sender's name and address, written as a mapping or as one "Name <address>" text."""
     if not reader.has("sender"):
-        reader.error(None, "missing required key 'sender' ({name: ..., email: ...})")
-        return "", "invalid@invalid"
-    sender = FieldReader(reader.raw("sender"), reader.problems, reader.path, reader.line("sender"),
-                         "sender {name, email}")
-    sender.only(("name", "email"))
-    name = sender.text("name", "") or ""
-    email = sender.text("email", required=True) or "invalid@invalid"
-    problem = _email_problem(email)
+        reader.error(None, f"missing required key 'sender' ({SENDER_SHAPES})")
+        return "", ""
+    raw = reader.raw("sender")
+    if isinstance(raw, dict):
+        sender = FieldReader(raw, reader.problems, reader.path, reader.line("sender"), "sender {name, email}")
+        sender.only(("name", "email"))
+        written = sender.text("email", required=True)
+        if written is None:
+            return sender.text("name", "") or "", ""
+        name, address = _mailbox(sender, "email", written)
+        return sender.text("name", name) or "", address
+    if isinstance(raw, (list, bool)) or not isinstance(raw, str):
+        reader.error("sender", f"sender must be {SENDER_SHAPES}, got {raw!r}")
+        return "", ""
+    return _mailbox(reader, "sender", raw)
+
+
+def _mailbox(reader: FieldReader, key: str, written: str) -> tuple[str, str]:
+    """Split "Name <address>" (RFC 5322, as mail programs write it) or take a bare address."""
+    found = [pair for pair in getaddresses([written]) if any(pair)]
+    if len(found) > 1:
+        name, address, problem = "", "", f"{written!r} is not one email address"
+    else:  # unparsable: validate what was written, for the validator's precise reason
+        name, address = found[0] if found and found[0][1] else ("", written)
+        problem = _email_problem(address)
     if problem:
-        sender.error("email", f"sender: {problem}")
-    return name, email
+        reader.error(key, f"sender: {problem} (write {SENDER_SHAPES})")
+        return "", ""
+    return name, address
 
 
-def _slots(reader: FieldReader, teams: set[str]) -> list[Slot]:
+def _slots(reader: FieldReader, teams: set[str] | None) -> list[Slot]:
+    """The slots; `teams` None: teams.yaml is broken, so team names are not judged."""
     raw = reader.raw("slots")
     if not isinstance(raw, dict) or not raw:
         reader.error("slots" if reader.has("slots") else None, "'slots' must map slot names to {teams: [...]}")
@@ -134,14 +165,15 @@ def _slots(reader: FieldReader, teams: set[str]) -> list[Slot]:
         slot.only(SLOT_KEYS)
         allowed = []
         for team, at in slot.text_list("teams") or []:
-            if team not in teams:
+            if teams is not None and team not in teams:
                 reader.problems.error(reader.path, at, f"slot {name!r}: unknown team {team!r} "
                                                        f"(teams: {', '.join(sorted(teams))})")
             allowed.append(team)  # kept even when unknown, so block checks don't repeat the error
         if not slot.has("teams"):
             slot.error(None, f"slot {name!r} needs 'teams: [...]' (who may fill it)")
         slots.append(Slot(name, tuple(allowed), slot.integer("max", 1, minimum=1, maximum=20),
-                          slot.flag("required"), slot.text("fallback")))
+                          slot.flag("required"), slot.text("fallback"),
+                          MappingProxyType({**slot.lines(), "": line})))
     return slots
 
 

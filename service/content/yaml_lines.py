@@ -88,13 +88,27 @@ def parse(text: str) -> Any:
     try:
         return yaml.load(text, Loader=_Loader)  # noqa: S506 - SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 1
-        return _raise(line, f"invalid YAML: {exc.problem or exc.context}")
+        return _raise(*_located(exc))
     except yaml.YAMLError as exc:
         return _raise(1, f"invalid YAML: {exc}")
     except RecursionError:
         return _raise(1, "invalid YAML: nested too deeply")
+
+
+def _located(exc: yaml.MarkedYAMLError) -> tuple[int, str]:
+    """The line to blame and the message. A quote or bracket that is never closed is noticed
+    only where the text ends (or at the next key): blame the line that opened it."""
+    problem, context = exc.problem or "", exc.context or ""
+    at = exc.problem_mark or exc.context_mark
+    line = at.line + 1 if at else 1
+    opened = next((what for kind, what in _OPENERS.items() if kind in context), None)
+    if opened and exc.context_mark is not None and exc.context_mark.line + 1 != line:
+        return exc.context_mark.line + 1, f"invalid YAML: {opened} that opens here is not closed " \
+                                          f"({problem} at line {line})"
+    return line, f"invalid YAML: {problem or context}"
+
+
+_OPENERS = {"quoted scalar": "the quote", "flow sequence": "the '['", "flow mapping": "the '{'"}
 
 
 def _raise(line: int, message: str):

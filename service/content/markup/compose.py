@@ -9,6 +9,7 @@ from typing import Any, Mapping, Sequence
 from markupsafe import Markup
 
 from service.content.markup.fields import placeholder_context
+from service.content.markup.limits import time_limit
 from service.content.markup.sandbox import editor_environment
 from service.content.model import Block, Template
 
@@ -49,22 +50,36 @@ def render_layout(template: Template, slot_bodies: Mapping[str, Sequence[str]],
 def render_subject(template: Template, locale: str, context: Mapping[str, Any]) -> str:
     """The subject line for one variant (personal fields still as placeholders)."""
     text = template.subject.get(locale) or next(iter(template.subject.values()), "")
-    return _render(text, context, template.path, 1, autoescape=False).strip()
+    return _render(text, context, template.path, template.line_of(f"subject.{locale}"), autoescape=False).strip()
 
 
 def render_preheader(template: Template, locale: str, context: Mapping[str, Any]) -> str:
     """The inbox preview line for one variant (plain text; "" when the template has none)."""
     text = template.preheader.get(locale)
-    return _render(text, context, template.path, 1, autoescape=False).strip() if text else ""
+    return _render(text, context, template.path, template.line_of(f"preheader.{locale}"),
+                   autoescape=False).strip() if text else ""
 
 
 def _render(source: str, context: Mapping[str, Any], path: str, first_line: int,
             autoescape: bool = True) -> str:
     try:
-        return _compiled(source, autoescape).render(context)
+        with time_limit():
+            return _compiled(source, autoescape).render(context)
     except Exception as exc:  # editors' Jinja: any failure is a content error, never a traceback
-        line = getattr(exc, "lineno", None) or 1
-        raise RenderError(path, first_line + line - 1, f"cannot render: {exc}") from exc
+        line = getattr(exc, "lineno", None) or _template_line(exc) or 1
+        reason = str(exc) or type(exc).__name__
+        raise RenderError(path, first_line + line - 1, f"cannot render: {reason}") from exc
+
+
+def _template_line(exc: BaseException) -> int | None:
+    """The template line a runtime error happened at: Jinja rewrites the traceback so that
+    the template's frames carry its file name ("<template>") and line numbers."""
+    line, tb = None, exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<template>":
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
 
 
 @functools.lru_cache(maxsize=4096)

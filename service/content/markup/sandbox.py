@@ -9,8 +9,10 @@ import functools
 from dataclasses import dataclass
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
+from jinja2.compiler import CodeGenerator, Frame
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from service.content.markup import limits
 from service.content.markup.fields import PERSONAL_FIELDS, VARIANT_FIELDS, known_fields
 
 SAFE_FILTERS = frozenset({
@@ -22,10 +24,50 @@ SAFE_TESTS = frozenset({"defined", "undefined", "none", "number", "string", "eq"
                         "lt", "le", "gt", "ge", "even", "odd"})
 
 
+class _BoundedCodeGenerator(CodeGenerator):
+    """Compiles `a ~ b` so that its result is checked against the length limit, and buffers
+    (`{% set x %}...{% endset %}`, loops inside them) that refuse to grow past the output limit."""
+
+    def buffer(self, frame: Frame) -> None:
+        frame.buffer = self.temporary_identifier()
+        self.writeline(f"{frame.buffer} = environment.output_buffer()")
+
+    def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
+        self.write("environment.bounded_length(")
+        super().visit_Concat(node, frame)
+        self.write(", 'joining with ~')")
+
+
+class BoundedSandbox(ImmutableSandboxedEnvironment):
+    """The immutable sandbox with bounded operators (`**`, `*`, `+`, `%`) and growing filters.
+
+    Intercepted operators are never folded at compile time (Jinja's optimizer skips them), so
+    neither compiling nor rendering `{{ 9 ** (9 ** 9) }}` computes it: it is refused."""
+
+    intercepted_binops = frozenset(limits.BINOPS)
+    code_generator_class = _BoundedCodeGenerator
+
+    def __init__(self, **options):
+        super().__init__(**options)
+        self.filters["center"] = limits.center
+        self.filters["replace"] = limits.bounded_replace(self.filters)
+        self.filters["join"] = limits.bounded_join(self.filters)
+
+    concat = staticmethod(limits.bounded_concat)  # type: ignore[assignment]
+    output_buffer = staticmethod(limits.OutputBuffer)
+
+    def call_binop(self, context, operator: str, left, right):
+        return limits.BINOPS[operator](left, right)
+
+    @staticmethod
+    def bounded_length(value, what: str):
+        return limits.bounded_length(value, what)
+
+
 @functools.cache
-def editor_environment(autoescape: bool = True) -> ImmutableSandboxedEnvironment:
+def editor_environment(autoescape: bool = True) -> BoundedSandbox:
     """The environment every editor-written template is compiled in (one per escaping mode)."""
-    env = ImmutableSandboxedEnvironment(
+    env = BoundedSandbox(
         undefined=StrictUndefined, autoescape=autoescape, keep_trailing_newline=True,
         trim_blocks=True, lstrip_blocks=True,
     )
@@ -143,3 +185,15 @@ class _Checker:
         else:
             self.add(node, f"unknown field {node.name!r} (fields: {', '.join(known_fields())})")
         return False
+
+
+def field_lines(source: str, field: str, env: ImmutableSandboxedEnvironment | None = None) -> list[int]:
+    """The lines (1-based, relative to `source`) where the field `root.attr` is used; none when
+    the source does not parse (its syntax error is reported already)."""
+    root, _, attr = field.partition(".")
+    try:
+        tree = (env or editor_environment()).parse(source)
+    except TemplateSyntaxError:
+        return []
+    return sorted({node.lineno for node in tree.find_all(nodes.Getattr)
+                   if node.attr == attr and isinstance(node.node, nodes.Name) and node.node.name == root})

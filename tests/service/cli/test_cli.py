@@ -57,7 +57,7 @@ def test_warnings_do_not_fail(tmp_path, monkeypatch):
     write_tree(tmp_path, {"blocks/news/short.mjml": text})
     result = runner.invoke(app, ["check", "--today", "2026-11-23"])
     assert result.exit_code == 0, result.output
-    assert ("content/blocks/news/short.mjml:1: warning: expires 2026-11-27 before the next edition "
+    assert ("content/blocks/news/short.mjml:5: warning: expires 2026-11-27 before the next edition "
             "of weekly: it will never be sent") in result.output
 
 
@@ -226,3 +226,40 @@ def test_version_comes_from_the_installed_package():
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0, result.output
     assert result.output.strip() == f"newsletter {importlib.metadata.version('newsletter')}"
+
+
+def test_check_prints_paths_as_they_can_be_opened(tmp_path, monkeypatch):
+    content = write_tree(tmp_path / "repo", {"blocks/news/a.mjml": "---\ntitle: T\nslot: nowhere\n---\n<mj-section/>\n"})
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    result = runner.invoke(app, ["check", "--content", str(content)])
+    assert result.exit_code == 1
+    assert f"{content.as_posix()}/blocks/news/a.mjml:3: unknown slot 'nowhere'" in result.output
+    assert content.as_posix().startswith("/")
+    monkeypatch.chdir(tmp_path)  # under the working directory: relative to it, absolute or not
+    result = runner.invoke(app, ["check", "--content", str(content)])
+    assert "\nrepo/content/blocks/news/a.mjml:3: unknown slot 'nowhere'" in "\n" + result.output
+
+
+def test_check_reports_a_huge_expression_at_its_line_within_a_second(tmp_path, monkeypatch):
+    import time
+    monkeypatch.chdir(tmp_path)
+    write_tree(tmp_path, {"blocks/news/a.mjml": "---\ntitle: T\nslot: products\n---\n<mj-section><mj-column>\n"
+                                                "<mj-text>{{ 9**(9**9) }}</mj-text>\n</mj-column></mj-section>\n"})
+    started = time.monotonic()
+    result = runner.invoke(app, ["check"])
+    assert time.monotonic() - started < 1
+    assert result.exit_code == 1
+    assert "content/blocks/news/a.mjml:6: cannot render: 9 ** 387420489 makes a number of more than 1,000 digits" \
+        in result.output
+
+
+def test_check_of_an_empty_teams_yaml_names_it_alone(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write_tree(tmp_path, {"teams.yaml": ""})
+    result = runner.invoke(app, ["check"])
+    assert result.exit_code == 1
+    assert result.output.splitlines()[0] == ("content/teams.yaml:1: teams.yaml is empty: it declares the teams "
+                                             "(teams: followed by a list)")
+    assert "1 error(s)" in result.output

@@ -90,7 +90,7 @@ def test_unknown_slot(check):
 def test_team_not_allowed_in_slot(check):
     text = "---\ntitle: T\nslot: hero\n---\n<mj-section></mj-section>\n"
     assert errors_of(check, {"blocks/news/a.mjml": text}) == [
-        "content/blocks/news/a.mjml:1: team 'news' may not fill slot 'hero' (allowed: brand)"]
+        "content/blocks/news/a.mjml:3: team 'news' may not fill slot 'hero' (allowed: brand)"]
 
 
 @pytest.mark.parametrize("where", ["blocks/a.mjml", "blocks/sales/a.mjml", "blocks/news/deep/a.mjml"])
@@ -183,7 +183,7 @@ def test_huge_file_is_refused(check):
 def test_duplicate_story_and_locale(check):
     twin = block(extra="story: jackets")
     errors = errors_of(check, {"blocks/news/jackets-copy.mjml": twin, "blocks/news/jackets.mjml": block()})
-    assert errors == ["content/blocks/news/jackets.mjml:1: story 'news/jackets' already has a 'de' version "
+    assert errors == ["content/blocks/news/jackets.mjml:2: story 'news/jackets' already has a 'de' version "
                       "in content/blocks/news/jackets-copy.mjml"]
 
 
@@ -198,6 +198,115 @@ def test_all_errors_in_one_pass(check):
         "blocks/news/b.mjml": block(body='<mj-image src="https://x.example/a.jpg" />'),
         "product_groups.yaml": "product_groups:\n  - id: Outdoor\n    label: {de: O, en: O}\n",
     })
-    assert [e.split(":")[0] for e in errors] == [
-        "content/blocks/news/a.mjml", "content/blocks/news/b.mjml", "content/blocks/news/jackets.mjml",
-        "content/product_groups.yaml"]
+    assert [e.split(":")[0] for e in errors] == [  # the declaration the others refer to first
+        "content/product_groups.yaml", "content/blocks/news/a.mjml", "content/blocks/news/b.mjml",
+        "content/blocks/news/jackets.mjml"]
+
+
+@pytest.mark.parametrize("expression, message", [
+    ("9**(9**9)", "cannot render: 9 ** 387420489 makes a number of more than 1,000 digits"),
+    ("'a' * 1000000000", "cannot render: 'a' * 1000000000 makes a value of 1,000,000,000 characters or items "
+                         "(at most 100,000)"),
+])
+def test_huge_expressions_are_reported_at_their_line_within_a_second(check, expression, message):
+    import time
+    started = time.monotonic()
+    body = "<mj-text>\n  Hi\n  {{ " + expression + " }}\n</mj-text>"
+    assert errors_of(check, {"blocks/news/a.mjml": block(body=body)}) == [f"content/blocks/news/a.mjml:9: {message}"]
+    assert time.monotonic() - started < 1
+
+
+@pytest.mark.parametrize("header, expected", [
+    ("title: T\nslot: products\nsegments: [vip\npriority: 1\nstatus: ready",
+     "4: invalid YAML: the '[' that opens here is not closed (expected ',' or ']', but got ':' at line 5)"),
+    ("title: 'T\nslot: products\npriority: 1\nstatus: ready",
+     "2: invalid YAML: the quote that opens here is not closed (found unexpected end of stream at line 5)"),
+    ("title: T\nslot: products\n  priority: 1\nstatus: ready", "4: invalid YAML: mapping values are not allowed here"),
+])
+def test_front_matter_yaml_errors_are_at_their_own_line(check, header, expected):
+    text = f"---\n{header}\n---\n<mj-section></mj-section>\n"
+    assert errors_of(check, {"blocks/news/a.mjml": text}) == [f"content/blocks/news/a.mjml:{expected}"]
+
+
+def test_expiry_warning_is_at_the_expire_line(check):
+    text = block(extra="publish: 2026-11-24\nexpire: 2026-11-27")
+    assert check({"blocks/news/a.mjml": text}, today=date(2026, 11, 23))[1] == [
+        "content/blocks/news/a.mjml:5: warning: expires 2026-11-27 before the next edition of weekly: it will never be sent"]
+
+
+@pytest.mark.parametrize("title, message", [
+    (".inf", "'title' must be text, got the number inf (in quotes if you mean the text: 'inf')"),
+    ("123", "'title' must be text, got the number 123 (in quotes if you mean the text: '123')"),
+    ("''", "'title' is empty: write a text or leave the key out"),
+    ("'   '", "'title' is empty: write a text or leave the key out"),
+    ("yes", "'title' must be text, got true (a yes/no value)"),
+    ("2026-11-23", "'title' must be text, got the date 2026-11-23"),
+    ("[a, b]", "'title' must be text, got a list"),
+])
+def test_a_title_of_the_wrong_type_is_an_error(check, title, message):
+    text = f"---\ntitle: {title}\nslot: products\n---\n<mj-section></mj-section>\n"
+    assert errors_of(check, {"blocks/news/a.mjml": text}) == [f"content/blocks/news/a.mjml:2: {message}"]
+
+
+@pytest.mark.parametrize("extra, message", [
+    ("status: null", "'status' has no value: write one or leave the key out"),
+    ("product_groups: ~", "'product_groups' has no value: write one or leave the key out"),
+    ("segments:", "'segments' has no value: write one or leave the key out"),
+    ("priority: ~", "'priority' has no value: write one or leave the key out"),
+    ("expire: null", "'expire' has no value: write one or leave the key out"),
+    ("segments: [vip, 7]", "'segments' items must be text, got the number 7"),
+])
+def test_a_key_without_a_value_is_an_error_not_the_default(check, extra, message):
+    assert errors_of(check, {"blocks/news/a.mjml": block(extra=extra)}) == [f"content/blocks/news/a.mjml:4: {message}"]
+
+
+def test_wrong_types_in_yaml_files_are_reported_the_same_way(check):
+    found = errors_of(check, {"teams.yaml": "teams:\n  - id: news\n    name: 42\n    reviewers: [\"@n\"]\n"
+                                            "  - id: brand\n    name: Brand\n    reviewers: [\"@b\"]\n"})
+    assert found == ["content/teams.yaml:3: 'name' must be text, got the number 42 "
+                     "(in quotes if you mean the text: '42')"]
+
+
+JACKETS_EN = """\
+---
+title: Jackets
+slot: products
+locale: en
+publish: 2026-11-20
+expire: 2026-12-10
+{story}
+---
+<mj-section><mj-column><mj-text>Jackets</mj-text></mj-column></mj-section>
+"""
+
+
+def test_a_translation_that_is_not_paired_is_a_warning(check):
+    errors, warnings = check({"blocks/news/jackets-en.mjml": JACKETS_EN.format(story="")})
+    assert errors == []
+    assert warnings == [
+        "content/blocks/news/jackets-en.mjml:4: warning: looks like the 'en' translation of jackets.mjml (same team, "
+        "slot and dates) but is not paired with it: give both the same 'story:' (or name the files "
+        "<story>.de.mjml and <story>.en.mjml), or 'en' readers get both"]
+
+
+@pytest.mark.parametrize("files", [
+    {"blocks/news/jackets-en.mjml": JACKETS_EN.format(story="story: jackets")},
+    {"blocks/news/jackets.en.mjml": JACKETS_EN.format(story="")},  # paired by file name
+    {"blocks/news/gloves.en.mjml": JACKETS_EN.format(story="").replace("2026-12-10", "2026-12-24")},
+])
+def test_paired_translations_and_other_stories_are_fine(check, files):
+    assert check(files) == ([], [])
+
+
+def test_printing_the_first_name_without_a_fallback_is_a_warning(check):
+    import textwrap
+    from content_tree import FILES
+    template = textwrap.dedent(FILES["templates/weekly/template.yaml"]).replace(
+        "first_name_fallback: {de: Kundin, en: there}\n", "")
+    errors, warnings = check({"templates/weekly/template.yaml": template})
+    advice = ("prints {{ recipient.first_name }}, but template 'weekly' has no first_name_fallback: customers without "
+              "a first name read an empty name (set first_name_fallback: {de: ..., en: ...} in "
+              "content/templates/weekly/template.yaml)")
+    assert errors == []
+    assert warnings == [f"content/blocks/brand/hero.mjml:5: warning: the block {advice}",
+                        f"content/templates/weekly/template.yaml:4: warning: subject {advice}"]

@@ -77,8 +77,10 @@ def test_rules_combine_any_and_all(tmp_path):
 
 @pytest.mark.parametrize("old, new, expected", [
     ("hero: {teams: [brand]", "hero: {teams: [brands]", f"{TPL}:9: slot 'hero': unknown team 'brands' (teams: brand, news)"),
-    ("fallback: brand/hero}", "fallback: brand/missing}", f"{TPL}:1: slot 'hero': fallback block 'brand/missing' does not exist"),
-    ("email: news@shop.example", "email: news@", f"{TPL}:3: sender: 'news@' is not a valid email address: There must be something after the @-sign."),
+    ("fallback: brand/hero}", "fallback: brand/missing}", f"{TPL}:9: slot 'hero': fallback block 'brand/missing' does not exist"),
+    ("email: news@shop.example", "email: news@", f"{TPL}:3: sender: 'news@' is not a valid email address: There must "
+     "be something after the @-sign. (write news@shop.example, \"Shop <news@shop.example>\" or {name: Shop, "
+     "email: news@shop.example})"),
     ("weekday: monday", "weekday: mondays", f"{TPL}:6: weekday 'mondays' must be one of monday, tuesday, wednesday, thursday, friday, saturday, sunday"),
     ("timezone: Europe/Berlin", "timezone: Europe/Hamburg", f"{TPL}:6: unknown time zone 'Europe/Hamburg' (e.g. Europe/Berlin)"),
     ('de: "Hallo {{ recipient.first_name }}"', 'de: "Hallo {{ recipient.vorname }}"',
@@ -120,3 +122,65 @@ def test_yaml_that_is_not_a_mapping(errors, name):
     found = errors({name: "- just\n- a list\n"})
     assert found and all(":" in e for e in found)
     assert any(e.startswith(f"content/{name}:1: ") for e in found)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("", "content/teams.yaml:1: teams.yaml is empty: it declares the teams (teams: followed by a list)"),
+    ("teams: [\n  {id: news\n", "content/teams.yaml:2: invalid YAML: the '{' that opens here is not closed "
+                                "(expected ',' or '}', but got '<stream end>' at line 3)"),
+    ("teams:\n  - id: news\n    name: News\n", "content/teams.yaml:2: a team needs at least one reviewer "
+                                               "(e.g. \"@org/team\") for CODEOWNERS"),
+])
+def test_a_broken_teams_yaml_is_the_only_error(errors, text, expected):
+    # Without it, every block folder and every slot's team would be reported as unknown.
+    assert errors({"teams.yaml": text}) == [expected]
+
+
+def test_the_root_cause_is_reported_first(errors):
+    found = errors({"teams.yaml": "", "blocks/news/jackets.mjml": "---\ntitle: T\n---\n<mj-section></mj-section>\n"})
+    assert found[0].startswith("content/teams.yaml:1: teams.yaml is empty")
+    assert found[1:] == ["content/blocks/news/jackets.mjml:2: missing required key 'slot'"]
+
+
+def test_slot_errors_are_at_the_slots_line(errors):
+    found = errors(replace("templates/weekly/template.yaml", "products: {teams: [news], max: 2}",
+                           "products:\n    teams: [news]\n    fallback: brand/hero"))
+    assert found == [f"{TPL}:12: slot 'products': fallback 'brand/hero' is a block for slot 'hero' by team 'brand'"]
+
+
+@pytest.mark.parametrize("written, name, address", [
+    ('"Nordhaus Shop <news@shop.example>"', "Nordhaus Shop", "news@shop.example"),
+    ('news@shop.example', "", "news@shop.example"),
+    ('\'"Nordhaus, Shop" <news@shop.example>\'', "Nordhaus, Shop", "news@shop.example"),
+    ('{email: "Größe <news@shop.example>"}', "Größe", "news@shop.example"),
+    ('{name: Shop, email: "Other <news@shop.example>"}', "Shop", "news@shop.example"),
+])
+def test_a_sender_may_be_written_as_name_and_address(tmp_path, written, name, address):
+    from service.content.check import load_content
+    files = replace("templates/weekly/template.yaml", "{name: Shop, email: news@shop.example}", written)
+    template = load_content(write_tree(tmp_path, files)).templates["weekly"]
+    assert (template.sender_name, template.sender_email) == (name, address)
+
+
+@pytest.mark.parametrize("written, expected", [
+    ('"Shop news@shop.example"', "'Shop news@shop.example' is not a valid email address"),
+    ('"Shop <news@>"', "'Shop <news@>' is not a valid email address: There must be something after the @-sign."),
+    ('"a@shop.example, b@shop.example"', "'a@shop.example, b@shop.example' is not one email address"),
+    ("[news@shop.example]", "sender must be news@shop.example"),
+])
+def test_a_wrong_sender_names_the_value_in_the_file_and_the_expected_shape(errors, written, expected):
+    found = errors(replace("templates/weekly/template.yaml", "{name: Shop, email: news@shop.example}", written))
+    assert len(found) == 1 and found[0].startswith(f"{TPL}:3: ")
+    assert expected in found[0] and 'news@shop.example, "Shop <news@shop.example>"' in found[0]
+    assert "invalid@invalid" not in found[0]
+
+
+@pytest.mark.parametrize("english, expected", [
+    ("{{ recipient.vorname }}", "6: subject (en): unknown personal field recipient.vorname"),
+    ("{{ 'x' * 10**9 }}", "6: cannot render: 'x' * 1000000000 makes a value of 1,000,000,000 characters"),
+])
+def test_a_subject_error_is_at_its_locales_line(errors, english, expected):
+    found = errors(replace("templates/weekly/template.yaml",
+                           'subject: {de: "Hallo {{ recipient.first_name }}", en: "Hello {{ recipient.first_name }}"}',
+                           f'subject:\n  de: "Hallo {{{{ recipient.first_name }}}}"\n  en: "{english}"'))
+    assert len(found) == 1 and found[0].startswith(f"{TPL}:{expected}"), found
