@@ -26,6 +26,7 @@ _ERRORS = {
     413: "Request body too large",
     415: "The body is not JSON (send Content-Type: application/json)",
     422: "The JSON is well-formed but a field is invalid; `fields` names each one",
+    428: "No precondition: send If-Match (the ETag of GET .../preferences) or `version` in the body",
     503: "The API is disabled (no NEWSLETTER_API_KEYS), or the database is busy",
 }
 
@@ -71,10 +72,12 @@ OPERATIONS: tuple[Operation, ...] = (
               ok=(200, "The preferences", "Preferences"), errors=(404,), parameters=("ExternalId",)),
     Operation("PATCH", f"{_CUSTOMER}/preferences", "changePreferences", "Change a customer's preferences",
               "Only the fields given change; one consent event (channel `api`) per field that really "
-              "changed. Optimistic concurrency: `If-Match: \"<version>\"` (412 when stale) or `version` "
-              "in the body (409 when stale).",
+              "changed. Optimistic concurrency is required, so that a change never silently undoes one the "
+              "customer made on the preference page: `If-Match: \"<version>\"` (412 when stale) or "
+              "`version` in the body (409 when stale); with neither, 428 (`If-Match: *` is the explicit \"change "
+              "whatever is there\").",
               request="PreferencesPatch", ok=(200, "The preferences after the change", "PreferencesChange"),
-              errors=(400, 404, 409, 412, 413, 415, 422), parameters=("ExternalId", "IfMatch")),
+              errors=(400, 404, 409, 412, 413, 415, 422, 428), parameters=("ExternalId", "IfMatch")),
     Operation("POST", f"{_CUSTOMER}/unsubscribe", "unsubscribeCustomer", "Unsubscribe from everything",
               "Idempotent: `changed` is false when the customer was unsubscribed already. No body.",
               ok=(200, "Unsubscribed", "Unsubscribed"), errors=(404,), parameters=("ExternalId",)),

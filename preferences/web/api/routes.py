@@ -165,7 +165,6 @@ class _Api:
         catalogue = self.centre.catalogue()
         body = PatchBody.of(await json_object(request, MAX_BODY_BYTES), catalogue)
         from_header = "if-match" in request.headers
-        expected = expected_version(request.headers.get("if-match"), body.version)
         today = self.centre.today()
 
         def work() -> tuple[list[str], dict[str, Any]]:
@@ -177,6 +176,8 @@ class _Api:
                     with body.reported():
                         store.check_choices(session.connection(), customer.id, body.changes, today=today,
                                             known_groups=catalogue.product_groups, locales=catalogue.locales)
+                # Then the precondition: 400 for a malformed If-Match, 428 without one.
+                expected = expected_version(request.headers.get("if-match"), body.version)
                 try:
                     events = store.change_preferences(
                         session, customer, body.changes, Channel.API, expected,

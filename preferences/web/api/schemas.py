@@ -33,13 +33,14 @@ def parameters() -> dict[str, Any]:
                        "description": "The CRM's customer id",
                        "schema": parameter_schema(ExternalIdText)},
         "IfMatch": {"name": "If-Match", "in": "header", "required": False,
-                    "description": "The ETag of GET .../preferences, e.g. \"3\" (or W/\"3\", or *): one ETag, "
-                                   "a list is refused (400); one this server did not make matches no version (412)",
+                    "description": "The ETag of GET .../preferences, e.g. \"3\" (or W/\"3\"): one ETag; a list or "
+                                   "anything else is refused (400); one this server did not make matches no version "
+                                   "(412); * changes whatever is there. Without If-Match and without version in the body: 428",
                     "schema": parameter_schema(IfMatch)},
         "After": {"name": "after", "in": "query", "required": False,
                   "description": "Only events with an id greater than this (the previous page's next_after)",
-                  "schema": {"type": "integer", "minimum": 0}},
-        "Limit": {"name": "limit", "in": "query", "required": False,
+                  "schema": {"type": "integer", "minimum": 0}, "allowEmptyValue": False},
+        "Limit": {"name": "limit", "in": "query", "required": False, "allowEmptyValue": False,
                   "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": DEFAULT_PAGE}},
     }
 

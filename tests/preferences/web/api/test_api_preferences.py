@@ -16,7 +16,14 @@ def customer(client):
     return "CRM-1"
 
 
-def patch(client, body, headers=AUTH, path=PREFERENCES):
+def patch(client, body, headers=None, path=PREFERENCES):
+    """A PATCH as a careful client sends it: based on the version it read (If-Match), unless the
+    test gives its own headers or a version in the body."""
+    if headers is None:
+        headers = dict(AUTH)
+        current = client.get(path, headers=AUTH)
+        if "version" not in body and current.status_code == 200:
+            headers["If-Match"] = current.headers["etag"]
     return client.patch(path, json=body, headers=headers)
 
 
@@ -103,7 +110,9 @@ def test_stale_if_match_is_412_and_stale_version_is_409(client, engine, customer
     assert_error(stale, 412, "If-Match")
     assert stale.headers["etag"] == '"2"' and stale.json()["current_version"] == 2
     assert_error(patch(client, {"frequency": "biweekly", "version": 1}), 409, "version")
-    assert_error(patch(client, {"frequency": "biweekly"}, headers={**AUTH, "If-Match": '"garbage"'}), 412)
+    assert_error(patch(client, {"frequency": "biweekly"}, headers={**AUTH, "If-Match": '"garbage"'}), 400, "If-Match")
+    assert_error(patch(client, {"frequency": "biweekly"}, headers={**AUTH, "If-Match": "2"}), 400, "If-Match")
+    assert_error(patch(client, {"frequency": "biweekly"}, headers={**AUTH, "If-Match": '"99"'}), 412, "If-Match")
     assert event_count(engine) == before
     assert client.get(PREFERENCES, headers=AUTH).json()["frequency"] == "monthly"
 
@@ -112,6 +121,18 @@ def test_stale_if_match_is_412_and_stale_version_is_409(client, engine, customer
     assert patch(client, {"frequency": "monthly"}, headers={**AUTH, "If-Match": "*"}).status_code == 200
     assert_error(patch(client, {"frequency": "weekly", "version": 4}, headers={**AUTH, "If-Match": '"5"'}), 400, "version")
     assert_error(patch(client, {"frequency": "weekly"}, headers={**AUTH, "If-Match": '"5", "6"'}), 400)
+
+
+def test_a_patch_without_a_precondition_is_428_and_changes_nothing(client, engine, customer):
+    """Last writer wins is how a customer's own choice gets lost: the API asks which version the
+    change is based on (RFC 6585); `If-Match: *` is the explicit "whatever is there"."""
+    before = event_count(engine)
+    response = patch(client, {"frequency": "monthly"}, headers=AUTH)
+    assert_error(response, 428, "If-Match")
+    assert event_count(engine) == before and client.get(PREFERENCES, headers=AUTH).json()["version"] == 1
+    # A bad field is still named first: the client learns every problem it can fix at once.
+    assert_error(patch(client, {"frequency": "daily"}, headers=AUTH), 422, "frequency")
+    assert patch(client, {"frequency": "monthly"}, headers={**AUTH, "If-Match": "*"}).status_code == 200
 
 
 def test_patch_bad_requests(client, customer):
@@ -164,7 +185,7 @@ def test_consent_events_of_one_customer_only(client, customer):
 @pytest.mark.parametrize("query, field", [
     ("limit=0", "limit"), ("limit=1001", "limit"), ("limit=ten", "limit"), ("limit=-1", "limit"),
     ("after=-5", "after"), ("after=1.5", "after"), ("after=99999999999999999999999", "after"),
-    ("after=%D9%A3", "after"),
+    ("after=%D9%A3", "after"), ("after=", "after"), ("limit=", "limit"), ("after=&limit=10", "after"),
 ])
 def test_bad_paging_parameters_are_400(client, customer, query, field):
     assert_error(client.get(f"{EVENTS}?{query}", headers=AUTH), 400, field)
