@@ -11,8 +11,9 @@ Database work runs in the thread pool, in one transaction per request.
 from __future__ import annotations
 
 import hmac
+from contextlib import contextmanager
 from functools import wraps
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Iterator
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,12 +23,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from preferences import store
+from preferences import consent, store
 from preferences.errors import Conflicts, StaleForm
 from preferences.models import Channel, ConsentEvent
 from preferences.web.api.inputs import (ApiError, PatchBody, batch_error, customer_input, expected_version,
                                          int_param, json_object, parse_batch, path_id)
 from preferences.web.api.openapi import OPERATIONS, PREFIX, document
+from preferences.web.api.keys import named_keys
 from preferences.web.api.outputs import customer_json, etag, event_json, preferences_json
 from preferences.web.api.schemas import DEFAULT_PAGE, MAX_PAGE
 from preferences.web.centre import Centre
@@ -62,17 +64,19 @@ class _Api:
 
     def __init__(self, centre: Centre) -> None:
         self.centre = centre
-        self._keys = tuple(key.encode("utf-8") for key in centre.api_keys)
+        self._keys = tuple((name, secret.encode("utf-8")) for name, secret in named_keys(centre.api_keys))
 
     def secured(self, handler: Handler) -> Handler:
-        """``handler``, run only for a request with a valid API key."""
+        """``handler``, run only for a request with a valid API key; what it records names the
+        key (``request.state.api_key``, the key's name, never its secret)."""
         @wraps(handler)
         async def endpoint(request: Request) -> Response:
-            self.authorise(request)
+            request.state.api_key = self.authorise(request)
             return await handler(request)
         return endpoint
 
-    def authorise(self, request: Request) -> None:
+    def authorise(self, request: Request) -> str:
+        """The name of the request's API key; ApiError 401/503 otherwise."""
         if not self._keys:
             raise ApiError(503, "API disabled: set NEWSLETTER_API_KEYS")
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -82,9 +86,11 @@ class _Api:
         given = token.strip().encode("latin-1")
         # Compared with every key, not stopping at the first match: the time taken does not
         # tell which key (or how much of one) was right.
-        if not any([hmac.compare_digest(given, key) for key in self._keys]):
+        matches = [name for name, key in self._keys if hmac.compare_digest(given, key)]
+        if not matches:
             raise ApiError(401, "unknown API key",
                            headers={"WWW-Authenticate": 'Bearer realm="newsletter", error="invalid_token"'})
+        return matches[0]
 
     # Schema ------------------------------------------------------------------------------------
 
@@ -101,7 +107,7 @@ class _Api:
         data = customer_input(body, external_id, catalogue)
 
         def work() -> tuple[str, dict[str, Any]]:
-            with self._writing() as session:
+            with self._writing(request) as session:
                 try:
                     (outcome,) = store.upsert_many(session, [data], Channel.API,
                                                    default_locale=catalogue.default_locale)
@@ -123,7 +129,7 @@ class _Api:
         items, parsed = parse_batch(body, catalogue)
 
         def work() -> list[str]:
-            with self._writing() as session:
+            with self._writing(request) as session:
                 try:
                     outcomes = store.upsert_many(session, parsed, Channel.API, default_locale=catalogue.default_locale)
                 except Conflicts as conflicts:
@@ -168,7 +174,7 @@ class _Api:
         today = self.centre.today()
 
         def work() -> tuple[list[str], dict[str, Any]]:
-            with self._writing() as session:
+            with self._writing(request) as session:
                 customer = store.get_customer_by_external_id(session, external_id)
                 if body.problems:
                     # The model refused some fields: the domain checks the others without writing,
@@ -202,7 +208,7 @@ class _Api:
         external_id = path_id(request)
 
         def work() -> bool:
-            with self._writing() as session:
+            with self._writing(request) as session:
                 customer = store.get_customer_by_external_id(session, external_id)
                 changed = store.unsubscribe(session, customer, Channel.API)
                 session.commit()
@@ -230,6 +236,10 @@ class _Api:
         return JSONResponse({"events": [event_json(event) for event in page],
                              "next_after": page[-1].id if len(events) > limit else None})
 
-    def _writing(self) -> Session:
-        # for_writes: SQLite's write lock is taken at BEGIN, so concurrent writers queue.
-        return Session(self.centre.write_engine, expire_on_commit=False)
+    @contextmanager
+    def _writing(self, request: Request) -> Iterator[Session]:
+        """A session for one request's writes, whose consent events name the request's API key.
+        for_writes: SQLite's write lock is taken at BEGIN, so concurrent writers queue."""
+        with consent.acting_as(getattr(request.state, "api_key", None)), \
+                Session(self.centre.write_engine, expire_on_commit=False) as session:
+            yield session

@@ -159,7 +159,7 @@ def schemas(locales: tuple[str, ...], product_groups: Mapping[str, Any],
                            "changed": {"type": "boolean"}},
         },
         "ConsentEvent": {
-            "type": "object", "required": ["id", "field", "old", "new", "channel", "at", "client_hash"],
+            "type": "object", "required": ["id", "field", "old", "new", "channel", "at", "client_hash", "actor"],
             "properties": {
                 "id": {"type": "integer"},
                 "field": {"type": "string"},
@@ -168,6 +168,7 @@ def schemas(locales: tuple[str, ...], product_groups: Mapping[str, Any],
                 "channel": {"type": "string", "enum": list(Channel)},
                 "at": date_time,
                 "client_hash": {**text_or_null, "description": "sha256 of IP and user agent, for page changes"},
+                "actor": {**text_or_null, "description": "the name of the API key that made an API change"},
             },
         },
         "ConsentEventPage": {

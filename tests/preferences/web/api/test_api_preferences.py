@@ -198,3 +198,39 @@ def test_a_patch_with_a_refused_field_writes_nothing_and_names_every_bad_field(c
     assert_error(response, 422, "paused_until", "excluded_groups")
     assert client.get(PREFERENCES, headers=AUTH).json() == before  # frequency not changed, version not bumped
     assert event_count(engine) == events
+
+
+def test_every_api_change_names_the_key_that_made_it_never_its_secret(engine):
+    from test_api import make_client
+    client = make_client(engine, keys=(("crm-sync", "a-secret-of-the-crm-0123"), "a-bare-secret-0123456789"))
+    named = {"Authorization": "Bearer a-secret-of-the-crm-0123"}
+    bare = {"Authorization": "Bearer a-bare-secret-0123456789"}
+    assert put(client, headers=named).status_code == 201
+    assert client.post("/api/customers:batch", headers=named, json={"customers": [
+        {"external_id": "CRM-2", "email": "b@example.com"}]}).status_code == 200
+    assert patch(client, {"frequency": "monthly"}, headers={**bare, "If-Match": '"1"'}).status_code == 200
+    assert client.post("/api/customers/CRM-1/unsubscribe", headers=named).status_code == 200
+    events = client.get(f"{EVENTS}?limit=1000", headers=bare).json()["events"]
+    assert [(e["field"], e["actor"]) for e in events] == [
+        ("created", "crm-sync"), ("frequency", "key-2"), ("status", "crm-sync")]
+    other = client.get("/api/customers/CRM-2/consent-events", headers=bare).json()["events"]
+    assert [(e["field"], e["actor"]) for e in other] == [("created", "crm-sync")]
+    with engine.connect() as conn:
+        stored = " ".join(str(v) for row in conn.exec_driver_sql("SELECT * FROM consent_event") for v in row)
+    assert "secret" not in stored and "crm-sync" in stored
+
+
+def test_a_change_on_the_page_names_no_api_key(engine):
+    from preferences import store
+    from preferences.models import Channel
+    from sqlmodel import Session
+    from test_api import make_client
+    client = make_client(engine)
+    assert put(client).status_code == 201
+    with Session(engine) as session:
+        customer = store.get_customer_by_external_id(session, "CRM-1")
+        store.unsubscribe(session, customer, Channel.PAGE, "h" * 64)
+        session.commit()
+    events = client.get(EVENTS, headers=AUTH).json()["events"]
+    assert [(e["field"], e["actor"], e["client_hash"]) for e in events] == [
+        ("created", "key-1", None), ("status", None, "h" * 64)]
