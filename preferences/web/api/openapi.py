@@ -20,7 +20,8 @@ PREFIX = "/api"
 _ERRORS = {
     400: "Malformed request: JSON syntax, encoding, or a bad query parameter",
     401: "Missing or wrong API key",
-    404: "No customer with this external id",
+    404: "No customer with this external id (or no route: a path no customer's id can make, e.g. "
+         "with a line break)",
     409: "Conflict: the email belongs to another customer, or the given version is stale",
     412: "If-Match does not match the current preferences version",
     413: "Request body too large",
@@ -46,6 +47,12 @@ class Operation:
     parameters: tuple[str, ...] = ()  # component parameters
     secured: bool = True
     extra: Mapping[int, tuple[str, str | None]] = field(default_factory=dict)
+
+    @property
+    def query_names(self) -> frozenset[str]:
+        """The query parameters it takes (any other is refused)."""
+        declared = parameters()
+        return frozenset(declared[name]["name"] for name in self.parameters if declared[name]["in"] == "query")
 
 
 _CUSTOMER = "/customers/{external_id}"
@@ -122,7 +129,9 @@ def _operation(operation: Operation) -> dict[str, Any]:
                  {"description": text, "content": {"application/json": {"schema": {"type": "object"}}}}}
     for extra_status, (extra_text, extra_schema) in operation.extra.items():
         responses[str(extra_status)] = _json_response(extra_text, extra_schema)
-    errors = operation.errors + ((401, 503) if operation.secured else ())
+    # 404 on every path with an id: the router answers it for an id no route can match.
+    errors = tuple({*operation.errors, *((401, 503) if operation.secured else ()),
+                    *((404,) if "{" in operation.path else ())})
     for error in sorted(errors):
         responses[str(error)] = {"$ref": f"#/components/responses/{error}"}
     result: dict[str, Any] = {"operationId": operation.operation_id, "summary": operation.summary,

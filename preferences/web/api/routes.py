@@ -14,6 +14,7 @@ import hmac
 from contextlib import contextmanager
 from functools import wraps
 from typing import Any, Awaitable, Callable, Iterator
+from urllib.parse import quote
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -48,10 +49,23 @@ def routes(centre: Centre) -> list[BaseRoute]:
     api = _Api(centre)
     by_path: dict[str, dict[str, Handler]] = {}
     for operation in OPERATIONS:
-        handler = getattr(api, operation.operation_id)
+        handler = _only_known_query(getattr(api, operation.operation_id), operation.query_names)
         by_path.setdefault(operation.path, {})[operation.method.lower()] = (
             api.secured(handler) if operation.secured else handler)
     return [Mount(PREFIX, routes=[Route(path, _endpoint(path, handlers)) for path, handlers in by_path.items()])]
+
+
+def _only_known_query(handler: Handler, names: frozenset[str]) -> Handler:
+    """``handler``, refusing a query parameter its operation does not declare (400): a typo
+    (``limt=5``) must not pass for the default."""
+    @wraps(handler)
+    async def endpoint(request: Request) -> Response:
+        unknown = sorted(set(request.query_params) - names)
+        if unknown:
+            raise ApiError(400, f"unknown query parameter {unknown[0]!r}",
+                           {name or "(empty name)": "not a parameter of this operation" for name in unknown})
+        return await handler(request)
+    return endpoint
 
 
 def _endpoint(path: str, handlers: dict[str, Handler]) -> type[HTTPEndpoint]:
@@ -120,7 +134,8 @@ class _Api:
 
         outcome, customer = await run_in_threadpool(work)
         status = 201 if outcome == "created" else 200
-        headers = {"Location": str(request.url.path)} if status == 201 else None
+        # Percent-encoded: an id may hold any character, a header only Latin-1 (found by the fuzz).
+        headers = {"Location": quote(request.url.path, safe="/:@")} if status == 201 else None
         return JSONResponse({"result": outcome, "customer": customer}, status_code=status, headers=headers)
 
     async def upsertCustomers(self, request: Request) -> Response:  # noqa: N802

@@ -234,3 +234,18 @@ def test_a_change_on_the_page_names_no_api_key(engine):
     events = client.get(EVENTS, headers=AUTH).json()["events"]
     assert [(e["field"], e["actor"], e["client_hash"]) for e in events] == [
         ("created", "key-1", None), ("status", None, "h" * 64)]
+
+
+def test_a_customer_created_with_any_id_gets_a_location_it_can_be_read_at(client):
+    """Found by the fuzz: a Location header with a non-Latin-1 id was a 500."""
+    response = put(client, external_id="Kundé-ß-测试")
+    assert response.status_code == 201
+    assert response.headers["location"] == "/api/customers/Kund%C3%A9-%C3%9F-%E6%B5%8B%E8%AF%95"
+    assert client.get(response.headers["location"], headers=AUTH).json()["external_id"] == "Kundé-ß-测试"
+
+
+@pytest.mark.parametrize("query", ["limt=5", "=null", "after=1&extra=2"])
+def test_an_unknown_query_parameter_is_400(client, customer, query):
+    body = assert_error(client.get(f"{EVENTS}?{query}", headers=AUTH), 400)
+    assert "unknown query parameter" in body["error"]
+    assert_error(client.get(f"/api/customers/CRM-1?{query}", headers=AUTH), 400)
