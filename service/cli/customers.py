@@ -40,6 +40,9 @@ def import_customers(
                                               "status and attribute columns", exists=True, dir_okay=False)],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="check and count, write nothing")] = False,
     skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="import the good rows, skip the bad ones")] = False,
+    overwrite_preferences: Annotated[bool, typer.Option(
+        "--overwrite-preferences", help="replace a language the customer chose on the preference page "
+                                        "with the file's (kept by default)")] = False,
     content: ContentOption = None,
 ) -> None:
     """Upsert customers by external id from a CSV file; every bad row is reported as FILE:line: message."""
@@ -67,7 +70,7 @@ def import_customers(
             err.print(f"[red]{_rows(bad)} {'has' if bad == 1 else 'have'} errors; nothing was imported;[/] "
                       f"use --skip-invalid to import the {good:,} good rows")
             raise typer.Exit(1)
-        counts = _import(engine, checked, loaded, dry_run=dry_run)
+        counts = _import(engine, checked, loaded, dry_run=dry_run, overwrite_preferences=overwrite_preferences)
     except Conflicts as exc:
         _report(shown, [RowError(line, fields) for line, fields in sorted(exc.lines.items())])
         err.print("[red]import stopped:[/] a concurrent change took these email addresses; the batches "
@@ -108,14 +111,15 @@ def demo_csv(
     err.print(f"wrote {count:,} demo customers to {file}")
 
 
-def _import(engine, checked, loaded: Content, *, dry_run: bool) -> Counts:
+def _import(engine, checked, loaded: Content, *, dry_run: bool, overwrite_preferences: bool) -> Counts:
     total = len(checked.rows)
     show = err.is_terminal and total >= PROGRESS_FROM_ROWS
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   console=err, transient=True, disable=not show) as progress:
         task = progress.add_task("checking" if dry_run else "importing", total=total)
         return import_rows(engine, checked, default_locale=loaded.audience.default_locale, dry_run=dry_run,
-                           on_progress=lambda done: progress.advance(task, done))
+                           on_progress=lambda done: progress.advance(task, done),
+                           overwrite_preferences=overwrite_preferences)
 
 
 def _report(shown: str, errors: list[RowError]) -> None:
@@ -133,6 +137,17 @@ def _summary(counts: Counts, dry_run: bool, blocked: int = 0) -> None:
         lead += f"a real run would import nothing ({_rows(blocked)} with errors); with --skip-invalid: "
     out.print(f"{lead}{counts.created:,} {verb}created, {counts.updated:,} {verb}updated, "
               f"{counts.unchanged:,} unchanged, {counts.skipped:,} skipped in {counts.seconds:.1f} s")
+    if counts.kept:
+        out.print("kept, as the customers set them: " + ", ".join(
+            f"{KEPT_WORDS.get(name, name)} of {_customers(n)}" for name, n in sorted(counts.kept.items())))
+
+
+KEPT_WORDS = {"locale": "the language chosen on the preference page (--overwrite-preferences replaces it)",
+              "status": "unsubscribed (only the customer can subscribe again)"}
+
+
+def _customers(count: int) -> str:
+    return f"{count:,} customer" + ("" if count == 1 else "s")
 
 
 def _rows(count: int) -> str:

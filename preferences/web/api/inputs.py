@@ -95,6 +95,16 @@ def int_param(request: Request, name: str, default: int, low: int, high: int) ->
     return int(raw)
 
 
+def bool_param(request: Request, name: str) -> bool:
+    """A yes/no query parameter: ``true`` or ``false`` exactly (absent: false); 400 otherwise."""
+    raw = request.query_params.get(name)
+    if raw is None or raw == "false":
+        return False
+    if raw == "true":
+        return True
+    raise ApiError(400, f"bad query parameter {name}", {name: "expected true or false"})
+
+
 def expected_version(if_match: str | None, version: int | None) -> int | None:
     """The version a PATCH is based on: from If-Match, else the body's (checked) ``version``.
 

@@ -62,10 +62,12 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("PUT", _CUSTOMER, "upsertCustomer", "Create or update one customer by external id",
               "Fields left out (or null) keep their stored value; `attributes`, when given, replaces "
               "the whole set. `status` can withdraw consent (`unsubscribed`) but never grant it back: "
-              "an unsubscribed customer stays unsubscribed. Writes consent events on channel `api`.",
+              "an unsubscribed customer stays unsubscribed, listed in `kept`. A language the customer "
+              "chose on the preference page is kept too, unless `overwrite_preferences=true`. Writes "
+              "consent events on channel `api`.",
               request="CustomerInput", ok=(200, "Updated or unchanged", "UpsertResult"),
               extra={201: ("Created", "UpsertResult")},
-              errors=(400, 409, 413, 415, 422), parameters=("ExternalId",)),
+              errors=(400, 409, 413, 415, 422), parameters=("ExternalId", "OverwritePreferences")),
     Operation("GET", _CUSTOMER, "getCustomer", "One customer with preferences and status",
               ok=(200, "The customer", "Customer"), errors=(404,), parameters=("ExternalId",)),
     Operation("POST", "/customers:batch", "upsertCustomers",
@@ -73,7 +75,7 @@ OPERATIONS: tuple[Operation, ...] = (
               "All or nothing: if any item is invalid or conflicts, nothing is written and the answer "
               "lists every bad item by index (`items`, and `fields` as `customers[i].field`).",
               request="BatchRequest", ok=(200, "Every item written", "BatchResult"),
-              errors=(400, 409, 413, 415, 422)),
+              errors=(400, 409, 413, 415, 422), parameters=("OverwritePreferences",)),
     Operation("GET", f"{_CUSTOMER}/preferences", "getPreferences", "A customer's preferences",
               "The `ETag` header carries the version, for `If-Match` on PATCH.",
               ok=(200, "The preferences", "Preferences"), errors=(404,), parameters=("ExternalId",)),

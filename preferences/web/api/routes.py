@@ -27,8 +27,8 @@ from starlette.routing import BaseRoute, Mount, Route
 from preferences import consent, store
 from preferences.errors import Conflicts, StaleForm
 from preferences.models import Channel, ConsentEvent
-from preferences.web.api.inputs import (ApiError, PatchBody, batch_error, customer_input, expected_version,
-                                         int_param, json_object, parse_batch, path_id)
+from preferences.web.api.inputs import (ApiError, PatchBody, batch_error, bool_param, customer_input,
+                                         expected_version, int_param, json_object, parse_batch, path_id)
 from preferences.web.api.openapi import OPERATIONS, PREFIX, document
 from preferences.web.api.keys import named_keys
 from preferences.web.api.outputs import customer_json, etag, event_json, preferences_json
@@ -119,44 +119,50 @@ class _Api:
         body = await json_object(request, MAX_BODY_BYTES)
         catalogue = self.centre.catalogue()
         data = customer_input(body, external_id, catalogue)
+        overwrite = bool_param(request, "overwrite_preferences")
 
-        def work() -> tuple[str, dict[str, Any]]:
+        def work() -> tuple[str, dict[str, str], dict[str, Any]]:
             with self._writing(request) as session:
                 try:
-                    (outcome,) = store.upsert_many(session, [data], Channel.API,
-                                                   default_locale=catalogue.default_locale)
+                    upserted = store.upsert_many(session, [data], Channel.API, default_locale=catalogue.default_locale,
+                                                 overwrite_preferences=overwrite)
                 except Conflicts as conflicts:
                     raise ApiError(409, "another customer already has this email", conflicts.errors[0]) from None
                 customer = store.get_customer_by_external_id(session, data.external_id)
                 result = customer_json(customer, store.get_preference(session, customer.id))
                 session.commit()
-                return outcome, result
+                return upserted.outcomes[0], upserted.kept.get(0, {}), result
 
-        outcome, customer = await run_in_threadpool(work)
+        outcome, kept, customer = await run_in_threadpool(work)
         status = 201 if outcome == "created" else 200
         # Percent-encoded: an id may hold any character, a header only Latin-1 (found by the fuzz).
         headers = {"Location": quote(request.url.path, safe="/:@")} if status == 201 else None
-        return JSONResponse({"result": outcome, "customer": customer}, status_code=status, headers=headers)
+        return JSONResponse({"result": outcome, "kept": kept, "customer": customer}, status_code=status,
+                            headers=headers)
 
     async def upsertCustomers(self, request: Request) -> Response:  # noqa: N802
         body = await json_object(request, MAX_BATCH_BODY_BYTES)
         catalogue = self.centre.catalogue()
         items, parsed = parse_batch(body, catalogue)
+        overwrite = bool_param(request, "overwrite_preferences")
 
-        def work() -> list[str]:
+        def work() -> store.Upserted:
             with self._writing(request) as session:
                 try:
-                    outcomes = store.upsert_many(session, parsed, Channel.API, default_locale=catalogue.default_locale)
+                    upserted = store.upsert_many(session, parsed, Channel.API, default_locale=catalogue.default_locale,
+                                                 overwrite_preferences=overwrite)
                 except Conflicts as conflicts:
                     session.rollback()
                     raise batch_error(conflicts.errors, items, "conflicting", status=409) from None
                 session.commit()
-                return outcomes
+                return upserted
 
-        outcomes = await run_in_threadpool(work)
+        upserted = await run_in_threadpool(work)
+        outcomes = upserted.outcomes
         return JSONResponse({
             **{name: outcomes.count(name) for name in ("created", "updated", "unchanged")},
-            "results": [{"index": index, "external_id": item.external_id, "result": outcome}
+            "results": [{"index": index, "external_id": item.external_id, "result": outcome,
+                         "kept": upserted.kept.get(index, {})}
                         for index, (item, outcome) in enumerate(zip(parsed, outcomes))],
         })
 

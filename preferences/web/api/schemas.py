@@ -40,6 +40,11 @@ def parameters() -> dict[str, Any]:
         "After": {"name": "after", "in": "query", "required": False,
                   "description": "Only events with an id greater than this (the previous page's next_after)",
                   "schema": {"type": "integer", "minimum": 0}, "allowEmptyValue": False},
+        "OverwritePreferences": {
+            "name": "overwrite_preferences", "in": "query", "required": False, "allowEmptyValue": False,
+            "description": "true: replace a choice the customer made on the preference page (the language) "
+                           "with the request's value; by default it is kept and listed in `kept`",
+            "schema": {"type": "string", "enum": ["true", "false"], "default": "false"}},
         "Limit": {"name": "limit", "in": "query", "required": False, "allowEmptyValue": False,
                   "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": DEFAULT_PAGE}},
     }
@@ -137,19 +142,26 @@ def schemas(locales: tuple[str, ...], product_groups: Mapping[str, Any],
                 "preferences": ref("Preferences"),
             },
         },
+        "Kept": {
+            "type": "object", "additionalProperties": {"type": "string"},
+            "description": "Fields the request gave another value that were kept, with why: a choice the "
+                           "customer made on the preference page (unless overwrite_preferences=true), or "
+                           "status, which only the customer can turn back from unsubscribed",
+        },
         "UpsertResult": {
-            "type": "object", "required": ["result", "customer"],
+            "type": "object", "required": ["result", "kept", "customer"],
             "properties": {"result": {"type": "string", "enum": ["created", "updated", "unchanged"]},
-                           "customer": ref("Customer")},
+                           "kept": ref("Kept"), "customer": ref("Customer")},
         },
         "BatchResult": {
             "type": "object", "required": ["created", "updated", "unchanged", "results"],
             "properties": {
                 "created": {"type": "integer"}, "updated": {"type": "integer"}, "unchanged": {"type": "integer"},
                 "results": {"type": "array", "items": {
-                    "type": "object", "required": ["index", "external_id", "result"],
+                    "type": "object", "required": ["index", "external_id", "result", "kept"],
                     "properties": {"index": {"type": "integer"}, "external_id": {"type": "string"},
-                                   "result": {"type": "string", "enum": ["created", "updated", "unchanged"]}},
+                                   "result": {"type": "string", "enum": ["created", "updated", "unchanged"]},
+                                   "kept": ref("Kept")},
                 }},
             },
         },
