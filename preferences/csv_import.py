@@ -230,6 +230,7 @@ class Counts:
     skipped: int = 0
     seconds: float = 0.0
     kept: Counter = field(default_factory=Counter)  # field name -> rows whose value was kept
+    created_ids: list[str] = field(default_factory=list)  # external ids, e.g. to mail the pending ones
 
     def add(self, upserted: store.Upserted) -> None:
         for outcome in upserted.outcomes:
@@ -272,6 +273,8 @@ def import_rows(
             else:
                 session.commit()
         counts.add(upserted)
+        counts.created_ids += [row.data.external_id for row, outcome in zip(batch, upserted.outcomes)
+                               if outcome == store.CREATED]
         if on_progress is not None:
             on_progress(len(batch))
     counts.seconds = time.perf_counter() - started

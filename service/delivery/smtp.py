@@ -19,7 +19,7 @@ from urllib.parse import unquote, urlsplit
 from service.delivery.base import DEFERRED, FAILED, SENT, BadTarget, Envelope, Result, flag, url_options
 
 SCHEMES = ("smtp", "smtps")
-OPTIONS = ("starttls", "verify", "rate", "timeout")
+OPTIONS = ("starttls", "verify", "rate", "timeout", "retries")
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,7 @@ class SmtpTarget:
     verify: bool = True
     rate: float | None = None  # messages per second, for the whole relay (all workers together)
     timeout: float = 30.0
+    retries: int = 6  # per message, with backoff; a mail sent inside a web request wants few
 
     def __str__(self) -> str:  # never the password
         user = f"{self.username}@" if self.username else ""
@@ -52,7 +53,7 @@ class SmtpTarget:
 
     def open(self, *, share: int = 1, pace: Callable[[], None] | None = None) -> "SmtpDelivery":
         rate = self.rate / share if self.rate and pace is None else None
-        return SmtpDelivery(self, rate=rate, pace=pace)
+        return SmtpDelivery(self, rate=rate, pace=pace, retries=self.retries)
 
 
 class RelayUnreachable(Exception):
@@ -92,7 +93,7 @@ def reason(exc: BaseException, target: "SmtpTarget | None" = None) -> str:
 
 
 def parse(text: str) -> SmtpTarget:
-    """``smtp[s]://[user:pass@]host[:port][?starttls=1&verify=0&rate=700&timeout=30]``."""
+    """``smtp[s]://[user:pass@]host[:port][?starttls=1&verify=0&rate=700&timeout=30&retries=6]``."""
     parts = urlsplit(text)
     if parts.scheme not in SCHEMES or not parts.hostname:
         raise BadTarget(f"{hide_password(text)!r}: use smtp://host:port or smtps://host:port")
@@ -104,16 +105,19 @@ def parse(text: str) -> SmtpTarget:
         port = parts.port or (465 if parts.scheme == "smtps" else 25)
         rate = float(options["rate"]) if "rate" in options else None
         timeout = float(options.get("timeout", 30))
+        retries = int(options.get("retries", 6))
     except ValueError as exc:
         raise BadTarget(f"{hide_password(text)!r}: {exc}") from exc
     if rate is not None and rate <= 0:
         raise BadTarget("rate must be a positive number of messages per second")
+    if not 0 <= retries <= 20:
+        raise BadTarget("retries must be a whole number from 0 to 20")
     return SmtpTarget(
         host=parts.hostname, port=port,
         username=unquote(parts.username) if parts.username else None,
         password=unquote(parts.password) if parts.password else None,
         starttls=flag(options.get("starttls", "0")), implicit_tls=parts.scheme == "smtps",
-        verify=flag(options.get("verify", "1")), rate=rate, timeout=timeout,
+        verify=flag(options.get("verify", "1")), rate=rate, timeout=timeout, retries=retries,
     )
 
 

@@ -27,6 +27,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from preferences import consent, store
 from preferences.errors import Conflicts, StaleForm
 from preferences.models import Channel, ConsentEvent
+from preferences.pending import ConfirmationNeeded, mail_new_pending
 from preferences.web.api.inputs import (ApiError, PatchBody, batch_error, bool_param, customer_input,
                                          expected_version, int_param, json_object, parse_batch, path_id)
 from preferences.web.api.openapi import OPERATIONS, PREFIX, document
@@ -42,17 +43,24 @@ _MAX_ID = 2**62  # keeps a query parameter inside a 64-bit integer column
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-def routes(centre: Centre) -> list[BaseRoute]:
+def routes(centre: Centre, *, on_confirmation_needed: ConfirmationNeeded | None = None) -> list[BaseRoute]:
     """The API's routes, mounted at ``/api``: one route per path, its methods dispatched by
     Starlette (``HTTPEndpoint``), whose router answers unknown paths (404) and methods (405).
-    Errors are answered by ``preferences.web.errors``."""
-    api = _Api(centre)
+    Errors are answered by ``preferences.web.errors``. ``on_confirmation_needed`` mails a
+    customer the API created as pending (double opt-in), as the pages do for a resubscribe."""
+    api = _Api(centre, on_confirmation_needed)
     by_path: dict[str, dict[str, Handler]] = {}
     for operation in OPERATIONS:
         handler = _only_known_query(getattr(api, operation.operation_id), operation.query_names)
         by_path.setdefault(operation.path, {})[operation.method.lower()] = (
             api.secured(handler) if operation.secured else handler)
     return [Mount(PREFIX, routes=[Route(path, _endpoint(path, handlers)) for path, handlers in by_path.items()])]
+
+
+def _confirmation(confirmations: dict[str, str], external_id: str) -> dict[str, str]:
+    """The answer's ``confirmation`` field, for a customer the request made pending."""
+    found = confirmations.get(external_id)
+    return {"confirmation": found} if found else {}
 
 
 def _only_known_query(handler: Handler, names: frozenset[str]) -> Handler:
@@ -76,8 +84,8 @@ def _endpoint(path: str, handlers: dict[str, Handler]) -> type[HTTPEndpoint]:
 class _Api:
     """The handlers, one per operation id of preferences.web.api.openapi.OPERATIONS."""
 
-    def __init__(self, centre: Centre) -> None:
-        self.centre = centre
+    def __init__(self, centre: Centre, on_confirmation_needed: ConfirmationNeeded | None = None) -> None:
+        self.centre, self.on_confirmation_needed = centre, on_confirmation_needed
         self._keys = tuple((name, secret.encode("utf-8")) for name, secret in named_keys(centre.api_keys))
 
     def secured(self, handler: Handler) -> Handler:
@@ -134,11 +142,12 @@ class _Api:
                 return upserted.outcomes[0], upserted.kept.get(0, {}), result
 
         outcome, kept, customer = await run_in_threadpool(work)
+        confirmations = await run_in_threadpool(self._confirm, [data.external_id] if outcome == "created" else [])
         status = 201 if outcome == "created" else 200
         # Percent-encoded: an id may hold any character, a header only Latin-1 (found by the fuzz).
         headers = {"Location": quote(request.url.path, safe="/:@")} if status == 201 else None
-        return JSONResponse({"result": outcome, "kept": kept, "customer": customer}, status_code=status,
-                            headers=headers)
+        return JSONResponse({"result": outcome, "kept": kept, "customer": customer,
+                             **_confirmation(confirmations, data.external_id)}, status_code=status, headers=headers)
 
     async def upsertCustomers(self, request: Request) -> Response:  # noqa: N802
         body = await json_object(request, MAX_BATCH_BODY_BYTES)
@@ -159,10 +168,12 @@ class _Api:
 
         upserted = await run_in_threadpool(work)
         outcomes = upserted.outcomes
+        confirmations = await run_in_threadpool(
+            self._confirm, [item.external_id for item, outcome in zip(parsed, outcomes) if outcome == "created"])
         return JSONResponse({
             **{name: outcomes.count(name) for name in ("created", "updated", "unchanged")},
             "results": [{"index": index, "external_id": item.external_id, "result": outcome,
-                         "kept": upserted.kept.get(index, {})}
+                         "kept": upserted.kept.get(index, {}), **_confirmation(confirmations, item.external_id)}
                         for index, (item, outcome) in enumerate(zip(parsed, outcomes))],
         })
 
@@ -256,6 +267,14 @@ class _Api:
         page = events[:limit]
         return JSONResponse({"events": [event_json(event) for event in page],
                              "next_after": page[-1].id if len(events) > limit else None})
+
+    def _confirm(self, created: list[str]) -> dict[str, str]:
+        """Mail each of these new customers who is pending their confirm link (after the commit)."""
+        if not created or self.on_confirmation_needed is None:
+            return {}
+        with self.centre.engine.connect() as conn:
+            return mail_new_pending(conn, self.centre.signer, self.centre.base_url, created,
+                                    self.on_confirmation_needed)
 
     @contextmanager
     def _writing(self, request: Request) -> Iterator[Session]:

@@ -148,10 +148,14 @@ def schemas(locales: tuple[str, ...], product_groups: Mapping[str, Any],
                            "customer made on the preference page (unless overwrite_preferences=true), or "
                            "status, which only the customer can turn back from unsubscribed",
         },
+        "Confirmation": {
+            "type": "string", "description": "Only for a customer the request created as pending: the double "
+                                             "opt-in mail with the confirm link was `sent`, or why it was not "
+                                             "(the customer stays pending)"},
         "UpsertResult": {
             "type": "object", "required": ["result", "kept", "customer"],
             "properties": {"result": {"type": "string", "enum": ["created", "updated", "unchanged"]},
-                           "kept": ref("Kept"), "customer": ref("Customer")},
+                           "kept": ref("Kept"), "customer": ref("Customer"), "confirmation": ref("Confirmation")},
         },
         "BatchResult": {
             "type": "object", "required": ["created", "updated", "unchanged", "results"],
@@ -161,7 +165,7 @@ def schemas(locales: tuple[str, ...], product_groups: Mapping[str, Any],
                     "type": "object", "required": ["index", "external_id", "result", "kept"],
                     "properties": {"index": {"type": "integer"}, "external_id": {"type": "string"},
                                    "result": {"type": "string", "enum": ["created", "updated", "unchanged"]},
-                                   "kept": ref("Kept")},
+                                   "kept": ref("Kept"), "confirmation": ref("Confirmation")},
                 }},
             },
         },

@@ -217,3 +217,20 @@ def test_a_reimport_keeps_the_language_the_customer_chose_and_says_so(db, tmp_pa
     assert forced.exit_code == 0 and "1 updated" in forced.output and "kept" not in forced.output
     assert locale() == "de"
     engine.dispose()
+
+
+def test_customers_imported_as_pending_get_the_confirmation_mail(db, tmp_path, monkeypatch):
+    """Issue 10.4: the import is a path that makes customers pending, so it mails them."""
+    import mailbox
+
+    monkeypatch.setenv("NEWSLETTER_RELAY", f"maildir:{tmp_path / 'outbox'}")
+    path = write(tmp_path, HEADER + "CRM-7,gil@example.com,Gil,en,pending,north,,,\n" + GOOD_ROWS)
+    result = run("import", path)
+    assert result.exit_code == 0, result.output
+    assert "confirmation mails to new pending customers: 1 sent" in result.output
+    [message] = list(mailbox.Maildir(tmp_path / "outbox", create=False))
+    assert message["To"].endswith("<gil@example.com>") or message["To"] == "gil@example.com"
+    assert "/confirm/" in message.get_payload(decode=True).decode("utf-8")
+    again = run("import", path)  # nothing new: no second mail
+    assert "confirmation mails" not in again.output
+    assert len(list(mailbox.Maildir(tmp_path / "outbox", create=False))) == 1
