@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 from sqlalchemy import Connection, bindparam, insert
 from sqlalchemy.orm import Session
@@ -64,6 +66,26 @@ class Recorded:
     at: datetime
 
 
+# Who makes the changes being recorded, where the channel says no more than "api": the name of the
+# operator's API key. Set around a request's work with ``acting_as``; never a secret.
+_ACTOR: ContextVar[str | None] = ContextVar("consent_actor", default=None)
+
+
+def current_actor() -> str | None:
+    """The actor set by ``acting_as`` around the current work, if any."""
+    return _ACTOR.get()
+
+
+@contextmanager
+def acting_as(actor: str | None) -> Iterator[None]:
+    """Every consent event recorded inside names ``actor`` (e.g. the API key's name)."""
+    token = _ACTOR.set(actor)
+    try:
+        yield
+    finally:
+        _ACTOR.reset(token)
+
+
 def record_many(
     conn: Connection,
     customer_id: int,
@@ -77,7 +99,8 @@ def record_many(
         return []
     channel, at = Channel(channel), at or utcnow()
     rows = [{"customer_id": customer_id, "field": field, "old_value": encode_value(old),
-             "new_value": encode_value(new), "channel": channel, "at": at, "client_hash": client_hash}
+             "new_value": encode_value(new), "channel": channel, "at": at, "client_hash": client_hash,
+             "actor": _ACTOR.get()}
             for field, old, new in changes]
     _INSERT.run_in(conn, rows)
     # The values as they were stored and will be read back (JSON: a date becomes its ISO text).
@@ -88,7 +111,7 @@ def record_many(
 # inline(): no RETURNING of the new ids on PostgreSQL (nobody reads them here).
 _INSERT = Prepared(insert(consent_event_table).inline().values(
     {name: bindparam(name) for name in ("customer_id", "field", "old_value", "new_value", "channel", "at",
-                                        "client_hash")}))
+                                        "client_hash", "actor")}))
 
 
 def _decoded(text: str | None) -> Any:

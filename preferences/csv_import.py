@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Collection, Iterable, Mapping, Sequence
@@ -228,22 +229,28 @@ class Counts:
     unchanged: int = 0
     skipped: int = 0
     seconds: float = 0.0
+    kept: Counter = field(default_factory=Counter)  # field name -> rows whose value was kept
+    created_ids: list[str] = field(default_factory=list)  # external ids, e.g. to mail the pending ones
 
-    def add(self, outcomes: Iterable[str]) -> None:
-        for outcome in outcomes:
+    def add(self, upserted: store.Upserted) -> None:
+        for outcome in upserted.outcomes:
             setattr(self, outcome, getattr(self, outcome) + 1)
+        for fields in upserted.kept.values():
+            self.kept.update(fields.keys())
 
 
 def import_rows(
     engine: Engine, checked: CheckedFile, *, default_locale: str, dry_run: bool = False,
     batch_size: int = BATCH_SIZE, on_progress: Callable[[int], None] | None = None,
+    overwrite_preferences: bool = False,
 ) -> Counts:
     """Upsert the good rows of ``checked`` by external id, ``batch_size`` per transaction, with
     consent events on the import channel. A dry run does the same work and rolls every batch
     back, so its counts are exactly what a real run would do.
 
     Attribute columns the file does not have are kept on existing customers; an empty cell
-    removes that attribute. Raises Conflicts (with ``lines`` set) when a concurrent change made
+    removes that attribute. A language the customer chose on the preference page is kept unless
+    ``overwrite_preferences`` (``Counts.kept`` counts what was kept). Raises Conflicts (with ``lines`` set) when a concurrent change made
     a row conflict; the batches before it are committed.
     """
     counts = Counts(skipped=len(checked.errors))
@@ -253,9 +260,10 @@ def import_rows(
         batch = checked.rows[start:start + batch_size]
         with Session(writer) as session:
             try:
-                outcomes = store.upsert_many(session, [row.data for row in batch], Channel.IMPORT,
+                upserted = store.upsert_many(session, [row.data for row in batch], Channel.IMPORT,
                                              default_locale=default_locale,
-                                             attribute_names=checked.attribute_columns)
+                                             attribute_names=checked.attribute_columns,
+                                             overwrite_preferences=overwrite_preferences)
             except Conflicts as conflicts:
                 session.rollback()
                 conflicts.lines = {batch[index].line: fields for index, fields in conflicts.errors.items()}
@@ -264,7 +272,9 @@ def import_rows(
                 session.rollback()
             else:
                 session.commit()
-        counts.add(outcomes)
+        counts.add(upserted)
+        counts.created_ids += [row.data.external_id for row, outcome in zip(batch, upserted.outcomes)
+                               if outcome == store.CREATED]
         if on_progress is not None:
             on_progress(len(batch))
     counts.seconds = time.perf_counter() - started

@@ -144,6 +144,8 @@ class ConsentEvent(SQLModel, table=True):
     at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     # sha256 hex of IP and user agent, for changes made on the page (see consent.client_hash).
     client_hash: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    # Who made an operator's change: the API key's name (see consent.acting_as); never a secret.
+    actor: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
 
     @property
     def old(self) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
@@ -22,6 +23,21 @@ def _keys(raw: str) -> tuple[bytes, ...]:
     return tuple(k.strip().encode() for k in raw.split(",") if k.strip())
 
 
+_KEY_NAME = re.compile(r"([A-Za-z0-9][A-Za-z0-9_.-]{0,39}):(.+)")
+
+
+def _api_keys(raw: str) -> tuple[tuple[str, str], ...]:
+    """``name:secret,...`` (a bare secret is named by its place: ``key-1``, ``key-2``, ...)."""
+    keys: list[tuple[str, str]] = []
+    for n, item in enumerate((k.strip() for k in raw.split(",") if k.strip()), start=1):
+        named = _KEY_NAME.fullmatch(item)
+        name, secret = (named.group(1), named.group(2).strip()) if named else (f"key-{n}", item)
+        if any(name == other for other, _ in keys):
+            raise SettingsError(f"NEWSLETTER_API_KEYS: two keys are named {name!r}")
+        keys.append((name, secret))
+    return tuple(keys)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything configurable about one running service."""
@@ -30,7 +46,7 @@ class Settings:
     content_dir: Path = Path("content")
     base_url: str = "http://127.0.0.1:8000"
     link_keys: tuple[bytes, ...] = (b"dev-only-link-key-change-me",)
-    api_keys: tuple[str, ...] = ()
+    api_keys: tuple[tuple[str, str], ...] = ()  # (name, secret): events name the key, never the secret
     preview_password: str | None = None
     sender_email: str = "newsletter@nordhaus.example"
     unsubscribe_mailto: str = DEMO_UNSUBSCRIBE_MAILTO
@@ -74,7 +90,7 @@ class Settings:
             content_dir=Path(env.get("NEWSLETTER_CONTENT_DIR", str(defaults.content_dir))),
             base_url=base_url,
             link_keys=keys or defaults.link_keys,
-            api_keys=tuple(k.strip() for k in env.get("NEWSLETTER_API_KEYS", "").split(",") if k.strip()),
+            api_keys=_api_keys(env.get("NEWSLETTER_API_KEYS", "")),
             preview_password=env.get("NEWSLETTER_PREVIEW_PASSWORD") or None,
             sender_email=env.get("NEWSLETTER_SENDER", defaults.sender_email),
             unsubscribe_mailto=env.get("NEWSLETTER_UNSUBSCRIBE_MAILTO", defaults.unsubscribe_mailto),

@@ -18,14 +18,14 @@ def test_reads_every_variable():
         "NEWSLETTER_CONTENT_DIR": "/srv/content",
         "NEWSLETTER_BASE_URL": "https://news.example.com/",
         "NEWSLETTER_LINK_KEYS": "new-key-0123456789abcdef, old-key-0123456789abcdef",
-        "NEWSLETTER_API_KEYS": "k1,k2",
+        "NEWSLETTER_API_KEYS": "crm-sync:k1-secret, k2",
         "NEWSLETTER_PREVIEW_PASSWORD": "pw",
     })
     assert s.database_url == "postgresql+psycopg://u@h/db"
     assert s.content_dir == Path("/srv/content")
     assert s.base_url == "https://news.example.com"
     assert s.link_keys == (b"new-key-0123456789abcdef", b"old-key-0123456789abcdef")
-    assert s.api_keys == ("k1", "k2")
+    assert s.api_keys == (("crm-sync", "k1-secret"), ("key-2", "k2"))
     assert s.preview_password == "pw"
     assert not s.is_dev_secret
 
@@ -50,3 +50,8 @@ def test_the_dramatiq_workers_read_their_queue_and_relay_password_through_the_se
     assert settings.send_queue == "staging-send" and settings.smtp_password == "s3cret"
     assert "s3cret" not in repr(settings)
     assert Settings.from_env({}).send_queue == "newsletter-send" and Settings.from_env({}).smtp_password is None
+
+
+def test_two_api_keys_of_one_name_are_refused():
+    with pytest.raises(SettingsError, match="two keys are named 'crm'"):
+        Settings.from_env({"NEWSLETTER_API_KEYS": "crm:a-secret,crm:another"})

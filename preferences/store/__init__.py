@@ -25,7 +25,7 @@ version bump every ORM change takes).
 
 from __future__ import annotations
 
-from preferences.store.batch_upsert import CREATED, UNCHANGED, UPDATED, upsert_many
+from preferences.store.batch_upsert import CREATED, UNCHANGED, UPDATED, Upserted, upsert_many
 from preferences.store.choices import SavedChoices, change_preferences, check_choices, save_choices
 from preferences.store.customers import (
     create_customer,
@@ -75,4 +75,5 @@ __all__ = [
     "unsubscribe",
     "upsert_customer_by_external_id",
     "upsert_many",
+    "Upserted",
 ]

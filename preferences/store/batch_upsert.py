@@ -5,7 +5,7 @@ written for a customer whose data is unchanged."""
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Collection, Sequence
 
 from sqlalchemy import select
@@ -13,35 +13,57 @@ from sqlalchemy.orm import Session
 
 from preferences.customers import CustomerData
 from preferences.errors import Conflicts, DuplicateCustomer
-from preferences.models import Channel, Customer, Status
+from preferences.models import Channel, ConsentEvent, Customer, Status
 from preferences.store.customers import create_customers, emails_taken, upsert_customer_by_external_id
 
 CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
 _LOOKUP_CHUNK = 500
+# The customer's own choices that a CRM record also carries: once the customer made one on the
+# preference page, an import or API upsert keeps it unless the operator asks to overwrite it.
+CUSTOMER_CHOICES = ("locale",)
+KEPT_CHOICE = "kept: the customer chose it on the preference page (overwrite_preferences replaces it)"
+KEPT_UNSUBSCRIBED = ("kept unsubscribed: only the customer can subscribe again, through the "
+                     "confirmation mail")
+
+
+@dataclass
+class Upserted:
+    """What ``upsert_many`` did: per item "created", "updated" or "unchanged", and per item index
+    the fields it kept although the item gave another value, with why."""
+
+    outcomes: list[str]
+    kept: dict[int, dict[str, str]] = field(default_factory=dict)
 
 
 def upsert_many(
     session: Session, items: Sequence[CustomerData], channel: Channel | str, *, default_locale: str,
-    attribute_names: Collection[str] | None = None,
-) -> list[str]:
-    """Upsert every item by external id in the session's transaction; returns per item
-    "created", "updated" or "unchanged". Does not commit.
+    attribute_names: Collection[str] | None = None, overwrite_preferences: bool = False,
+) -> Upserted:
+    """Upsert every item by external id in the session's transaction. Does not commit.
 
     ``attribute_names``: replace only these attributes of an existing customer and keep its
     others (a CSV with some attribute columns); None replaces the whole set (the API's PUT).
-    Raises Conflicts naming every item whose email belongs to another customer; the session
-    then holds the other items' writes and must be rolled back.
+    A choice the customer made on the preference page (``CUSTOMER_CHOICES``) is kept unless
+    ``overwrite_preferences``; an unsubscribed customer stays unsubscribed. Both are listed in
+    ``Upserted.kept``. Raises Conflicts naming every item whose email belongs to another
+    customer; the session then holds the other items' writes and must be rolled back.
     """
     before = _snapshots(session, [item.external_id for item in items])
+    chosen = {} if overwrite_preferences else _chosen_on_the_page(session, list(before))
     bulk = _bulk_creatable(session, items, before)
     create_customers(session, [items[i] for i in sorted(bulk)], channel, default_locale=default_locale)
     outcomes: list[str] = []
+    kept_fields: dict[int, dict[str, str]] = {}
     conflicts: dict[int, dict[str, str]] = {}
     for index, item in enumerate(items):
         if index in bulk:
             outcomes.append(CREATED)
             continue
         old = before.get(item.external_id)
+        if old is not None:
+            item, kept_fields[index] = _keep_the_customers_own(item, old, chosen.get(item.external_id, set()))
+            if not kept_fields[index]:
+                del kept_fields[index]
         if old is not None and attribute_names is not None and item.attributes is not None:
             kept = {name: value for name, value in old[-1].items() if name not in attribute_names}
             item = replace(item, attributes={**kept, **item.attributes})
@@ -58,7 +80,33 @@ def upsert_many(
         outcomes.append(CREATED if created else UNCHANGED if _snapshot(customer) == old else UPDATED)
     if conflicts:
         raise Conflicts(conflicts)
-    return outcomes
+    return Upserted(outcomes, kept_fields)
+
+
+def _keep_the_customers_own(item: CustomerData, old: tuple, chosen: set[str]) -> tuple[CustomerData, dict[str, str]]:
+    """``item`` without the values it may not change, and those fields with why."""
+    _, _, locale, status, _ = old
+    kept: dict[str, str] = {}
+    if "locale" in chosen and item.locale is not None and item.locale != locale:
+        item, kept["locale"] = replace(item, locale=None), KEPT_CHOICE
+    if status is Status.UNSUBSCRIBED and item.status not in (None, Status.UNSUBSCRIBED):
+        kept["status"] = KEPT_UNSUBSCRIBED
+    return item, kept
+
+
+def _chosen_on_the_page(session: Session, external_ids: Sequence[str]) -> dict[str, set[str]]:
+    """Per external id, which of CUSTOMER_CHOICES the customer ever set on the preference page."""
+    found: dict[str, set[str]] = {}
+    for start in range(0, len(external_ids), _LOOKUP_CHUNK):
+        chunk = external_ids[start:start + _LOOKUP_CHUNK]
+        rows = session.execute(
+            select(Customer.external_id, ConsentEvent.field).distinct()
+            .join(ConsentEvent, ConsentEvent.customer_id == Customer.id)
+            .where(Customer.external_id.in_(chunk), ConsentEvent.channel == Channel.PAGE,
+                   ConsentEvent.field.in_(CUSTOMER_CHOICES)))
+        for external_id, name in rows:
+            found.setdefault(external_id, set()).add(name)
+    return found
 
 
 def _bulk_creatable(session: Session, items: Sequence[CustomerData], before: dict[str, tuple]) -> set[int]:

@@ -104,7 +104,7 @@ def create_customers(session: Session, items: Collection[CustomerData], channel:
         {"customer_id": ids[row["external_id"]], "field": consent.CREATED, "old_value": None,
          "new_value": consent.encode_value({"status": row["status"], "locale": row["locale"],
                                             "frequency": Frequency.WEEKLY}),
-         "channel": channel, "at": now, "client_hash": None} for row in rows])
+         "channel": channel, "at": now, "client_hash": None, "actor": consent.current_actor()} for row in rows])
     return len(rows)
 
 

@@ -127,7 +127,12 @@ def _send_rows():
 def confirm_link_context(preference: Preference) -> str:
     """The ``context`` to sign and verify a confirm link with: binds the link to the current
     preference version, so it works once and an old confirm email cannot resubscribe anyone."""
-    return f"v{preference.version}"
+    return confirm_context(preference.version)
+
+
+def confirm_context(version: int) -> str:
+    """``confirm_link_context`` of a preference version read without its row object."""
+    return f"v{version}"
 
 
 # A customer and their choices, the columns of PageState.

@@ -53,6 +53,7 @@ class Centre:
     signer: LinkSigner
     base_url: str
     catalogue: Callable[[], Catalogue]
-    api_keys: tuple[str, ...] = ()
+    # (name, secret) pairs; a bare secret is named by its place (key-1, ...). Events name the key.
+    api_keys: tuple[tuple[str, str] | str, ...] = ()
     csrf_secret: bytes = b""
     today: Callable[[], date] = date.today

@@ -3,7 +3,7 @@
 Registered in service/cli/main.py with ``app.add_typer(customers_app, name="customers")``. Like the
 rest of the CLI, this is where domain errors become messages (``FILE:line: message``) and exit
 codes: 0 done, 1 the file or the database has a problem (nothing or only part imported, as
-said), 2 bad usage.
+said), 2 bad usage, 3 imported, but confirmation mails to new pending customers could not be sent.
 """
 
 from __future__ import annotations
@@ -12,19 +12,24 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from preferences.csv_import import Counts, ImportFileError, RowError, find_conflicts, import_rows, read_csv
 from preferences.errors import Conflicts
-
 from preferences.links import LinkSigner, Purpose
-from service.cli.demo_customers import write_demo_csv
-from service.content.model import Content
+from preferences.pending import mail_new_pending
 
 from service.cli.console import (customer_row_or_exit, err, load_or_exit, load_settings, migrated_engine, out,
-                          safe_url)
+                                 safe_url)
+from service.cli.demo_customers import write_demo_csv
+from service.content.model import Content
+from service.delivery.registry import parse_target
+from service.delivery.smtp import hide_password
+from service.lifecycle.confirmations import ConfirmationMailer
+from service.settings import Settings
 
 customers_app = typer.Typer(help="Customers: import from the CRM's CSV export, demo data.",
                             no_args_is_help=True)
@@ -40,6 +45,9 @@ def import_customers(
                                               "status and attribute columns", exists=True, dir_okay=False)],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="check and count, write nothing")] = False,
     skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="import the good rows, skip the bad ones")] = False,
+    overwrite_preferences: Annotated[bool, typer.Option(
+        "--overwrite-preferences", help="replace a language the customer chose on the preference page "
+                                        "with the file's (kept by default)")] = False,
     content: ContentOption = None,
 ) -> None:
     """Upsert customers by external id from a CSV file; every bad row is reported as FILE:line: message."""
@@ -67,7 +75,8 @@ def import_customers(
             err.print(f"[red]{_rows(bad)} {'has' if bad == 1 else 'have'} errors; nothing was imported;[/] "
                       f"use --skip-invalid to import the {good:,} good rows")
             raise typer.Exit(1)
-        counts = _import(engine, checked, loaded, dry_run=dry_run)
+        counts = _import(engine, checked, loaded, dry_run=dry_run, overwrite_preferences=overwrite_preferences)
+        mailed = {} if dry_run else _confirm_new_pending(cfg, engine, loaded, counts.created_ids)
     except Conflicts as exc:
         _report(shown, [RowError(line, fields) for line, fields in sorted(exc.lines.items())])
         err.print("[red]import stopped:[/] a concurrent change took these email addresses; the batches "
@@ -82,6 +91,13 @@ def import_customers(
 
     blocked = bad and dry_run and not skip_invalid  # the real run would stop at the bad rows
     _summary(counts, dry_run, blocked=bad if blocked else 0)
+    if mailed:
+        sent = sum(1 for result in mailed.values() if result == "sent")
+        out.print(f"confirmation mails to new pending customers: {sent:,} sent")
+        if sent < len(mailed):
+            err.print(f"[red]{len(mailed) - sent:,} confirmation mail(s) could not be sent[/] through "
+                      f"{escape(hide_password(cfg.relay))}: those customers stay pending (see the log)")
+            raise typer.Exit(3)
     if blocked:
         err.print(f"[red]dry run: {_rows(bad)} {'has' if bad == 1 else 'have'} errors;[/] use --skip-invalid "
                   f"to import the {good:,} good rows")
@@ -108,14 +124,25 @@ def demo_csv(
     err.print(f"wrote {count:,} demo customers to {file}")
 
 
-def _import(engine, checked, loaded: Content, *, dry_run: bool) -> Counts:
+def _import(engine, checked, loaded: Content, *, dry_run: bool, overwrite_preferences: bool) -> Counts:
     total = len(checked.rows)
     show = err.is_terminal and total >= PROGRESS_FROM_ROWS
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   console=err, transient=True, disable=not show) as progress:
         task = progress.add_task("checking" if dry_run else "importing", total=total)
         return import_rows(engine, checked, default_locale=loaded.audience.default_locale, dry_run=dry_run,
-                           on_progress=lambda done: progress.advance(task, done))
+                           on_progress=lambda done: progress.advance(task, done),
+                           overwrite_preferences=overwrite_preferences)
+
+
+def _confirm_new_pending(cfg: Settings, engine, loaded: Content, created: list[str]) -> dict[str, str]:
+    """The double opt-in mail for every customer the import created as pending (issue 10.4),
+    through the transactional relay, as the preference pages send it."""
+    if not created:
+        return {}
+    mailer = ConfirmationMailer(parse_target(cfg.relay), cfg.sender_email, lambda: loaded)
+    with engine.connect() as conn:
+        return mail_new_pending(conn, LinkSigner(cfg.link_keys), cfg.base_url, created, mailer)
 
 
 def _report(shown: str, errors: list[RowError]) -> None:
@@ -133,6 +160,17 @@ def _summary(counts: Counts, dry_run: bool, blocked: int = 0) -> None:
         lead += f"a real run would import nothing ({_rows(blocked)} with errors); with --skip-invalid: "
     out.print(f"{lead}{counts.created:,} {verb}created, {counts.updated:,} {verb}updated, "
               f"{counts.unchanged:,} unchanged, {counts.skipped:,} skipped in {counts.seconds:.1f} s")
+    if counts.kept:
+        out.print("kept, as the customers set them: " + ", ".join(
+            f"{KEPT_WORDS.get(name, name)} of {_customers(n)}" for name, n in sorted(counts.kept.items())))
+
+
+KEPT_WORDS = {"locale": "the language chosen on the preference page (--overwrite-preferences replaces it)",
+              "status": "unsubscribed (only the customer can subscribe again)"}
+
+
+def _customers(count: int) -> str:
+    return f"{count:,} customer" + ("" if count == 1 else "s")
 
 
 def _rows(count: int) -> str:

@@ -7,8 +7,9 @@ and exit codes here (with several editions, the highest code):
 - 1: an error, nothing sent: the content has errors, the edition's ``plan`` has errors (a required
   slot empty for a segment, ...; ``--allow-partial`` sends the rest), the database failed;
 - 2: bad usage or settings: a date that is not an edition date, links a real relay must not get;
-- 3: the run could not finish (the relay stayed unreachable, workers kept dying): run it again,
-  it continues where it stopped;
+- 3: the run could not start or finish (the relay cannot be used at all, checked before any
+  customer is claimed; it stayed unreachable; workers kept dying): run it again, it continues
+  where it stopped;
 - 4: the run is complete, but customers were not sent for content reasons (``--allow-partial``).
 """
 
@@ -28,7 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from preferences.database import make_engine
 
 from service.cli.console import edition_day_or_exit, err, load_settings, out, parse_day, safe_url
-from service.cli.send_gates import PLAN_REFUSED_EXIT, partial_exit, plan_allows
+from service.cli.send_gates import PLAN_REFUSED_EXIT, RELAY_UNREACHABLE_EXIT, check_relay, partial_exit, plan_allows
 from service.cli.send_links import ALLOW_OPTION, check_links
 from service.cli.send_test import comma_list, send_test_mails
 from service.content.check import load_content
@@ -42,7 +43,7 @@ from service.sending.plan import PlanCounts, plan_run
 from service.sending.report import Report
 from service.sending.spec import SendSpec
 
-INCOMPLETE_EXIT = 3
+INCOMPLETE_EXIT = RELAY_UNREACHABLE_EXIT
 
 
 def print_report(report: Report, dry_run: bool = False) -> None:
@@ -153,6 +154,7 @@ def send(
         except BadTarget as exc:
             raise typer.BadParameter(str(exc)) from exc
     check_links(cfg, target, allow_insecure_links)
+    check_relay(target)
     try:
         content = load_content(cfg.content_dir)
     except ContentError as exc:

@@ -3,6 +3,8 @@
 - the plan gate: an edition whose ``newsletter plan`` has errors (a required slot empty for a
   segment, a variant that does not render or goes over Gmail's clipping size) is not started,
   unless ``--allow-partial``; the problems are listed either way;
+- the relay gate: an SMTP relay that cannot be used at all (refused, no such host, TLS, AUTH)
+  ends the send at once with the reason, before any customer is claimed (issue 10.14);
 - the partial outcome: customers not sent for content reasons (no segment, a variant that cannot
   be sent or rendered), rather than for their own choices (preferences.due) or a relay's answer,
   make the exit code ``PARTIAL_EXIT`` even with ``--allow-partial``.
@@ -13,6 +15,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date
 
+import typer
 from rich.markup import escape
 
 from preferences.due import SKIP_REASONS
@@ -20,12 +23,14 @@ from preferences.due import SKIP_REASONS
 from service.assembly.coverage import edition_coverage
 from service.cli.console import err, renderer_for
 from service.content.model import Content
+from service.delivery.smtp import RelayUnreachable
 from service.sending.batch import CUSTOMER_GONE, VARIANT_FAILED
 from service.sending.report import Report
 from service.settings import Settings
 
 PLAN_REFUSED_EXIT = 1  # the edition was not started: its plan has errors (as for content errors)
 PARTIAL_EXIT = 4  # the run went through, but customers were not sent for content reasons
+RELAY_UNREACHABLE_EXIT = 3  # as any run that could not finish: run it again once the relay answers
 
 
 def plan_problems(cfg: Settings, content: Content, template: str, day: date) -> list[str]:
@@ -72,3 +77,17 @@ def partial_exit(report: Report) -> int:
     err.print(f"[red]partial:[/] {sum(missed.values())} customer(s) not sent for content reasons: "
               + escape(", ".join(f"{reason} {n}" for reason, n in missed.most_common())))
     return PARTIAL_EXIT
+
+
+def check_relay(target) -> None:
+    """A relay that cannot be reached at all fails the send at once, with the reason, before any
+    customer is claimed (exit 3: nothing was sent; run it again once the relay answers)."""
+    check = getattr(target, "check", None)  # targets that can be asked beforehand (SMTP)
+    if check is None:
+        return
+    err.print(f"checking the relay {escape(str(target))} ...")
+    try:
+        check()
+    except RelayUnreachable as exc:
+        err.print(f"[red]error:[/] cannot use the relay {escape(exc.target)}: {escape(exc.reason)}; nothing was sent")
+        raise typer.Exit(RELAY_UNREACHABLE_EXIT) from exc

@@ -19,7 +19,7 @@ from urllib.parse import unquote, urlsplit
 from service.delivery.base import DEFERRED, FAILED, SENT, BadTarget, Envelope, Result, flag, url_options
 
 SCHEMES = ("smtp", "smtps")
-OPTIONS = ("starttls", "verify", "rate", "timeout")
+OPTIONS = ("starttls", "verify", "rate", "timeout", "retries")
 
 
 @dataclass(frozen=True)
@@ -33,18 +33,67 @@ class SmtpTarget:
     verify: bool = True
     rate: float | None = None  # messages per second, for the whole relay (all workers together)
     timeout: float = 30.0
+    retries: int = 6  # per message, with backoff; a mail sent inside a web request wants few
 
     def __str__(self) -> str:  # never the password
         user = f"{self.username}@" if self.username else ""
         return f"{'smtps' if self.implicit_tls else 'smtp'}://{user}{self.host}:{self.port}"
 
+    def check(self) -> None:
+        """One connection as the send will make it (connect, EHLO, STARTTLS, AUTH), then QUIT:
+        RelayUnreachable with the reason in words when the relay cannot be used at all, before
+        any work is done (a send must not learn it after five minutes of retries)."""
+        delivery = SmtpDelivery(self)
+        try:
+            delivery._connection()
+        except (smtplib.SMTPException, OSError) as exc:
+            raise RelayUnreachable(str(self), reason(exc, self)) from exc
+        finally:
+            delivery.close()
+
     def open(self, *, share: int = 1, pace: Callable[[], None] | None = None) -> "SmtpDelivery":
         rate = self.rate / share if self.rate and pace is None else None
-        return SmtpDelivery(self, rate=rate, pace=pace)
+        return SmtpDelivery(self, rate=rate, pace=pace, retries=self.retries)
+
+
+class RelayUnreachable(Exception):
+    """The relay at ``target`` cannot be used: ``reason`` says why, in words."""
+
+    def __init__(self, target: str, reason: str) -> None:
+        super().__init__(f"{target}: {reason}")
+        self.target, self.reason = target, reason
+
+
+def reason(exc: BaseException, target: "SmtpTarget | None" = None) -> str:
+    """Why a connection to the relay failed, as an operator can act on it."""
+    where = f"{target.host}:{target.port}" if target else "the relay"
+    if isinstance(exc, smtplib.SMTPNotSupportedError) and "STARTTLS" in str(exc).upper():
+        return "the relay does not offer STARTTLS (drop ?starttls=1, or use smtps:// if it speaks TLS at once)"
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        return f"the relay does not support it: {exc}"
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return f"authentication refused: {exc.smtp_code} {_text(exc.smtp_error)}"
+    if isinstance(exc, smtplib.SMTPConnectError):
+        return f"the relay refused the session: {exc.smtp_code} {_text(exc.smtp_error)}"
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return "the relay closed the connection" + (f" ({exc})" if str(exc) else "")
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"TLS: the relay's certificate is not trusted ({exc.verify_message}; ?verify=0 skips the check)"
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS failed: {exc.reason or exc}"
+    if isinstance(exc, ConnectionRefusedError):
+        return f"connection refused by {where} (nothing listens there)"
+    if isinstance(exc, socket.gaierror):
+        return f"the host name {target.host if target else ''} was not found (DNS: {exc.strerror})".replace("  ", " ")
+    if isinstance(exc, (socket.timeout, TimeoutError)):
+        return f"no answer from {where} within {target.timeout:g} s" if target else "no answer (timeout)"
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"cannot connect to {where}: {exc.strerror}"
+    return f"{exc.__class__.__name__}: {exc}".strip()
 
 
 def parse(text: str) -> SmtpTarget:
-    """``smtp[s]://[user:pass@]host[:port][?starttls=1&verify=0&rate=700&timeout=30]``."""
+    """``smtp[s]://[user:pass@]host[:port][?starttls=1&verify=0&rate=700&timeout=30&retries=6]``."""
     parts = urlsplit(text)
     if parts.scheme not in SCHEMES or not parts.hostname:
         raise BadTarget(f"{hide_password(text)!r}: use smtp://host:port or smtps://host:port")
@@ -56,16 +105,19 @@ def parse(text: str) -> SmtpTarget:
         port = parts.port or (465 if parts.scheme == "smtps" else 25)
         rate = float(options["rate"]) if "rate" in options else None
         timeout = float(options.get("timeout", 30))
+        retries = int(options.get("retries", 6))
     except ValueError as exc:
         raise BadTarget(f"{hide_password(text)!r}: {exc}") from exc
     if rate is not None and rate <= 0:
         raise BadTarget("rate must be a positive number of messages per second")
+    if not 0 <= retries <= 20:
+        raise BadTarget("retries must be a whole number from 0 to 20")
     return SmtpTarget(
         host=parts.hostname, port=port,
         username=unquote(parts.username) if parts.username else None,
         password=unquote(parts.password) if parts.password else None,
         starttls=flag(options.get("starttls", "0")), implicit_tls=parts.scheme == "smtps",
-        verify=flag(options.get("verify", "1")), rate=rate, timeout=timeout,
+        verify=flag(options.get("verify", "1")), rate=rate, timeout=timeout, retries=retries,
     )
 
 
@@ -127,10 +179,10 @@ class SmtpDelivery:
                 return Result(DEFERRED, f"{exc.smtp_code} {_text(exc.smtp_error)} (AUTH)")
             except smtplib.SMTPNotSupportedError as exc:
                 self._drop()
-                return Result(DEFERRED, f"relay does not support it: {exc}")
+                return Result(DEFERRED, reason(exc, self.target))
             except _CONNECTION_ERRORS as exc:
                 self._drop()
-                last = f"connection: {exc.__class__.__name__}: {exc}".strip()
+                last = reason(exc, self.target)
         return Result(DEFERRED, last)
 
     def _transaction(self, conn: smtplib.SMTP, envelope: Envelope) -> str:

@@ -45,14 +45,15 @@ def create_app(settings: Settings, *, extra_routes: Iterable[BaseRoute] = ()) ->
     renderer = new_renderer()
     centre = centre_for(settings, live, engine)
     clicks = ClickRecorder(engine)
+    confirmations = ConfirmationMailer(parse_target(settings.relay), settings.sender_email,
+                                       lambda: live.current().content)
     routes: list[BaseRoute] = [
         # The customers' pages first: the router tries the routes in order, on every request.
-        *preference_routes(centre, on_confirmation_needed=ConfirmationMailer(
-            parse_target(settings.relay), settings.sender_email, lambda: live.current().content)),
+        *preference_routes(centre, on_confirmation_needed=confirmations),
         *preview.routes(),
         *web_version.routes(live, engine, centre.signer, renderer),
         *redirect.routes(centre.signer, clicks),
-        *api.routes(centre),
+        *api.routes(centre, on_confirmation_needed=confirmations),
         *extra_routes,
     ]
     app = Starlette(

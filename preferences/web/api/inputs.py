@@ -88,25 +88,45 @@ def path_id(request: Request) -> str:
 
 def int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
     raw = request.query_params.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
     if not raw.isascii() or not raw.isdigit() or not low <= int(raw) <= high:
         raise ApiError(400, f"bad query parameter {name}", {name: f"expected a whole number from {low} to {high}"})
     return int(raw)
 
 
+def bool_param(request: Request, name: str) -> bool:
+    """A yes/no query parameter: ``true`` or ``false`` exactly (absent: false); 400 otherwise."""
+    raw = request.query_params.get(name)
+    if raw is None or raw == "false":
+        return False
+    if raw == "true":
+        return True
+    raise ApiError(400, f"bad query parameter {name}", {name: "expected true or false"})
+
+
 def expected_version(if_match: str | None, version: int | None) -> int | None:
-    """The version a PATCH is based on: from If-Match, else the body's (checked) ``version``."""
+    """The version a PATCH is based on: from If-Match, else the body's (checked) ``version``.
+
+    One of them is required (428): an operator's change must not silently undo one the customer
+    made on the preference page a moment before (last writer wins is how choices get lost).
+    ``If-Match: *`` is the explicit way to change whatever is there (None)."""
     if if_match is None:
+        if version is None:
+            raise ApiError(428, "send If-Match with the ETag of GET .../preferences, or the version in the body",
+                           {"If-Match": "required (or version in the body)"})
         return version
     tag = if_match.strip()
-    if tag == "*":
-        return version
     if "," in tag:
         raise ApiError(400, "If-Match: give one ETag", {"If-Match": "give one ETag"})
-    # An ETag this server never made matches no version: answered as stale (412).
+    if not re.fullmatch(ETAG, tag):
+        raise ApiError(400, 'If-Match: not an ETag; send it as GET .../preferences gave it, e.g. "3"',
+                       {"If-Match": 'expected one ETag such as "3"'})
+    if tag == "*":
+        return version  # the operator's explicit "whatever is there now" (RFC 9110); None: any
+    # A well-formed ETag this server never made matches no version: answered as stale (412).
     digits = tag.removeprefix("W/").strip('"')
-    header_version = int(digits) if re.fullmatch(ETAG, tag) and len(digits) < 18 else 0
+    header_version = int(digits) if len(digits) < 18 else 0
     if version is not None and version != header_version:
         raise ApiError(400, "If-Match and version disagree", {"version": "differs from If-Match"})
     return header_version

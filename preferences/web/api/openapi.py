@@ -20,12 +20,14 @@ PREFIX = "/api"
 _ERRORS = {
     400: "Malformed request: JSON syntax, encoding, or a bad query parameter",
     401: "Missing or wrong API key",
-    404: "No customer with this external id",
+    404: "No customer with this external id (or no route: a path no customer's id can make, e.g. "
+         "with a line break)",
     409: "Conflict: the email belongs to another customer, or the given version is stale",
     412: "If-Match does not match the current preferences version",
     413: "Request body too large",
     415: "The body is not JSON (send Content-Type: application/json)",
     422: "The JSON is well-formed but a field is invalid; `fields` names each one",
+    428: "No precondition: send If-Match (the ETag of GET .../preferences) or `version` in the body",
     503: "The API is disabled (no NEWSLETTER_API_KEYS), or the database is busy",
 }
 
@@ -46,6 +48,12 @@ class Operation:
     secured: bool = True
     extra: Mapping[int, tuple[str, str | None]] = field(default_factory=dict)
 
+    @property
+    def query_names(self) -> frozenset[str]:
+        """The query parameters it takes (any other is refused)."""
+        declared = parameters()
+        return frozenset(declared[name]["name"] for name in self.parameters if declared[name]["in"] == "query")
+
 
 _CUSTOMER = "/customers/{external_id}"
 OPERATIONS: tuple[Operation, ...] = (
@@ -54,10 +62,12 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("PUT", _CUSTOMER, "upsertCustomer", "Create or update one customer by external id",
               "Fields left out (or null) keep their stored value; `attributes`, when given, replaces "
               "the whole set. `status` can withdraw consent (`unsubscribed`) but never grant it back: "
-              "an unsubscribed customer stays unsubscribed. Writes consent events on channel `api`.",
+              "an unsubscribed customer stays unsubscribed, listed in `kept`. A language the customer "
+              "chose on the preference page is kept too, unless `overwrite_preferences=true`. Writes "
+              "consent events on channel `api`.",
               request="CustomerInput", ok=(200, "Updated or unchanged", "UpsertResult"),
               extra={201: ("Created", "UpsertResult")},
-              errors=(400, 409, 413, 415, 422), parameters=("ExternalId",)),
+              errors=(400, 409, 413, 415, 422), parameters=("ExternalId", "OverwritePreferences")),
     Operation("GET", _CUSTOMER, "getCustomer", "One customer with preferences and status",
               ok=(200, "The customer", "Customer"), errors=(404,), parameters=("ExternalId",)),
     Operation("POST", "/customers:batch", "upsertCustomers",
@@ -65,16 +75,18 @@ OPERATIONS: tuple[Operation, ...] = (
               "All or nothing: if any item is invalid or conflicts, nothing is written and the answer "
               "lists every bad item by index (`items`, and `fields` as `customers[i].field`).",
               request="BatchRequest", ok=(200, "Every item written", "BatchResult"),
-              errors=(400, 409, 413, 415, 422)),
+              errors=(400, 409, 413, 415, 422), parameters=("OverwritePreferences",)),
     Operation("GET", f"{_CUSTOMER}/preferences", "getPreferences", "A customer's preferences",
               "The `ETag` header carries the version, for `If-Match` on PATCH.",
               ok=(200, "The preferences", "Preferences"), errors=(404,), parameters=("ExternalId",)),
     Operation("PATCH", f"{_CUSTOMER}/preferences", "changePreferences", "Change a customer's preferences",
               "Only the fields given change; one consent event (channel `api`) per field that really "
-              "changed. Optimistic concurrency: `If-Match: \"<version>\"` (412 when stale) or `version` "
-              "in the body (409 when stale).",
+              "changed. Optimistic concurrency is required, so that a change never silently undoes one the "
+              "customer made on the preference page: `If-Match: \"<version>\"` (412 when stale) or "
+              "`version` in the body (409 when stale); with neither, 428 (`If-Match: *` is the explicit \"change "
+              "whatever is there\").",
               request="PreferencesPatch", ok=(200, "The preferences after the change", "PreferencesChange"),
-              errors=(400, 404, 409, 412, 413, 415, 422), parameters=("ExternalId", "IfMatch")),
+              errors=(400, 404, 409, 412, 413, 415, 422, 428), parameters=("ExternalId", "IfMatch")),
     Operation("POST", f"{_CUSTOMER}/unsubscribe", "unsubscribeCustomer", "Unsubscribe from everything",
               "Idempotent: `changed` is false when the customer was unsubscribed already. No body.",
               ok=(200, "Unsubscribed", "Unsubscribed"), errors=(404,), parameters=("ExternalId",)),
@@ -119,7 +131,9 @@ def _operation(operation: Operation) -> dict[str, Any]:
                  {"description": text, "content": {"application/json": {"schema": {"type": "object"}}}}}
     for extra_status, (extra_text, extra_schema) in operation.extra.items():
         responses[str(extra_status)] = _json_response(extra_text, extra_schema)
-    errors = operation.errors + ((401, 503) if operation.secured else ())
+    # 404 on every path with an id: the router answers it for an id no route can match.
+    errors = tuple({*operation.errors, *((401, 503) if operation.secured else ()),
+                    *((404,) if "{" in operation.path else ())})
     for error in sorted(errors):
         responses[str(error)] = {"$ref": f"#/components/responses/{error}"}
     result: dict[str, Any] = {"operationId": operation.operation_id, "summary": operation.summary,

@@ -44,4 +44,5 @@ def preferences_json(customer: Customer, preference: Preference) -> dict[str, An
 
 def event_json(event: ConsentEvent) -> dict[str, Any]:
     return {"id": event.id, "field": event.field, "old": event.old, "new": event.new,
-            "channel": event.channel.value, "at": iso(event.at), "client_hash": event.client_hash}
+            "channel": event.channel.value, "at": iso(event.at), "client_hash": event.client_hash,
+            "actor": event.actor}

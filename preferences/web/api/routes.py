@@ -11,8 +11,10 @@ Database work runs in the thread pool, in one transaction per request.
 from __future__ import annotations
 
 import hmac
+from contextlib import contextmanager
 from functools import wraps
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Iterator
+from urllib.parse import quote
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,12 +24,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from preferences import store
+from preferences import consent, store
 from preferences.errors import Conflicts, StaleForm
 from preferences.models import Channel, ConsentEvent
-from preferences.web.api.inputs import (ApiError, PatchBody, batch_error, customer_input, expected_version,
-                                         int_param, json_object, parse_batch, path_id)
+from preferences.pending import ConfirmationNeeded, mail_new_pending
+from preferences.web.api.inputs import (ApiError, PatchBody, batch_error, bool_param, customer_input,
+                                         expected_version, int_param, json_object, parse_batch, path_id)
 from preferences.web.api.openapi import OPERATIONS, PREFIX, document
+from preferences.web.api.keys import named_keys
 from preferences.web.api.outputs import customer_json, etag, event_json, preferences_json
 from preferences.web.api.schemas import DEFAULT_PAGE, MAX_PAGE
 from preferences.web.centre import Centre
@@ -39,17 +43,37 @@ _MAX_ID = 2**62  # keeps a query parameter inside a 64-bit integer column
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-def routes(centre: Centre) -> list[BaseRoute]:
+def routes(centre: Centre, *, on_confirmation_needed: ConfirmationNeeded | None = None) -> list[BaseRoute]:
     """The API's routes, mounted at ``/api``: one route per path, its methods dispatched by
     Starlette (``HTTPEndpoint``), whose router answers unknown paths (404) and methods (405).
-    Errors are answered by ``preferences.web.errors``."""
-    api = _Api(centre)
+    Errors are answered by ``preferences.web.errors``. ``on_confirmation_needed`` mails a
+    customer the API created as pending (double opt-in), as the pages do for a resubscribe."""
+    api = _Api(centre, on_confirmation_needed)
     by_path: dict[str, dict[str, Handler]] = {}
     for operation in OPERATIONS:
-        handler = getattr(api, operation.operation_id)
+        handler = _only_known_query(getattr(api, operation.operation_id), operation.query_names)
         by_path.setdefault(operation.path, {})[operation.method.lower()] = (
             api.secured(handler) if operation.secured else handler)
     return [Mount(PREFIX, routes=[Route(path, _endpoint(path, handlers)) for path, handlers in by_path.items()])]
+
+
+def _confirmation(confirmations: dict[str, str], external_id: str) -> dict[str, str]:
+    """The answer's ``confirmation`` field, for a customer the request made pending."""
+    found = confirmations.get(external_id)
+    return {"confirmation": found} if found else {}
+
+
+def _only_known_query(handler: Handler, names: frozenset[str]) -> Handler:
+    """``handler``, refusing a query parameter its operation does not declare (400): a typo
+    (``limt=5``) must not pass for the default."""
+    @wraps(handler)
+    async def endpoint(request: Request) -> Response:
+        unknown = sorted(set(request.query_params) - names)
+        if unknown:
+            raise ApiError(400, f"unknown query parameter {unknown[0]!r}",
+                           {name or "(empty name)": "not a parameter of this operation" for name in unknown})
+        return await handler(request)
+    return endpoint
 
 
 def _endpoint(path: str, handlers: dict[str, Handler]) -> type[HTTPEndpoint]:
@@ -60,19 +84,21 @@ def _endpoint(path: str, handlers: dict[str, Handler]) -> type[HTTPEndpoint]:
 class _Api:
     """The handlers, one per operation id of preferences.web.api.openapi.OPERATIONS."""
 
-    def __init__(self, centre: Centre) -> None:
-        self.centre = centre
-        self._keys = tuple(key.encode("utf-8") for key in centre.api_keys)
+    def __init__(self, centre: Centre, on_confirmation_needed: ConfirmationNeeded | None = None) -> None:
+        self.centre, self.on_confirmation_needed = centre, on_confirmation_needed
+        self._keys = tuple((name, secret.encode("utf-8")) for name, secret in named_keys(centre.api_keys))
 
     def secured(self, handler: Handler) -> Handler:
-        """``handler``, run only for a request with a valid API key."""
+        """``handler``, run only for a request with a valid API key; what it records names the
+        key (``request.state.api_key``, the key's name, never its secret)."""
         @wraps(handler)
         async def endpoint(request: Request) -> Response:
-            self.authorise(request)
+            request.state.api_key = self.authorise(request)
             return await handler(request)
         return endpoint
 
-    def authorise(self, request: Request) -> None:
+    def authorise(self, request: Request) -> str:
+        """The name of the request's API key; ApiError 401/503 otherwise."""
         if not self._keys:
             raise ApiError(503, "API disabled: set NEWSLETTER_API_KEYS")
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -82,9 +108,11 @@ class _Api:
         given = token.strip().encode("latin-1")
         # Compared with every key, not stopping at the first match: the time taken does not
         # tell which key (or how much of one) was right.
-        if not any([hmac.compare_digest(given, key) for key in self._keys]):
+        matches = [name for name, key in self._keys if hmac.compare_digest(given, key)]
+        if not matches:
             raise ApiError(401, "unknown API key",
                            headers={"WWW-Authenticate": 'Bearer realm="newsletter", error="invalid_token"'})
+        return matches[0]
 
     # Schema ------------------------------------------------------------------------------------
 
@@ -99,43 +127,53 @@ class _Api:
         body = await json_object(request, MAX_BODY_BYTES)
         catalogue = self.centre.catalogue()
         data = customer_input(body, external_id, catalogue)
+        overwrite = bool_param(request, "overwrite_preferences")
 
-        def work() -> tuple[str, dict[str, Any]]:
-            with self._writing() as session:
+        def work() -> tuple[str, dict[str, str], dict[str, Any]]:
+            with self._writing(request) as session:
                 try:
-                    (outcome,) = store.upsert_many(session, [data], Channel.API,
-                                                   default_locale=catalogue.default_locale)
+                    upserted = store.upsert_many(session, [data], Channel.API, default_locale=catalogue.default_locale,
+                                                 overwrite_preferences=overwrite)
                 except Conflicts as conflicts:
                     raise ApiError(409, "another customer already has this email", conflicts.errors[0]) from None
                 customer = store.get_customer_by_external_id(session, data.external_id)
                 result = customer_json(customer, store.get_preference(session, customer.id))
                 session.commit()
-                return outcome, result
+                return upserted.outcomes[0], upserted.kept.get(0, {}), result
 
-        outcome, customer = await run_in_threadpool(work)
+        outcome, kept, customer = await run_in_threadpool(work)
+        confirmations = await run_in_threadpool(self._confirm, [data.external_id] if outcome == "created" else [])
         status = 201 if outcome == "created" else 200
-        headers = {"Location": str(request.url.path)} if status == 201 else None
-        return JSONResponse({"result": outcome, "customer": customer}, status_code=status, headers=headers)
+        # Percent-encoded: an id may hold any character, a header only Latin-1 (found by the fuzz).
+        headers = {"Location": quote(request.url.path, safe="/:@")} if status == 201 else None
+        return JSONResponse({"result": outcome, "kept": kept, "customer": customer,
+                             **_confirmation(confirmations, data.external_id)}, status_code=status, headers=headers)
 
     async def upsertCustomers(self, request: Request) -> Response:  # noqa: N802
         body = await json_object(request, MAX_BATCH_BODY_BYTES)
         catalogue = self.centre.catalogue()
         items, parsed = parse_batch(body, catalogue)
+        overwrite = bool_param(request, "overwrite_preferences")
 
-        def work() -> list[str]:
-            with self._writing() as session:
+        def work() -> store.Upserted:
+            with self._writing(request) as session:
                 try:
-                    outcomes = store.upsert_many(session, parsed, Channel.API, default_locale=catalogue.default_locale)
+                    upserted = store.upsert_many(session, parsed, Channel.API, default_locale=catalogue.default_locale,
+                                                 overwrite_preferences=overwrite)
                 except Conflicts as conflicts:
                     session.rollback()
                     raise batch_error(conflicts.errors, items, "conflicting", status=409) from None
                 session.commit()
-                return outcomes
+                return upserted
 
-        outcomes = await run_in_threadpool(work)
+        upserted = await run_in_threadpool(work)
+        outcomes = upserted.outcomes
+        confirmations = await run_in_threadpool(
+            self._confirm, [item.external_id for item, outcome in zip(parsed, outcomes) if outcome == "created"])
         return JSONResponse({
             **{name: outcomes.count(name) for name in ("created", "updated", "unchanged")},
-            "results": [{"index": index, "external_id": item.external_id, "result": outcome}
+            "results": [{"index": index, "external_id": item.external_id, "result": outcome,
+                         "kept": upserted.kept.get(index, {}), **_confirmation(confirmations, item.external_id)}
                         for index, (item, outcome) in enumerate(zip(parsed, outcomes))],
         })
 
@@ -165,11 +203,10 @@ class _Api:
         catalogue = self.centre.catalogue()
         body = PatchBody.of(await json_object(request, MAX_BODY_BYTES), catalogue)
         from_header = "if-match" in request.headers
-        expected = expected_version(request.headers.get("if-match"), body.version)
         today = self.centre.today()
 
         def work() -> tuple[list[str], dict[str, Any]]:
-            with self._writing() as session:
+            with self._writing(request) as session:
                 customer = store.get_customer_by_external_id(session, external_id)
                 if body.problems:
                     # The model refused some fields: the domain checks the others without writing,
@@ -177,6 +214,8 @@ class _Api:
                     with body.reported():
                         store.check_choices(session.connection(), customer.id, body.changes, today=today,
                                             known_groups=catalogue.product_groups, locales=catalogue.locales)
+                # Then the precondition: 400 for a malformed If-Match, 428 without one.
+                expected = expected_version(request.headers.get("if-match"), body.version)
                 try:
                     events = store.change_preferences(
                         session, customer, body.changes, Channel.API, expected,
@@ -201,7 +240,7 @@ class _Api:
         external_id = path_id(request)
 
         def work() -> bool:
-            with self._writing() as session:
+            with self._writing(request) as session:
                 customer = store.get_customer_by_external_id(session, external_id)
                 changed = store.unsubscribe(session, customer, Channel.API)
                 session.commit()
@@ -229,6 +268,18 @@ class _Api:
         return JSONResponse({"events": [event_json(event) for event in page],
                              "next_after": page[-1].id if len(events) > limit else None})
 
-    def _writing(self) -> Session:
-        # for_writes: SQLite's write lock is taken at BEGIN, so concurrent writers queue.
-        return Session(self.centre.write_engine, expire_on_commit=False)
+    def _confirm(self, created: list[str]) -> dict[str, str]:
+        """Mail each of these new customers who is pending their confirm link (after the commit)."""
+        if not created or self.on_confirmation_needed is None:
+            return {}
+        with self.centre.engine.connect() as conn:
+            return mail_new_pending(conn, self.centre.signer, self.centre.base_url, created,
+                                    self.on_confirmation_needed)
+
+    @contextmanager
+    def _writing(self, request: Request) -> Iterator[Session]:
+        """A session for one request's writes, whose consent events name the request's API key.
+        for_writes: SQLite's write lock is taken at BEGIN, so concurrent writers queue."""
+        with consent.acting_as(getattr(request.state, "api_key", None)), \
+                Session(self.centre.write_engine, expire_on_commit=False) as session:
+            yield session

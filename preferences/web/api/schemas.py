@@ -33,13 +33,19 @@ def parameters() -> dict[str, Any]:
                        "description": "The CRM's customer id",
                        "schema": parameter_schema(ExternalIdText)},
         "IfMatch": {"name": "If-Match", "in": "header", "required": False,
-                    "description": "The ETag of GET .../preferences, e.g. \"3\" (or W/\"3\", or *): one ETag, "
-                                   "a list is refused (400); one this server did not make matches no version (412)",
+                    "description": "The ETag of GET .../preferences, e.g. \"3\" (or W/\"3\"): one ETag; a list or "
+                                   "anything else is refused (400); one this server did not make matches no version "
+                                   "(412); * changes whatever is there. Without If-Match and without version in the body: 428",
                     "schema": parameter_schema(IfMatch)},
         "After": {"name": "after", "in": "query", "required": False,
                   "description": "Only events with an id greater than this (the previous page's next_after)",
-                  "schema": {"type": "integer", "minimum": 0}},
-        "Limit": {"name": "limit", "in": "query", "required": False,
+                  "schema": {"type": "integer", "minimum": 0}, "allowEmptyValue": False},
+        "OverwritePreferences": {
+            "name": "overwrite_preferences", "in": "query", "required": False, "allowEmptyValue": False,
+            "description": "true: replace a choice the customer made on the preference page (the language) "
+                           "with the request's value; by default it is kept and listed in `kept`",
+            "schema": {"type": "string", "enum": ["true", "false"], "default": "false"}},
+        "Limit": {"name": "limit", "in": "query", "required": False, "allowEmptyValue": False,
                   "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": DEFAULT_PAGE}},
     }
 
@@ -136,19 +142,30 @@ def schemas(locales: tuple[str, ...], product_groups: Mapping[str, Any],
                 "preferences": ref("Preferences"),
             },
         },
+        "Kept": {
+            "type": "object", "additionalProperties": {"type": "string"},
+            "description": "Fields the request gave another value that were kept, with why: a choice the "
+                           "customer made on the preference page (unless overwrite_preferences=true), or "
+                           "status, which only the customer can turn back from unsubscribed",
+        },
+        "Confirmation": {
+            "type": "string", "description": "Only for a customer the request created as pending: the double "
+                                             "opt-in mail with the confirm link was `sent`, or why it was not "
+                                             "(the customer stays pending)"},
         "UpsertResult": {
-            "type": "object", "required": ["result", "customer"],
+            "type": "object", "required": ["result", "kept", "customer"],
             "properties": {"result": {"type": "string", "enum": ["created", "updated", "unchanged"]},
-                           "customer": ref("Customer")},
+                           "kept": ref("Kept"), "customer": ref("Customer"), "confirmation": ref("Confirmation")},
         },
         "BatchResult": {
             "type": "object", "required": ["created", "updated", "unchanged", "results"],
             "properties": {
                 "created": {"type": "integer"}, "updated": {"type": "integer"}, "unchanged": {"type": "integer"},
                 "results": {"type": "array", "items": {
-                    "type": "object", "required": ["index", "external_id", "result"],
+                    "type": "object", "required": ["index", "external_id", "result", "kept"],
                     "properties": {"index": {"type": "integer"}, "external_id": {"type": "string"},
-                                   "result": {"type": "string", "enum": ["created", "updated", "unchanged"]}},
+                                   "result": {"type": "string", "enum": ["created", "updated", "unchanged"]},
+                                   "kept": ref("Kept"), "confirmation": ref("Confirmation")},
                 }},
             },
         },
@@ -158,7 +175,7 @@ def schemas(locales: tuple[str, ...], product_groups: Mapping[str, Any],
                            "changed": {"type": "boolean"}},
         },
         "ConsentEvent": {
-            "type": "object", "required": ["id", "field", "old", "new", "channel", "at", "client_hash"],
+            "type": "object", "required": ["id", "field", "old", "new", "channel", "at", "client_hash", "actor"],
             "properties": {
                 "id": {"type": "integer"},
                 "field": {"type": "string"},
@@ -167,6 +184,7 @@ def schemas(locales: tuple[str, ...], product_groups: Mapping[str, Any],
                 "channel": {"type": "string", "enum": list(Channel)},
                 "at": date_time,
                 "client_hash": {**text_or_null, "description": "sha256 of IP and user agent, for page changes"},
+                "actor": {**text_or_null, "description": "the name of the API key that made an API change"},
             },
         },
         "ConsentEventPage": {

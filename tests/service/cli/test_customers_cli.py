@@ -182,3 +182,55 @@ def test_link_prints_a_signed_preference_link(tmp_path, monkeypatch):
     LinkSigner(_Settings.from_env().link_keys).verify(url.rsplit("/", 1)[1], Purpose.PREFERENCES)
     missing = runner_.invoke(_app, ["customers", "link", "nobody"])
     assert missing.exit_code == 1 and "no customer with external id 'nobody'" in missing.output
+
+
+def test_a_reimport_keeps_the_language_the_customer_chose_and_says_so(db, tmp_path):
+    """Issue 10.6: customer 1 set English on the preference page; the nightly import of the same
+    CRM file must not set it back to German, unless the operator asks for it."""
+    from datetime import date
+
+    from sqlmodel import Session
+
+    from preferences import store
+    from preferences.database import make_engine
+    from preferences.models import Channel
+
+    path = write(tmp_path, HEADER + GOOD_ROWS)
+    assert run("import", path).exit_code == 0
+    engine = make_engine(db)
+    with Session(engine) as session:
+        customer = store.get_customer_by_external_id(session, "CRM-1")
+        store.change_preferences(session, customer, {"locale": "en"}, Channel.PAGE, None, today=date(2026, 11, 23),
+                                 known_groups=frozenset(), locales=("de", "en"))
+        session.commit()
+
+    def locale() -> str:
+        with engine.connect() as conn:
+            return conn.exec_driver_sql("SELECT locale FROM customer WHERE external_id = 'CRM-1'").scalar_one()
+
+    again = run("import", path)
+    assert again.exit_code == 0, again.output
+    assert locale() == "en"
+    assert "kept, as the customers set them: the language chosen on the preference page" in again.output
+    assert "of 1 customer" in again.output and "0 updated, 3 unchanged" in again.output
+    forced = run("import", path, "--overwrite-preferences")
+    assert forced.exit_code == 0 and "1 updated" in forced.output and "kept" not in forced.output
+    assert locale() == "de"
+    engine.dispose()
+
+
+def test_customers_imported_as_pending_get_the_confirmation_mail(db, tmp_path, monkeypatch):
+    """Issue 10.4: the import is a path that makes customers pending, so it mails them."""
+    import mailbox
+
+    monkeypatch.setenv("NEWSLETTER_RELAY", f"maildir:{tmp_path / 'outbox'}")
+    path = write(tmp_path, HEADER + "CRM-7,gil@example.com,Gil,en,pending,north,,,\n" + GOOD_ROWS)
+    result = run("import", path)
+    assert result.exit_code == 0, result.output
+    assert "confirmation mails to new pending customers: 1 sent" in result.output
+    [message] = list(mailbox.Maildir(tmp_path / "outbox", create=False))
+    assert message["To"].endswith("<gil@example.com>") or message["To"] == "gil@example.com"
+    assert "/confirm/" in message.get_payload(decode=True).decode("utf-8")
+    again = run("import", path)  # nothing new: no second mail
+    assert "confirmation mails" not in again.output
+    assert len(list(mailbox.Maildir(tmp_path / "outbox", create=False))) == 1

@@ -12,7 +12,7 @@ import pytest
 
 from service.delivery.base import DEFERRED, FAILED, SENT
 from service.delivery.registry import parse_target
-from service.delivery.smtp import SmtpDelivery, SmtpTarget
+from service.delivery.smtp import RelayUnreachable, SmtpDelivery, SmtpTarget
 from send_fixtures import Relay, free_port, smtp_relay  # noqa: F401
 from envelopes import message
 
@@ -78,10 +78,57 @@ def test_a_dropped_connection_is_reopened_and_nothing_is_lost_or_doubled(smtp_re
     assert relay.recipients() == [f"kunde{n}@example.com" for n in range(12)]
 
 
-def test_an_unreachable_relay_defers(tmp_path):
-    smtp = relay_at(free_port(), retries=1)
+def test_an_unreachable_relay_defers_with_the_reason_in_words(tmp_path):
+    port = free_port()
+    smtp = relay_at(port, retries=1)
     result = smtp.deliver(message(1))
-    assert result.state == DEFERRED and result.answer.startswith("connection:")
+    assert result.state == DEFERRED
+    assert result.answer == f"connection refused by 127.0.0.1:{port} (nothing listens there)"
+
+
+# -- the check before a send (issue 10.14, 10.15) ---------------------------------------------
+def test_the_check_names_a_refused_connection():
+    port = free_port()
+    with pytest.raises(RelayUnreachable) as caught:
+        SmtpTarget("127.0.0.1", port, timeout=5).check()
+    assert caught.value.reason == f"connection refused by 127.0.0.1:{port} (nothing listens there)"
+    assert caught.value.target == f"smtp://127.0.0.1:{port}"
+
+
+def test_the_check_names_a_host_that_does_not_exist():
+    with pytest.raises(RelayUnreachable) as caught:
+        SmtpTarget("relay.newsletter.invalid", 25, timeout=5).check()
+    assert caught.value.reason.startswith("the host name relay.newsletter.invalid was not found (DNS")
+
+
+def test_the_check_names_a_relay_without_starttls(smtp_relay):
+    relay, port = smtp_relay  # a plain relay: no STARTTLS offered
+    with pytest.raises(RelayUnreachable) as caught:
+        parse_target(f"smtp://127.0.0.1:{port}?starttls=1").check()
+    assert caught.value.reason.startswith("the relay does not offer STARTTLS")
+    # and so does a message sent that way, not "the relay stayed unreachable"
+    smtp = parse_target(f"smtp://127.0.0.1:{port}?starttls=1").open()
+    result = smtp.deliver(message(1))
+    assert result.state == DEFERRED and result.answer.startswith("the relay does not offer STARTTLS")
+    assert relay.messages == []
+
+
+def test_the_check_names_an_untrusted_certificate_and_refused_credentials(tls_relay):
+    relay, port = tls_relay
+    with pytest.raises(RelayUnreachable) as caught:
+        parse_target(f"smtp://newsletter:s3cret@127.0.0.1:{port}?starttls=1").check()
+    assert caught.value.reason.startswith("TLS: the relay's certificate is not trusted")
+    with pytest.raises(RelayUnreachable) as caught:
+        parse_target(f"smtp://newsletter:wrong@127.0.0.1:{port}?starttls=1&verify=0").check()
+    assert caught.value.reason.startswith("authentication refused: 535")
+    parse_target(f"smtp://newsletter:s3cret@127.0.0.1:{port}?starttls=1&verify=0").check()  # fine
+    assert relay.messages == []
+
+
+def test_the_check_of_a_working_relay_sends_nothing(smtp_relay):
+    relay, port = smtp_relay
+    parse_target(f"smtp://127.0.0.1:{port}").check()
+    assert relay.messages == [] and relay.rcpts == 0
 
 
 def test_the_pace_is_held():

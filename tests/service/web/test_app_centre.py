@@ -104,3 +104,46 @@ def test_the_operator_api_is_served_without_csrf(app_env, monkeypatch):
     assert response.status_code == 201, response.text
     assert api.get("/api/customers/C2", headers=headers).json()["email"] == "bo@example.com"
     assert api.get("/api/customers/C2").status_code == 401
+
+
+def confirm_links(outbox) -> list[str]:
+    links = []
+    for message in mailbox.Maildir(outbox, create=False):
+        text = message.get_payload(decode=True).decode("utf-8")
+        links += re.findall(r"http://127\.0\.0\.1:8000(/confirm/\S+)", text)
+    return links
+
+
+def test_a_customer_the_api_creates_as_pending_gets_the_confirmation_mail(app_env):
+    """Issue 10.4: every path that makes a customer pending sends the double opt-in mail."""
+    client, _, _, engine, tmp_path = app_env
+    settings = replace(client.app.state.settings, api_keys=(("crm", "operator-key-0123456789"),))
+    api = TestClient(create_app(settings), base_url="http://127.0.0.1:8000")
+    headers = {"Authorization": "Bearer operator-key-0123456789"}
+    one = api.put("/api/customers/C2", headers=headers, json={"email": "bo@example.com", "status": "pending"})
+    assert one.status_code == 201 and one.json()["confirmation"] == "sent"
+    batch = api.post("/api/customers:batch", headers=headers, json={"customers": [
+        {"external_id": "C3", "email": "cy@example.com", "status": "pending", "locale": "en"},
+        {"external_id": "C4", "email": "di@example.com"}]}).json()
+    assert [r.get("confirmation") for r in batch["results"]] == ["sent", None]  # C4 is active: no mail
+    assert "confirmation" not in api.put("/api/customers/C2", headers=headers,
+                                         json={"email": "bo@example.com"}).json()  # not newly pending
+    links = confirm_links(tmp_path / "outbox")
+    assert len(links) == 2
+    page = api.get(links[0])
+    assert page.status_code == 200
+    assert api.post(links[0], data=form(page.text, links[0])).status_code == 200
+    assert {status(engine, "C2"), status(engine, "C3")} == {"active", "pending"}
+
+
+def test_a_confirmation_the_relay_refuses_never_loses_the_customer(app_env):
+    client, _, _, engine, tmp_path = app_env
+    from send_fixtures import free_port
+    settings = replace(client.app.state.settings, api_keys=("operator-key-0123456789",),
+                       relay=f"smtp://127.0.0.1:{free_port()}?timeout=2&retries=0")
+    api = TestClient(create_app(settings))
+    response = api.put("/api/customers/C2", headers={"Authorization": "Bearer operator-key-0123456789"},
+                       json={"email": "bo@example.com", "status": "pending"})
+    assert response.status_code == 201
+    assert response.json()["confirmation"].startswith("not sent: the mail relay failed")
+    assert status(engine, "C2") == "pending"

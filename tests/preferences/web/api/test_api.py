@@ -178,10 +178,10 @@ def test_batch_upserts_all_in_one_go(client, engine):
     ]})
     assert response.status_code == 200, response.text
     assert response.json() == {"created": 2, "updated": 1, "unchanged": 1, "results": [
-        {"index": 0, "external_id": "CRM-1", "result": "unchanged"},
-        {"index": 1, "external_id": "CRM-2", "result": "updated"},
-        {"index": 2, "external_id": "CRM-3", "result": "created"},
-        {"index": 3, "external_id": "4", "result": "created"},
+        {"index": 0, "external_id": "CRM-1", "result": "unchanged", "kept": {}},
+        {"index": 1, "external_id": "CRM-2", "result": "updated", "kept": {}},
+        {"index": 2, "external_id": "CRM-3", "result": "created", "kept": {}},
+        {"index": 3, "external_id": "4", "result": "created", "kept": {}},
     ]}
     assert customer_count(engine) == 4
     assert client.get("/api/customers/CRM-2", headers=AUTH).json()["first_name"] == "Bärbel"
@@ -331,3 +331,36 @@ def test_reads_change_nothing(client, engine):
         client.get("/api/customers/CRM-1/consent-events", headers=AUTH)
         client.head("/api/customers/CRM-1", headers=AUTH)
     assert (event_count(engine), client.get("/api/customers/CRM-1", headers=AUTH).json()) == before
+
+
+def test_an_upsert_keeps_the_language_the_customer_chose_unless_asked_to_overwrite(client, engine):
+    """Issue 10.6: the next CRM sync must not undo the customer's own choice."""
+    from preferences import store
+    from preferences.models import Channel
+
+    assert put(client, locale="de").status_code == 201
+    with Session(engine) as session:  # the customer picks English on the preference page
+        customer = store.get_customer_by_external_id(session, "CRM-1")
+        store.change_preferences(session, customer, {"locale": "en"}, Channel.PAGE, None, today=TODAY,
+                                 known_groups=CATALOGUE.product_groups, locales=CATALOGUE.locales)
+        session.commit()
+    again = put(client, locale="de", first_name="Anna")
+    assert again.status_code == 200
+    assert again.json()["result"] == "updated" and again.json()["customer"]["locale"] == "en"
+    assert set(again.json()["kept"]) == {"locale"} and "preference page" in again.json()["kept"]["locale"]
+    batch = client.post("/api/customers:batch", headers=AUTH, json={"customers": [
+        {"external_id": "CRM-1", "email": "anna@example.com", "locale": "de"}]}).json()
+    assert batch["results"][0]["result"] == "unchanged" and set(batch["results"][0]["kept"]) == {"locale"}
+    forced = client.put("/api/customers/CRM-1?overwrite_preferences=true", headers=AUTH,
+                        json={"email": "anna@example.com", "locale": "de"})
+    assert forced.json()["customer"]["locale"] == "de" and forced.json()["kept"] == {}
+    assert_error(client.put("/api/customers/CRM-1?overwrite_preferences=1", headers=AUTH,
+                            json={"email": "anna@example.com"}), 400, "overwrite_preferences")
+
+
+def test_an_upsert_that_cannot_resubscribe_says_so(client):
+    assert put(client).status_code == 201
+    assert client.post("/api/customers/CRM-1/unsubscribe", headers=AUTH).status_code == 200
+    response = put(client, status="active")
+    assert response.json()["result"] == "unchanged" and response.json()["customer"]["status"] == "unsubscribed"
+    assert "only the customer can subscribe again" in response.json()["kept"]["status"]

@@ -100,7 +100,7 @@ def test_answers_fit_their_declared_schemas(client, spec):
     conforms(spec, "UpsertResult", created.json())
     conforms(spec, "Customer", client.get("/api/customers/CRM-1", headers=AUTH).json())
     conforms(spec, "Preferences", client.get("/api/customers/CRM-1/preferences", headers=AUTH).json())
-    changed = client.patch("/api/customers/CRM-1/preferences", headers=AUTH,
+    changed = client.patch("/api/customers/CRM-1/preferences", headers={**AUTH, "If-Match": '"1"'},
                            json={"frequency": "monthly", "paused_until": "2027-01-04", "excluded_groups": ["kids"]})
     conforms(spec, "PreferencesChange", changed.json())
     conforms(spec, "Unsubscribed", client.post("/api/customers/CRM-1/unsubscribe", headers=AUTH).json())
@@ -112,6 +112,7 @@ def test_answers_fit_their_declared_schemas(client, spec):
     conforms(spec, "Error", bad_batch.json())
     conforms(spec, "Error", client.get("/api/customers/nobody", headers=AUTH).json())
     conforms(spec, "Error", client.get("/api/customers/nobody").json())
+    conforms(spec, "Error", client.patch("/api/customers/CRM-1/preferences", headers=AUTH, json={}).json())  # 428
 
 
 def test_request_schemas_accept_what_the_server_accepts_and_refuse_some_of_what_it_refuses(spec):

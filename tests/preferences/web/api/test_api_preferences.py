@@ -16,7 +16,14 @@ def customer(client):
     return "CRM-1"
 
 
-def patch(client, body, headers=AUTH, path=PREFERENCES):
+def patch(client, body, headers=None, path=PREFERENCES):
+    """A PATCH as a careful client sends it: based on the version it read (If-Match), unless the
+    test gives its own headers or a version in the body."""
+    if headers is None:
+        headers = dict(AUTH)
+        current = client.get(path, headers=AUTH)
+        if "version" not in body and current.status_code == 200:
+            headers["If-Match"] = current.headers["etag"]
     return client.patch(path, json=body, headers=headers)
 
 
@@ -103,7 +110,9 @@ def test_stale_if_match_is_412_and_stale_version_is_409(client, engine, customer
     assert_error(stale, 412, "If-Match")
     assert stale.headers["etag"] == '"2"' and stale.json()["current_version"] == 2
     assert_error(patch(client, {"frequency": "biweekly", "version": 1}), 409, "version")
-    assert_error(patch(client, {"frequency": "biweekly"}, headers={**AUTH, "If-Match": '"garbage"'}), 412)
+    assert_error(patch(client, {"frequency": "biweekly"}, headers={**AUTH, "If-Match": '"garbage"'}), 400, "If-Match")
+    assert_error(patch(client, {"frequency": "biweekly"}, headers={**AUTH, "If-Match": "2"}), 400, "If-Match")
+    assert_error(patch(client, {"frequency": "biweekly"}, headers={**AUTH, "If-Match": '"99"'}), 412, "If-Match")
     assert event_count(engine) == before
     assert client.get(PREFERENCES, headers=AUTH).json()["frequency"] == "monthly"
 
@@ -112,6 +121,18 @@ def test_stale_if_match_is_412_and_stale_version_is_409(client, engine, customer
     assert patch(client, {"frequency": "monthly"}, headers={**AUTH, "If-Match": "*"}).status_code == 200
     assert_error(patch(client, {"frequency": "weekly", "version": 4}, headers={**AUTH, "If-Match": '"5"'}), 400, "version")
     assert_error(patch(client, {"frequency": "weekly"}, headers={**AUTH, "If-Match": '"5", "6"'}), 400)
+
+
+def test_a_patch_without_a_precondition_is_428_and_changes_nothing(client, engine, customer):
+    """Last writer wins is how a customer's own choice gets lost: the API asks which version the
+    change is based on (RFC 6585); `If-Match: *` is the explicit "whatever is there"."""
+    before = event_count(engine)
+    response = patch(client, {"frequency": "monthly"}, headers=AUTH)
+    assert_error(response, 428, "If-Match")
+    assert event_count(engine) == before and client.get(PREFERENCES, headers=AUTH).json()["version"] == 1
+    # A bad field is still named first: the client learns every problem it can fix at once.
+    assert_error(patch(client, {"frequency": "daily"}, headers=AUTH), 422, "frequency")
+    assert patch(client, {"frequency": "monthly"}, headers={**AUTH, "If-Match": "*"}).status_code == 200
 
 
 def test_patch_bad_requests(client, customer):
@@ -164,7 +185,7 @@ def test_consent_events_of_one_customer_only(client, customer):
 @pytest.mark.parametrize("query, field", [
     ("limit=0", "limit"), ("limit=1001", "limit"), ("limit=ten", "limit"), ("limit=-1", "limit"),
     ("after=-5", "after"), ("after=1.5", "after"), ("after=99999999999999999999999", "after"),
-    ("after=%D9%A3", "after"),
+    ("after=%D9%A3", "after"), ("after=", "after"), ("limit=", "limit"), ("after=&limit=10", "after"),
 ])
 def test_bad_paging_parameters_are_400(client, customer, query, field):
     assert_error(client.get(f"{EVENTS}?{query}", headers=AUTH), 400, field)
@@ -177,3 +198,54 @@ def test_a_patch_with_a_refused_field_writes_nothing_and_names_every_bad_field(c
     assert_error(response, 422, "paused_until", "excluded_groups")
     assert client.get(PREFERENCES, headers=AUTH).json() == before  # frequency not changed, version not bumped
     assert event_count(engine) == events
+
+
+def test_every_api_change_names_the_key_that_made_it_never_its_secret(engine):
+    from test_api import make_client
+    client = make_client(engine, keys=(("crm-sync", "a-secret-of-the-crm-0123"), "a-bare-secret-0123456789"))
+    named = {"Authorization": "Bearer a-secret-of-the-crm-0123"}
+    bare = {"Authorization": "Bearer a-bare-secret-0123456789"}
+    assert put(client, headers=named).status_code == 201
+    assert client.post("/api/customers:batch", headers=named, json={"customers": [
+        {"external_id": "CRM-2", "email": "b@example.com"}]}).status_code == 200
+    assert patch(client, {"frequency": "monthly"}, headers={**bare, "If-Match": '"1"'}).status_code == 200
+    assert client.post("/api/customers/CRM-1/unsubscribe", headers=named).status_code == 200
+    events = client.get(f"{EVENTS}?limit=1000", headers=bare).json()["events"]
+    assert [(e["field"], e["actor"]) for e in events] == [
+        ("created", "crm-sync"), ("frequency", "key-2"), ("status", "crm-sync")]
+    other = client.get("/api/customers/CRM-2/consent-events", headers=bare).json()["events"]
+    assert [(e["field"], e["actor"]) for e in other] == [("created", "crm-sync")]
+    with engine.connect() as conn:
+        stored = " ".join(str(v) for row in conn.exec_driver_sql("SELECT * FROM consent_event") for v in row)
+    assert "secret" not in stored and "crm-sync" in stored
+
+
+def test_a_change_on_the_page_names_no_api_key(engine):
+    from preferences import store
+    from preferences.models import Channel
+    from sqlmodel import Session
+    from test_api import make_client
+    client = make_client(engine)
+    assert put(client).status_code == 201
+    with Session(engine) as session:
+        customer = store.get_customer_by_external_id(session, "CRM-1")
+        store.unsubscribe(session, customer, Channel.PAGE, "h" * 64)
+        session.commit()
+    events = client.get(EVENTS, headers=AUTH).json()["events"]
+    assert [(e["field"], e["actor"], e["client_hash"]) for e in events] == [
+        ("created", "key-1", None), ("status", None, "h" * 64)]
+
+
+def test_a_customer_created_with_any_id_gets_a_location_it_can_be_read_at(client):
+    """Found by the fuzz: a Location header with a non-Latin-1 id was a 500."""
+    response = put(client, external_id="Kundé-ß-测试")
+    assert response.status_code == 201
+    assert response.headers["location"] == "/api/customers/Kund%C3%A9-%C3%9F-%E6%B5%8B%E8%AF%95"
+    assert client.get(response.headers["location"], headers=AUTH).json()["external_id"] == "Kundé-ß-测试"
+
+
+@pytest.mark.parametrize("query", ["limt=5", "=null", "after=1&extra=2"])
+def test_an_unknown_query_parameter_is_400(client, customer, query):
+    body = assert_error(client.get(f"{EVENTS}?{query}", headers=AUTH), 400)
+    assert "unknown query parameter" in body["error"]
+    assert_error(client.get(f"/api/customers/CRM-1?{query}", headers=AUTH), 400)
