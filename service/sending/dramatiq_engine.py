@@ -11,7 +11,9 @@ limit is shared by every worker through Dramatiq's Redis-backed rate limiter.
 Workers:  ``dramatiq service.sending.dramatiq_engine --processes 2 --threads 1``, with DATABASE_URL,
 NEWSLETTER_BROKER_URL (and NEWSLETTER_SMTP_PASSWORD, if the relay needs one) in the environment.
 The sender: ``newsletter send weekly --date D --to smtp://... --engine dramatiq --workers N``
-plans the run, starts N chains and shows the progress until the run is complete.
+plans the run, starts N chains and shows the progress until the run is complete; while rows are
+claimable and nothing moves it starts one more chain now and then (a dead worker's chains, held or
+prefetched, come back from Redis only a minute or more later), so live workers never idle.
 ``NEWSLETTER_BROKER_URL=stub://`` gives an in-memory StubBroker (tests); NEWSLETTER_SEND_QUEUE
 names the queue (default newsletter-send).
 """
@@ -123,7 +125,8 @@ def run_dramatiq(engine: Engine, spec: SendSpec, plan: Plan, *, chains: int, pro
     for _ in range(max(1, chains)):
         send_batch.send(payload)
     stall = stall if stall is not None else max(60.0, 3 * spec.lease)
-    last_counts, moved_at, topped_up = None, clock(), False
+    nudge = nudge_after(spec.lease, poll)
+    last_counts, moved_at, topped_up, nudged_at = None, clock(), False, clock()
     while True:
         with engine.connect() as conn:
             counts = ledger.count_by_state(conn, spec.edition)
@@ -134,16 +137,35 @@ def run_dramatiq(engine: Engine, spec: SendSpec, plan: Plan, *, chains: int, pro
                 complete = ledger.complete_if_done(conn, spec.edition)
             if complete or not _plan_complete(engine, spec):  # done, or done with what --limit planned
                 return EngineResult(complete, counts)
+        now = clock()
         if counts != last_counts:
-            last_counts, moved_at, topped_up = counts, clock(), False
-        elif clock() - moved_at > stall / 2 and not topped_up:
+            last_counts, moved_at, topped_up, nudged_at = counts, now, False, now
+        elif now - nudged_at > nudge and _claimable(counts, now - moved_at, spec.lease):
+            # Rows wait while nothing moves: the chains may sit with a dead worker (running, or
+            # prefetched, until Redis hands them back a minute or more later). One more chain
+            # lets a live worker take them; a surplus chain ends when it finds nothing left.
+            send_batch.send(payload)
+            nudged_at = now
+        if now - moved_at > stall / 2 and not topped_up:
             # A chain may have been lost (its retries used up): start new ones; extras are harmless.
             for _ in range(max(1, chains)):
                 send_batch.send(payload)
             topped_up = True
-        elif clock() - moved_at > stall:
+        elif now - moved_at > stall:
             return EngineResult(False, counts, relay_down=False)
         time.sleep(poll)
+
+
+def nudge_after(lease: float, poll: float) -> float:
+    """Seconds without movement, while rows are claimable, before the sender starts one more chain:
+    short against a lease (a dead worker's chain must not idle the live ones for long), never
+    shorter than a few polls."""
+    return max(3 * poll, 1.0, min(lease / 4, 15.0))
+
+
+def _claimable(counts: dict[str, int], still_for: float, lease: float) -> bool:
+    """Rows a live worker could claim now: pending ones, or claims older than a lease."""
+    return counts[ledger.PENDING] > 0 or (counts[ledger.CLAIMED] > 0 and still_for > lease)
 
 
 def _plan_complete(engine: Engine, spec: SendSpec) -> bool:

@@ -91,7 +91,9 @@ def test_the_sender_tops_up_then_gives_up_when_no_worker_moves(stub_engine, engi
     result = stub_engine.run_dramatiq(engine, spec, lambda tick: plan_run(engine, content, spec), chains=2,
                                       poll=0, stall=35, clock=clock)
     assert not result.complete and result.counts["pending"] == 3
-    assert len(sent) == 4  # two chains, then two more when nothing moved for half the stall time
+    # two chains; one more each time rows waited 15 s (a quarter lease, at most 15 s) without
+    # movement, at 20 s and 40 s; two more when nothing moved for half the stall time (20 s)
+    assert len(sent) == 6
 
 
 # Real Redis and PostgreSQL, workers killed at random: tests/e2e/test_send_crash_dramatiq.py
