@@ -100,7 +100,7 @@ def test_a_live_worker_takes_the_unclaimed_rows_while_a_dead_workers_claim_waits
         counts = ledger.count_by_state(conn, key)
     engine.dispose()
     assert counts["sent"] == CUSTOMERS and counts["claimed"] == counts["pending"] == 0
-    # the work left at the live worker's pace, one lease for the dead claim, a few seconds of slack
-    budget = left / RATE + LEASE + 8.0
+    # the work left at the live worker's pace, one lease for the dead claim, slack for a loaded machine
+    budget = left / RATE + LEASE + 12.0  # unfixed: 30 s of idling (the sender's top-up), then the rest
     print(f"\n{left} rows left at the kill; done {after_kill:.1f} s after it (budget {budget:.1f} s)")
     assert after_kill < budget, output[-3000:]

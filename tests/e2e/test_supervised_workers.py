@@ -135,6 +135,6 @@ def test_supervisord_restarts_a_killed_worker_and_the_send_completes_once(migrat
         rows = ledger.deliveries_of(conn, key)
     engine.dispose()
     assert counts["sent"] == CUSTOMERS and len(rows) == CUSTOMERS and counts["claimed"] == counts["pending"] == 0
-    budget = left / RATE + LEASE + 8.0
+    budget = left / RATE + LEASE + 12.0  # unfixed: 30 s of idling (the sender's top-up), then the rest
     print(f"\n{left} rows left at the kill; done {after_kill:.1f} s after it (budget {budget:.1f} s)")
     assert after_kill < budget, output[-3000:]
