@@ -111,9 +111,14 @@ def test_supervisord_restarts_a_killed_worker_and_the_send_completes_once(migrat
                                    "--batch-size", str(BATCH), "--lease", str(LEASE)],
                                   env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         # the worker process (Dramatiq's child) holding a claim, once a batch went out before it
-        wait_for(lambda: len(relay.messages) >= BATCH and claims_by_pid(engine), 30, "no claim seen")
-        victim = next(iter(claims_by_pid(engine)))
-        instance = next(name for name, pid in before.items() if victim in children(pid))
+        def holder() -> tuple[str, int] | None:  # (instance, worker pid) holding a claim now
+            if len(relay.messages) < BATCH:
+                return None
+            held = claims_by_pid(engine)
+            return next(((name, child) for name, pid in before.items() for child in children(pid)
+                         if child in held), None)
+
+        instance, victim = wait_for(holder, 30, "no claim seen")
         os.kill(victim, signal.SIGKILL)
         killed_at = time.monotonic()
         left = CUSTOMERS - len(relay.messages)
