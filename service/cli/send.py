@@ -22,6 +22,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeRemainingColumn
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 from sqlalchemy.exc import SQLAlchemyError
@@ -42,6 +43,7 @@ from service.sending.local_engine import WorkerError, run_inline, run_local
 from service.sending.plan import PlanCounts, plan_run
 from service.sending.report import Report
 from service.sending.spec import SendSpec
+from service.sending.waiting import Waiting
 
 INCOMPLETE_EXIT = RELAY_UNREACHABLE_EXIT
 
@@ -238,7 +240,11 @@ def _run(engine, content, spec: SendSpec, workers: int, dry_run: bool, limit: in
             if engine_name == "dramatiq":
                 from service.sending.dramatiq_engine import run_dramatiq
 
-                result = run_dramatiq(engine, spec, plan, chains=max(1, workers), progress=progress)
+                def waiting(status: Waiting | None) -> None:
+                    bar.update(task, description=progress_description(spec, status))
+
+                result = run_dramatiq(engine, spec, plan, chains=max(1, workers), progress=progress,
+                                      waiting=waiting)
             elif workers <= 0:
                 result = run_inline(engine, spec, plan, progress)
             else:
@@ -265,6 +271,19 @@ def _print_test_run_note(limit: int, complete: bool) -> None:
     rest = "" if complete else "; the same command without --limit sends the rest"
     err.print(f"test run (--limit {limit}): its customers got the edition and will not get it twice, but "
               f"`send --due` does not count the edition as started{rest}")
+
+
+def progress_description(spec: SendSpec, status: Waiting | None) -> str:
+    """The progress line's label: the edition, and what the send waits for if it waits."""
+    label = f"{spec.template} {spec.day}"
+    return label if status is None else f"{label} [yellow]{escape(waiting_text(status))}[/]"
+
+
+def waiting_text(status: Waiting) -> str:
+    """A wait in words, its end in this machine's local time."""
+    if status.until is None:
+        return status.reason
+    return f"{status.reason} {status.until.astimezone():%H:%M:%S}"
 
 
 def report(template: Annotated[str, typer.Argument(help="template name, e.g. weekly")],

@@ -8,10 +8,13 @@ messages of a dead worker; the ledger's claims and leases decide who is sent, so
 message costs a claim that finds nothing, never a second email. The relay's messages-per-second
 limit is shared by every worker through Dramatiq's Redis-backed rate limiter.
 
-Workers:  ``dramatiq service.sending.dramatiq_engine --processes 2 --threads 1``, with DATABASE_URL,
+Workers:  ``dramatiq service.sending.dramatiq_engine --processes 1 --threads 1``, one per core, each under
+systemd or supervisord (deploy/: a dead worker process makes ``--processes N`` stop all N), with DATABASE_URL,
 NEWSLETTER_BROKER_URL (and NEWSLETTER_SMTP_PASSWORD, if the relay needs one) in the environment.
 The sender: ``newsletter send weekly --date D --to smtp://... --engine dramatiq --workers N``
-plans the run, starts N chains and shows the progress until the run is complete.
+plans the run, starts N chains and shows the progress until the run is complete; while rows are
+claimable and nothing moves it starts one more chain now and then (a dead worker's chains, held or
+prefetched, come back from Redis only a minute or more later), so live workers never idle.
 ``NEWSLETTER_BROKER_URL=stub://`` gives an in-memory StubBroker (tests); NEWSLETTER_SEND_QUEUE
 names the queue (default newsletter-send).
 """
@@ -21,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from datetime import date
+from datetime import date, timedelta
 from typing import Callable
 from urllib.parse import urlsplit, urlunsplit
 
@@ -39,6 +42,7 @@ from service.sending import ledger
 from service.sending.batch import BatchSender, worker_name
 from service.sending.local_engine import EngineResult, Plan, Progress
 from service.sending.spec import SendSpec
+from service.sending.waiting import Waiting
 from service.settings import Settings
 
 STUB = "stub://"
@@ -113,9 +117,10 @@ def send_batch(payload: dict) -> None:
 
 
 def run_dramatiq(engine: Engine, spec: SendSpec, plan: Plan, *, chains: int, progress: Progress | None = None,
-                 poll: float = 0.5, stall: float | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> EngineResult:
-    """Plan here, start ``chains`` message chains, and watch the ledger until the run is complete.
+                 poll: float = 0.5, stall: float | None = None, clock: Callable[[], float] = time.monotonic,
+                 waiting: Callable[[Waiting | None], None] | None = None) -> EngineResult:
+    """Plan here, start ``chains`` message chains, and watch the ledger until the run is complete;
+    ``waiting`` hears what the run waits for (None: nothing, the work goes on).
 
     Gives up (complete=False) when nothing moved for ``stall`` seconds: no worker is running."""
     plan(lambda: None)
@@ -123,7 +128,8 @@ def run_dramatiq(engine: Engine, spec: SendSpec, plan: Plan, *, chains: int, pro
     for _ in range(max(1, chains)):
         send_batch.send(payload)
     stall = stall if stall is not None else max(60.0, 3 * spec.lease)
-    last_counts, moved_at, topped_up = None, clock(), False
+    nudge = nudge_after(spec.lease, poll)
+    last_counts, moved_at, topped_up, nudged_at = None, clock(), False, clock()
     while True:
         with engine.connect() as conn:
             counts = ledger.count_by_state(conn, spec.edition)
@@ -134,16 +140,55 @@ def run_dramatiq(engine: Engine, spec: SendSpec, plan: Plan, *, chains: int, pro
                 complete = ledger.complete_if_done(conn, spec.edition)
             if complete or not _plan_complete(engine, spec):  # done, or done with what --limit planned
                 return EngineResult(complete, counts)
+        now = clock()
         if counts != last_counts:
-            last_counts, moved_at, topped_up = counts, clock(), False
-        elif clock() - moved_at > stall / 2 and not topped_up:
+            last_counts, moved_at, topped_up, nudged_at = counts, now, False, now
+        elif now - nudged_at > nudge and _claimable(counts, now - moved_at, spec.lease):
+            # Rows wait while nothing moves: the chains may sit with a dead worker (running, or
+            # prefetched, until Redis hands them back a minute or more later). One more chain
+            # lets a live worker take them; a surplus chain ends when it finds nothing left.
+            send_batch.send(payload)
+            nudged_at = now
+        if waiting:
+            with engine.connect() as conn:
+                waiting(waiting_for(conn, spec, counts, still_for=now - moved_at))
+        if now - moved_at > stall / 2 and not topped_up:
             # A chain may have been lost (its retries used up): start new ones; extras are harmless.
             for _ in range(max(1, chains)):
                 send_batch.send(payload)
             topped_up = True
-        elif clock() - moved_at > stall:
+        elif now - moved_at > stall:
             return EngineResult(False, counts, relay_down=False)
         time.sleep(poll)
+
+
+NO_WORKER_NOTICE = 30.0  # seconds without movement before the sender asks whether workers run
+
+
+def waiting_for(conn, spec: SendSpec, counts: dict[str, int], *, still_for: float) -> Waiting | None:
+    """What the run waits for: the claims of stopped workers when only they are left, or any
+    worker at all when nothing moved for NO_WORKER_NOTICE seconds."""
+    if counts[ledger.PENDING] == 0 and counts[ledger.CLAIMED]:
+        held, latest = ledger.unrenewed_claims(conn, spec.edition, spec.lease / 2)
+        if held:
+            return Waiting(f"waiting for {held} rows claimed by a stopped worker; their lease ends",
+                           latest + timedelta(seconds=spec.lease))
+    if counts[ledger.PENDING] + counts[ledger.CLAIMED] and still_for >= NO_WORKER_NOTICE:
+        return Waiting(f"no worker has taken work for {still_for:.0f} s: is "
+                       "`dramatiq service.sending.dramatiq_engine` running?")
+    return None
+
+
+def nudge_after(lease: float, poll: float) -> float:
+    """Seconds without movement, while rows are claimable, before the sender starts one more chain:
+    short against a lease (a dead worker's chain must not idle the live ones for long), never
+    shorter than a few polls."""
+    return max(3 * poll, 1.0, min(lease / 4, 15.0))
+
+
+def _claimable(counts: dict[str, int], still_for: float, lease: float) -> bool:
+    """Rows a live worker could claim now: pending ones, or claims older than a lease."""
+    return counts[ledger.PENDING] > 0 or (counts[ledger.CLAIMED] > 0 and still_for > lease)
 
 
 def _plan_complete(engine: Engine, spec: SendSpec) -> bool:

@@ -14,7 +14,7 @@ LOCKED``; SQLite runs the same ``UPDATE ... WHERE id IN (SELECT ... LIMIT n) RET
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Iterable, Mapping, Sequence
 
 from sqlalchemy import (Connection, Date, Engine, Integer, String, Table, and_, bindparam, func, literal, select, text,
@@ -252,6 +252,15 @@ def next_claimable_in(conn: Connection, edition: EditionKey, lease: float) -> fl
     if oldest is None:
         return None
     return max(0.0, (oldest + timedelta(seconds=lease) - utcnow()).total_seconds())
+
+
+def unrenewed_claims(conn: Connection, edition: EditionKey, older_than: float) -> tuple[int, datetime | None]:
+    """Claimed rows whose lease nobody renewed for ``older_than`` seconds (a live worker renews
+    every third of a lease: their worker stopped), and the latest of their claim times."""
+    c = delivery.c
+    found = conn.execute(select(func.count(), func.max(c.claimed_at)).where(
+        edition.where(), c.state == CLAIMED, c.claimed_at < utcnow() - timedelta(seconds=older_than))).one()
+    return found[0], found[1]
 
 
 def tally(conn: Connection, edition: EditionKey) -> list[tuple[str, str | None, str | None, str | None, int]]:

@@ -91,7 +91,67 @@ def test_the_sender_tops_up_then_gives_up_when_no_worker_moves(stub_engine, engi
     result = stub_engine.run_dramatiq(engine, spec, lambda tick: plan_run(engine, content, spec), chains=2,
                                       poll=0, stall=35, clock=clock)
     assert not result.complete and result.counts["pending"] == 3
-    assert len(sent) == 4  # two chains, then two more when nothing moved for half the stall time
+    # two chains; one more each time rows waited 15 s (a quarter lease, at most 15 s) without
+    # movement, at 20 s and 40 s; two more when nothing moved for half the stall time (20 s)
+    assert len(sent) == 6
 
 
 # Real Redis and PostgreSQL, workers killed at random: tests/e2e/test_send_crash_dramatiq.py
+
+
+def _watch_without_workers(stub_engine, engine, spec, monkeypatch, *, stall: float) -> list:
+    """run_dramatiq with a broker nobody consumes from and a clock 10 s on per reading: the
+    waits it reports, one per poll."""
+    monkeypatch.setattr(stub_engine, "send_batch", type("Nowhere", (), {"send": staticmethod(lambda payload: None)}))
+    now, statuses = [0.0], []
+
+    def clock():
+        now[0] += 10.0
+        return now[0]
+
+    content = load_content(CONTENT)
+    stub_engine.run_dramatiq(engine, spec, lambda tick: plan_run(engine, content, spec), chains=1, poll=0,
+                             stall=stall, clock=clock, waiting=statuses.append)
+    return statuses
+
+
+def test_a_rerun_says_it_waits_for_a_stopped_workers_claims_until_their_lease_ends(stub_engine, engine, db_url,
+                                                                                     tmp_path, monkeypatch):
+    from datetime import timedelta
+
+    from preferences.database import for_writes
+    from preferences.utc import utcnow
+
+    add_customers(engine, 5)
+    spec = SendSpec(settings_for(db_url), "weekly", EDITION, f"maildir:{tmp_path / 'box'}", lease=60)
+    plan_run(engine, load_content(CONTENT), spec)
+    claimed_at = utcnow() - timedelta(seconds=40)  # not renewed for 2/3 of a lease: its worker stopped
+    assert len(ledger.claim_batch(for_writes(engine), KEY, "gone:1:0", 5, spec.lease)) == 5
+    with engine.begin() as conn:
+        conn.execute(ledger.delivery.update().values(claimed_at=claimed_at))
+    statuses = _watch_without_workers(stub_engine, engine, spec, monkeypatch, stall=25)
+    assert statuses and all(s is not None for s in statuses)
+    assert statuses[0].reason == "waiting for 5 rows claimed by a stopped worker; their lease ends"
+    assert abs((statuses[0].until - (claimed_at + timedelta(seconds=60))).total_seconds()) < 0.01
+
+
+def test_a_live_workers_claims_are_not_taken_for_a_stopped_worker(stub_engine, engine, db_url, tmp_path, monkeypatch):
+    from preferences.database import for_writes
+
+    add_customers(engine, 5)
+    spec = SendSpec(settings_for(db_url), "weekly", EDITION, f"maildir:{tmp_path / 'box'}", lease=60)
+    plan_run(engine, load_content(CONTENT), spec)
+    ledger.claim_batch(for_writes(engine), KEY, "busy:1:0", 5, spec.lease)  # just claimed: a live worker
+    statuses = _watch_without_workers(stub_engine, engine, spec, monkeypatch, stall=25)
+    assert statuses[0] is None
+
+
+def test_the_sender_says_when_no_worker_takes_work(stub_engine, engine, db_url, tmp_path, monkeypatch):
+    add_customers(engine, 3)
+    spec = SendSpec(settings_for(db_url), "weekly", EDITION, f"maildir:{tmp_path / 'box'}")
+    statuses = _watch_without_workers(stub_engine, engine, spec, monkeypatch, stall=45)
+    assert statuses[0] is None  # nothing is late yet
+    late = [s for s in statuses if s is not None]
+    assert len(late) >= 2 and len(statuses) - len(late) == 3  # 10, 20 s after the plan: not yet
+    assert late[0].until is None and late[0].reason == ("no worker has taken work for 30 s: is "
+                                                        "`dramatiq service.sending.dramatiq_engine` running?")

@@ -1,0 +1,26 @@
+"""How `newsletter send`'s progress line shows what the send waits for."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+from service.cli.send import progress_description, waiting_text
+from service.sending.spec import SendSpec
+from service.sending.waiting import Waiting
+from service.settings import Settings
+
+
+def test_a_wait_with_an_end_shows_the_local_time_it_ends():
+    until = datetime(2026, 12, 3, 12, 5, 10, tzinfo=timezone.utc)
+    status = Waiting("waiting for 500 rows claimed by a stopped worker; their lease ends", until)
+    local = until.astimezone().strftime("%H:%M:%S")
+    assert waiting_text(status) == f"waiting for 500 rows claimed by a stopped worker; their lease ends {local}"
+
+
+def test_the_progress_line_names_the_edition_and_the_wait():
+    spec = SendSpec(Settings(database_url="sqlite://"), "weekly", date(2026, 11, 23), "maildir:/tmp/x")
+    assert progress_description(spec, None) == "weekly 2026-11-23"
+    text = progress_description(spec, Waiting("no worker has taken work for 30 s: is "
+                                              "`dramatiq service.sending.dramatiq_engine` running? [x]"))
+    assert text == ("weekly 2026-11-23 [yellow]no worker has taken work for 30 s: is "
+                    "`dramatiq service.sending.dramatiq_engine` running? \\[x][/]")
