@@ -21,15 +21,13 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeRemainingColumn
-from rich.markup import escape
-from rich.table import Table
-from rich.text import Text
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy.exc import SQLAlchemyError
 
 from preferences.database import make_engine
 
-from service.cli.console import edition_day_or_exit, err, load_settings, out, parse_day, safe_url
+from service.cli.console import edition_day_or_exit, err, load_settings, parse_day, safe_url
+from service.cli.send_display import RateColumn, print_report, progress_description
 from service.cli.send_gates import PLAN_REFUSED_EXIT, RELAY_UNREACHABLE_EXIT, check_relay, partial_exit, plan_allows
 from service.cli.send_links import ALLOW_OPTION, check_links
 from service.cli.send_test import comma_list, send_test_mails
@@ -46,58 +44,6 @@ from service.sending.spec import SendSpec
 from service.sending.waiting import Waiting
 
 INCOMPLETE_EXIT = RELAY_UNREACHABLE_EXIT
-
-
-def print_report(report: Report, dry_run: bool = False) -> None:
-    s = report.states
-    status = "dry run" if dry_run else ("complete" if report.complete else "not complete")
-    out.print(f"{report.template} {report.day}: {status}")
-    unfinished = s[ledger.PENDING] + s[ledger.CLAIMED]
-    line = f"customers {report.total}  due {report.due}"
-    if not dry_run:
-        line += f"  sent {s[ledger.SENT]}  failed {s[ledger.FAILED]}  unfinished {unfinished}"
-    out.print(line)
-    _print_unplanned(report)
-    for title, reasons in (("skipped", report.skipped), ("failed", report.failed)):
-        if reasons:
-            out.print(f"{title} {sum(reasons.values())}: "
-                      + ", ".join(f"{reason} {n}" for reason, n in reasons.most_common()), markup=False)
-    for title, rows in (("segment", report.segments), ("variant", report.variants)):
-        if not rows:
-            continue
-        columns = ("due", "sent", "skipped", "failed") if not dry_run else ("due", "skipped")
-        if title == "variant":  # a variant is only known for customers who were due
-            columns = tuple(c for c in columns if c != "skipped")
-        table = Table(title=f"per {title}", title_justify="left")
-        table.add_column(title)
-        for column in columns:
-            table.add_column(column, justify="right")
-        for name, counts in sorted(rows.items()):
-            due = sum(counts.values()) - counts[ledger.SKIPPED]
-            values = {"due": due, "sent": counts[ledger.SENT], "skipped": counts[ledger.SKIPPED],
-                      "failed": counts[ledger.FAILED]}
-            table.add_row(name, *(str(values[c]) for c in columns))
-        out.print(table)
-
-
-def _print_unplanned(report: Report) -> None:
-    """The customers the run has no row for, so that the report adds up to the audience (the
-    unsubscribed and pending ones are among the skipped, with that reason)."""
-    if report.not_planned:
-        out.print(f"not planned {report.not_planned}: active customers added after the run or past its "
-                  "--limit (the same command without --limit sends them)", markup=False)
-    if report.already_planned:
-        out.print(f"already planned {report.already_planned}: by an earlier run of this edition", markup=False)
-
-
-class _RateColumn(ProgressColumn):
-    def render(self, task) -> Text:
-        speed = task.finished_speed or task.speed
-        return Text(f"{speed:,.0f} recipients/s" if speed else "- recipients/s")
-
-
-
-
 
 
 def send(
@@ -224,7 +170,7 @@ def _run(engine, content, spec: SendSpec, workers: int, dry_run: bool, limit: in
         with engine.connect() as conn:
             print_report(Report.from_plan(spec.template, spec.day, counts, conn), dry_run=True)
         return 0
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), _RateColumn(),
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), RateColumn(),
                TextColumn("ETA"), TimeRemainingColumn())
     with Progress(*columns, console=err, transient=False) as bar:
         task = bar.add_task(f"{spec.template} {spec.day}", total=None)
@@ -271,19 +217,6 @@ def _print_test_run_note(limit: int, complete: bool) -> None:
     rest = "" if complete else "; the same command without --limit sends the rest"
     err.print(f"test run (--limit {limit}): its customers got the edition and will not get it twice, but "
               f"`send --due` does not count the edition as started{rest}")
-
-
-def progress_description(spec: SendSpec, status: Waiting | None) -> str:
-    """The progress line's label: the edition, and what the send waits for if it waits."""
-    label = f"{spec.template} {spec.day}"
-    return label if status is None else f"{label} [yellow]{escape(waiting_text(status))}[/]"
-
-
-def waiting_text(status: Waiting) -> str:
-    """A wait in words, its end in this machine's local time."""
-    if status.until is None:
-        return status.reason
-    return f"{status.reason} {status.until.astimezone():%H:%M:%S}"
 
 
 def report(template: Annotated[str, typer.Argument(help="template name, e.g. weekly")],
