@@ -30,8 +30,10 @@ CUSTOMERS, RATE, BATCH, LEASE = 1_500, 250, 300, 4.0
 
 
 def worker_env(url: str, queue: str) -> dict:
+    # Links a real relay may get (the send refuses the demo's to an SMTP target).
     return dict(os.environ, DATABASE_URL=url, NEWSLETTER_BROKER_URL="redis://127.0.0.1:6379/0",
-                NEWSLETTER_SEND_QUEUE=queue, NEWSLETTER_CONTENT_DIR=str(CONTENT))
+                NEWSLETTER_SEND_QUEUE=queue, NEWSLETTER_CONTENT_DIR=str(CONTENT),
+                NEWSLETTER_BASE_URL="https://news.shop.example", NEWSLETTER_UNSUBSCRIBE_MAILTO="unsubscribe@shop.example")
 
 
 def start_worker(env: dict, queue: str) -> subprocess.Popen:
