@@ -182,19 +182,19 @@ def _run(engine, content, spec: SendSpec, workers: int, dry_run: bool, limit: in
         def plan(tick) -> PlanCounts:
             return plan_run(engine, content, spec, limit=limit, on_batch=lambda _counts: tick())
 
+        def waiting(status: Waiting | None) -> None:  # what the send waits for, on the bar's line
+            bar.update(task, description=progress_description(spec, status))
+
         try:
             if engine_name == "dramatiq":
                 from service.sending.dramatiq_engine import run_dramatiq
-
-                def waiting(status: Waiting | None) -> None:
-                    bar.update(task, description=progress_description(spec, status))
 
                 result = run_dramatiq(engine, spec, plan, chains=max(1, workers), progress=progress,
                                       waiting=waiting)
             elif workers <= 0:
                 result = run_inline(engine, spec, plan, progress)
             else:
-                result = run_local(engine, spec, plan, workers=workers, progress=progress)
+                result = run_local(engine, spec, plan, workers=workers, progress=progress, waiting=waiting)
         except WorkerError as exc:
             err.print(f"[red]error:[/] {exc}; run the same command again to continue")
             return INCOMPLETE_EXIT

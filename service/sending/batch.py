@@ -34,6 +34,7 @@ from service.delivery.registry import parse_target
 from service.sending import ledger
 from service.sending.spec import Decision, SendSpec, decide
 
+RELAY_BACKOFF_MAX_S = 30.0  # the longest wait between tries of a relay that defers (2, 4, 8, 16 s, ...)
 CUSTOMER_GONE = "customer-deleted"
 VARIANT_FAILED = "variant does not render"  # a content reason, for the send's exit code
 RELAY_DOWN_EXIT = 3  # a worker's exit code when the relay stayed unreachable
@@ -99,7 +100,7 @@ class BatchSender:
                 relay_trouble += 1
                 if relay_trouble >= 5:
                     return RELAY_DOWN_EXIT
-                self.sleep(min(30.0, 2.0 ** relay_trouble))
+                self.sleep(min(RELAY_BACKOFF_MAX_S, 2.0 ** relay_trouble))
             else:
                 relay_trouble = 0
         return 0

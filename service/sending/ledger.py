@@ -233,6 +233,16 @@ def count_by_state(conn: Connection, edition: EditionKey) -> dict[str, int]:
     return {state: found.get(state, 0) for state in STATES}
 
 
+def last_deferral(conn: Connection, edition: EditionKey) -> tuple[str, datetime] | None:
+    """The relay's answer to the latest batch it deferred (rows back to pending, reason
+    "deferred"), and when: what a stalled send waits for. Asked only while nothing moves."""
+    c = delivery.c
+    found = conn.execute(select(c.answer, c.updated_at).where(edition.where(), c.state == PENDING,
+                                                               c.reason == "deferred")
+                         .order_by(c.updated_at.desc()).limit(1)).first()
+    return None if found is None else (found[0] or "no answer", found[1])
+
+
 def count_rows(conn: Connection, statement) -> int:
     """How many rows a select statement returns."""
     return conn.execute(select(func.count()).select_from(statement.subquery())).scalar_one()

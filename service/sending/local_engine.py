@@ -22,9 +22,10 @@ from sqlalchemy import Engine
 from preferences.database import for_writes
 
 from service.sending import ledger
-from service.sending.batch import RELAY_DOWN_EXIT, BatchSender, worker_name
+from service.sending.batch import RELAY_BACKOFF_MAX_S, RELAY_DOWN_EXIT, BatchSender, worker_name
 from service.sending.plan import PlanCounts
 from service.sending.spec import SendSpec
+from service.sending.waiting import Waiting, relay_wait
 
 Progress = Callable[[dict], None]  # called with ledger counts by state
 
@@ -53,10 +54,13 @@ def run_inline(engine: Engine, spec: SendSpec, plan: Plan, progress: Progress | 
 
 def run_local(engine: Engine, spec: SendSpec, plan: Plan, *,
               workers: int, progress: Progress | None = None, poll: float = 0.5,
-              max_restarts: int | None = None) -> EngineResult:
+              max_restarts: int | None = None, waiting: Callable[[Waiting | None], None] | None = None,
+              stalled_after: float = 2.0) -> EngineResult:
     """Run ``workers`` worker processes while ``plan(tick)`` runs here; wait until they finish.
 
-    ``plan`` gets a ``tick`` to call between its batches, which updates the progress."""
+    ``plan`` gets a ``tick`` to call between its batches, which updates the progress. When
+    nothing was sent for ``stalled_after`` seconds and the relay deferred a batch, ``waiting``
+    hears what the send waits for (the relay's answer, the next try); None once it moves again."""
     context = multiprocessing.get_context("spawn")
     planning_done, stop = context.Event(), context.Event()
     max_restarts = workers * 5 if max_restarts is None else max_restarts
@@ -68,14 +72,26 @@ def run_local(engine: Engine, spec: SendSpec, plan: Plan, *,
         process.start()
         processes[index] = process
 
-    last_poll = 0.0
+    last_poll, last_done, moved_at, said = 0.0, -1, time.monotonic(), None
 
     def tick(force: bool = False) -> None:
-        nonlocal last_poll
+        nonlocal last_poll, last_done, moved_at, said
         if progress and (force or time.monotonic() - last_poll >= poll):
             last_poll = time.monotonic()
             with engine.connect() as conn:
-                progress(ledger.count_by_state(conn, spec.edition))
+                counts = ledger.count_by_state(conn, spec.edition)
+                progress(counts)
+                done = counts[ledger.SENT] + counts[ledger.FAILED]
+                if done != last_done:
+                    last_done, moved_at, status = done, last_poll, None
+                elif last_poll - moved_at < stalled_after:
+                    return
+                else:
+                    deferral = ledger.last_deferral(conn, spec.edition)
+                    status = relay_wait(*deferral, RELAY_BACKOFF_MAX_S) if deferral else None
+            if waiting is not None and status != said:
+                said = status
+                waiting(status)
 
     failures, relay_down = 0, False
     try:

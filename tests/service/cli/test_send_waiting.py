@@ -24,3 +24,19 @@ def test_the_progress_line_names_the_edition_and_the_wait():
                                               "`dramatiq service.sending.dramatiq_engine` running? [x]"))
     assert text == ("weekly 2026-11-23 [yellow]no worker has taken work for 30 s: is "
                     "`dramatiq service.sending.dramatiq_engine` running? \\[x][/]")
+
+
+def test_a_deferring_relay_shows_its_answer_and_the_next_try():
+    from rich.console import Console
+
+    from service.sending.waiting import relay_wait
+
+    deferred_at = datetime(2026, 12, 3, 12, 0, 0, tzinfo=timezone.utc)
+    status = relay_wait("451 4.7.1 greylisted, try again later (RCPT TO)", deferred_at, 30.0)
+    spec = SendSpec(Settings(database_url="sqlite://"), "weekly", date(2026, 11, 23), "smtp://relay:25")
+    console = Console(record=True, width=200, color_system=None)
+    console.print(progress_description(spec, status))
+    next_try = datetime(2026, 12, 3, 12, 0, 30, tzinfo=timezone.utc).astimezone().strftime("%H:%M:%S")
+    assert console.export_text().strip() == (
+        "weekly 2026-11-23 waiting for the relay, which answered: 451 4.7.1 greylisted, try again later "
+        f"(RCPT TO); next try by {next_try}")
