@@ -22,22 +22,27 @@ from service.web import web_version
 KEY = b"k" * 32
 
 
-@pytest.fixture
-def site(tmp_path):
+def serve_views(tmp_path, content, email: str, first_name: str):
+    """The web version's routes over a fresh database with one customer: (client, signer,
+    public id, engine)."""
     url = f"sqlite:///{tmp_path}/n.db"
     upgrade(url)
     engine = make_engine(url)
     with Session(engine) as session:
-        customer = create_customer(session, CustomerData(
-            external_id="C1", email="ida@example.com", first_name="Ida <script>", locale="en",
-            attributes={"purchasing_power": 5}), "import", default_locale="de")
+        public_id = create_customer(session, CustomerData(
+            external_id="C1", email=email, first_name=first_name, locale="en",
+            attributes={"purchasing_power": 5}), "import", default_locale="de").public_id
         session.commit()
-        public_id = customer.public_id
     signer = LinkSigner([KEY])
     renderer = Renderer(signer, "https://news.example", "u@news.example")
-    app = Starlette(routes=web_version.routes(LiveContent(write_tree(tmp_path), interval=0), engine,
-                                              signer, renderer))
-    yield TestClient(app), signer, public_id
+    app = Starlette(routes=web_version.routes(LiveContent(content, interval=0), engine, signer, renderer))
+    return TestClient(app), signer, public_id, engine
+
+
+@pytest.fixture
+def site(tmp_path):
+    client, signer, public_id, engine = serve_views(tmp_path, write_tree(tmp_path), "ida@example.com", "Ida <script>")
+    yield client, signer, public_id
     engine.dispose()
 
 
@@ -72,18 +77,7 @@ def test_any_bad_link_is_the_same_404(site, path):
 
 def test_a_forwarded_view_link_does_not_disclose_the_address(tmp_path):
     """The demo layout prints the address ("sent to ..."); the web version masks it."""
-    url = f"sqlite:///{tmp_path}/n.db"
-    upgrade(url)
-    engine = make_engine(url)
-    with Session(engine) as session:
-        public_id = create_customer(session, CustomerData(
-            external_id="C1", email="anna.berg@example.com", first_name="Anna", locale="en",
-            attributes={"purchasing_power": 5}), "import", default_locale="de").public_id
-        session.commit()
-    signer = LinkSigner([KEY])
-    renderer = Renderer(signer, "https://news.example", "u@news.example")
-    client = TestClient(Starlette(routes=web_version.routes(LiveContent(CONTENT, interval=0), engine,
-                                                            signer, renderer)))
+    client, signer, public_id, engine = serve_views(tmp_path, CONTENT, "anna.berg@example.com", "Anna")
     response = client.get(f"/view/weekly/2026-11-23/{signer.sign(public_id, Purpose.VIEW, 'weekly/2026-11-23')}")
     engine.dispose()
     assert response.status_code == 200
