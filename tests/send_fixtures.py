@@ -82,10 +82,15 @@ def db_url(request, tmp_path):
         return url
     url = request.getfixturevalue("migrated_postgres_url")
     engine = make_engine(url)
-    with engine.begin() as conn:
-        conn.exec_driver_sql(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
+    empty_postgres(engine)
     engine.dispose()
     return url
+
+
+def empty_postgres(engine) -> None:
+    """Every table the send touches emptied, ids restarted (a PostgreSQL database shared by tests)."""
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from crash import kill_group
 from preferences.database import make_engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from send_fixtures import (EDITION, CONTENT, add_customers, migrated_postgres_url, require_port,  # noqa: E402,F401
+from send_fixtures import (EDITION, CONTENT, add_customers, empty_postgres, migrated_postgres_url, require_port,  # noqa: E402,F401
                            smtp_relay)
 from test_send_crash_dramatiq import _drop_queue  # noqa: E402
 
@@ -63,8 +63,7 @@ def test_a_live_worker_takes_the_unclaimed_rows_while_a_dead_workers_claim_waits
     relay, port = smtp_relay
     url = migrated_postgres_url
     engine = make_engine(url)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("TRUNCATE delivery, send_run, consent_event, preference, customer RESTART IDENTITY CASCADE")
+    empty_postgres(engine)
     add_customers(engine, CUSTOMERS)
     queue = f"newsletter-send-dead-{os.getpid()}"
     env = worker_env(url, queue)

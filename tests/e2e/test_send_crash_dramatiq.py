@@ -24,7 +24,8 @@ from preferences.database import make_engine
 from preferences.due import due_reason
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from send_fixtures import CONTENT, EDITION, add_customers, migrated_postgres_url, require_port  # noqa: E402,F401
+from send_fixtures import (CONTENT, EDITION, add_customers, empty_postgres, migrated_postgres_url,  # noqa: E402,F401
+                           require_port)
 from test_send_crash import frequency, paused, status  # noqa: E402
 
 from service.sending import ledger  # noqa: E402
@@ -39,8 +40,7 @@ def test_killed_dramatiq_workers_and_senders_deliver_exactly_once(migrated_postg
     rng = random.Random(int(os.environ.get("SEND_CRASH_SEED", "5")))
     url = migrated_postgres_url
     engine = make_engine(url)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("TRUNCATE delivery, send_run, consent_event, preference, customer RESTART IDENTITY CASCADE")
+    empty_postgres(engine)
     ids = add_customers(engine, CUSTOMERS, frequency=frequency, paused_until=paused, status=status)
     box = tmp_path / "outbox"
     queue = f"newsletter-send-crash-{os.getpid()}"

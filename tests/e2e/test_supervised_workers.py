@@ -21,7 +21,8 @@ import pytest
 from preferences.database import make_engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from send_fixtures import EDITION, add_customers, migrated_postgres_url, require_port, smtp_relay  # noqa: E402,F401
+from send_fixtures import (EDITION, add_customers, empty_postgres, migrated_postgres_url, require_port,  # noqa: E402,F401
+                           smtp_relay)
 from test_dramatiq_dead_worker import claims_by_pid, worker_env  # noqa: E402
 from test_send_crash_dramatiq import _drop_queue  # noqa: E402
 
@@ -91,8 +92,7 @@ def test_supervisord_restarts_a_killed_worker_and_the_send_completes_once(migrat
     relay, port = smtp_relay
     url = migrated_postgres_url
     engine = make_engine(url)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("TRUNCATE delivery, send_run, consent_event, preference, customer RESTART IDENTITY CASCADE")
+    empty_postgres(engine)
     add_customers(engine, CUSTOMERS)
     queue = f"newsletter-send-supervised-{os.getpid()}"
     env = worker_env(url, queue)
