@@ -25,7 +25,7 @@ from service.settings import Settings
 ROOT = Path(__file__).resolve().parents[1]
 CONTENT = ROOT / "content"
 EDITION = date(2026, 11, 23)  # a Monday with a full demo edition
-TABLES = ("click", "delivery", "send_run", "consent_event", "preference", "customer")
+TABLES = ("result_state", "result_audience", "result_click", "block_group", "variant_block", "click", "delivery", "send_run", "consent_event", "preference", "customer")
 LIFECYCLES = ("subscriber", "first-buyer", "customer", "advocate")
 
 
@@ -102,6 +102,33 @@ def engine(db_url):
 
 def settings_for(url: str) -> Settings:
     return Settings(database_url=url, content_dir=CONTENT)
+
+
+def send_demo_edition(engine, url: str, outbox: Path) -> tuple[list, dict]:
+    """Send the demo edition to the customers there are, into a Maildir, with one worker; the
+    messages as parsed from the Maildir, and the ledger's rows by customer id."""
+    import mailbox
+    from email import message_from_bytes, policy
+
+    from service.content.check import load_content
+    from service.sending import ledger
+    from service.sending.batch import BatchSender
+    from service.sending.plan import plan_run
+    from service.sending.spec import SendSpec
+
+    spec = SendSpec(settings_for(url), "weekly", EDITION, f"maildir:{outbox}")
+    content = load_content(CONTENT)
+    plan_run(engine, content, spec)
+    sender = BatchSender(spec, "w1", engine=engine, content=content)
+    try:
+        assert sender.run_until_done() == 0
+    finally:
+        sender.close()
+    with engine.connect() as conn:
+        deliveries = {r.customer_id: r for r in ledger.deliveries_of(conn, ledger.EditionKey("weekly", EDITION))}
+    messages = [message_from_bytes(m.as_bytes(), policy=policy.default)
+                for m in mailbox.Maildir(outbox, create=False)]
+    return messages, deliveries
 
 
 def attributes_for(number: int) -> dict:

@@ -32,6 +32,7 @@ from service.content.model import Content
 from service.delivery.base import DEFERRED, FAILED, SENT, Deliverer, Envelope
 from service.delivery.registry import parse_target
 from service.sending import ledger
+from service.sending.contents import record_variant
 from service.sending.spec import Decision, SendSpec, decide
 
 RELAY_BACKOFF_MAX_S = 30.0  # the longest wait between tries of a relay that defers (2, 4, 8, 16 s, ...)
@@ -80,6 +81,7 @@ class BatchSender:
         self.deliverer = deliverer or parse_target(spec.target).open(share=max(1, spec.workers))
         self.date_header = date_header()
         self.edition_id = f"{spec.template}/{spec.day.isoformat()}"  # as CompiledVariant.edition_id
+        self.recorded_variants: set[str] = set()  # whose contents this worker wrote (once each)
 
     def run_until_done(self, planning_done: Callable[[], bool] = lambda: True,
                        should_stop: Callable[[], bool] = lambda: False) -> int:
@@ -147,6 +149,7 @@ class BatchSender:
                 try:
                     if variant is None and variant_error is None:
                         variant = self.renderer.variant(self.edition, decision.assembly)
+                        self._record_contents(decision)
                 except Exception as exc:  # noqa: BLE001 (a variant that does not render fails its rows)
                     variant_error = _describe(exc)
                 if variant_error:
@@ -187,6 +190,13 @@ class BatchSender:
                                   segment, label, mid, answer.answer)
         result.deferred = True
         return ledger.Outcome(claim.id, ledger.PENDING, "deferred", segment, label, None, answer.answer)
+
+    def _record_contents(self, decision: Decision) -> None:
+        # Before any of its rows is recorded sent: results never see a delivery without its blocks.
+        if decision.variant not in self.recorded_variants:
+            with self.writes.begin() as conn:
+                record_variant(conn, self.spec.template, self.spec.day, decision.variant, decision.assembly)
+            self.recorded_variants.add(decision.variant)
 
     def _record(self, outcomes: list[ledger.Outcome], result: BatchResult) -> None:
         if not outcomes:

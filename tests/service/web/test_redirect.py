@@ -3,9 +3,7 @@ links taken from the real messages and requested through the app as ``newsletter
 
 from __future__ import annotations
 
-import mailbox
 import re
-from email import message_from_bytes, policy
 
 import pytest
 from sqlalchemy import select
@@ -15,16 +13,11 @@ from preferences.consent import client_hash
 from preferences.links import LinkSigner
 from preferences.models import Customer
 from service.assembly.tracking import LAYOUT, open_target
-from service.content.check import load_content
 from service.results.tables import click
-from service.sending import ledger
-from service.sending.batch import BatchSender
-from service.sending.plan import plan_run
-from service.sending.spec import SendSpec
 from service.settings import Settings
 from service.web.app import create_app
 from send_fixtures import (CONTENT, EDITION, add_customers, db_url, engine, migrated_postgres_url,  # noqa: F401
-                           settings_for)
+                           send_demo_edition, settings_for)
 
 BASE = "http://127.0.0.1:8000"  # the default base URL, as in make demo
 SIGNER = LinkSigner(Settings().link_keys)  # the development key the test settings sign with
@@ -35,18 +28,7 @@ TRACKED = re.compile(re.escape(BASE) + r"/r/[A-Za-z0-9_.-]+/[A-Za-z0-9_-]{22}\.[
 def sent(engine, db_url, tmp_path):
     """Eight customers sent the demo edition; their messages, parsed from the Maildir."""
     add_customers(engine, 8)
-    spec = SendSpec(settings_for(db_url), "weekly", EDITION, f"maildir:{tmp_path / 'outbox'}")
-    content = load_content(CONTENT)
-    plan_run(engine, content, spec)
-    sender = BatchSender(spec, "w1", engine=engine, content=content)
-    try:
-        assert sender.run_until_done() == 0
-    finally:
-        sender.close()
-    with engine.connect() as conn:
-        deliveries = {r.customer_id: r for r in ledger.deliveries_of(conn, ledger.EditionKey("weekly", EDITION))}
-    messages = [message_from_bytes(m.as_bytes(), policy=policy.default)
-                for m in mailbox.Maildir(tmp_path / "outbox", create=False)]
+    messages, deliveries = send_demo_edition(engine, db_url, tmp_path / "outbox")
     assert len(messages) == len(deliveries) == 8
     return messages, deliveries
 
