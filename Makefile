@@ -23,6 +23,8 @@ demo: $(STAMP)
 	$(BIN)/newsletter customers import var/demo-customers.csv
 	$(BIN)/newsletter plan weekly --date $(EDITION)
 	$(BIN)/newsletter send weekly --date $(EDITION) --to maildir:./outbox
+	$(BIN)/newsletter results demo-clicks --from maildir:./outbox
+	$(BIN)/newsletter results weekly --date $(EDITION) --by team
 	@echo "Preference page of a demo customer: $$($(BIN)/newsletter customers link CRM-000001)"
 	@echo "Staff preview: http://127.0.0.1:8000/preview   (Ctrl+C stops the server)"
 	$(BIN)/newsletter serve

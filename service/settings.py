@@ -54,6 +54,9 @@ class Settings:
     relay: str = "maildir:var/outbox"
     send_queue: str = "newsletter-send"  # the Dramatiq queue: one per deployment
     smtp_password: str | None = field(default=None, repr=False)  # the relay's, for Dramatiq workers
+    # Clicks of editions older than this are deleted by `newsletter results prune` (13 months: a
+    # year's editions compared with the year before's); the anonymous rollups stay.
+    results_retention_days: int = 396
     is_dev_secret: bool = field(default=True, compare=False)
 
     def untrusted_links(self) -> list[str]:
@@ -85,6 +88,9 @@ class Settings:
             raise SettingsError(f"NEWSLETTER_BASE_URL must start with http:// or https://, got {base_url!r}")
         if keys and any(len(k) < 16 for k in keys):
             raise SettingsError("NEWSLETTER_LINK_KEYS: every key must be at least 16 characters")
+        retention = env.get("NEWSLETTER_RESULTS_RETENTION_DAYS", str(defaults.results_retention_days)).strip()
+        if not retention.isdigit() or int(retention) < 1:
+            raise SettingsError(f"NEWSLETTER_RESULTS_RETENTION_DAYS must be a number of days, got {retention!r}")
         return cls(
             database_url=env.get("DATABASE_URL", defaults.database_url),
             content_dir=Path(env.get("NEWSLETTER_CONTENT_DIR", str(defaults.content_dir))),
@@ -98,5 +104,6 @@ class Settings:
             relay=env.get("NEWSLETTER_RELAY", defaults.relay),
             send_queue=env.get("NEWSLETTER_SEND_QUEUE") or defaults.send_queue,
             smtp_password=env.get("NEWSLETTER_SMTP_PASSWORD") or None,
+            results_retention_days=int(retention),
             is_dev_secret=not keys,
         )

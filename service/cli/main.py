@@ -19,6 +19,7 @@ from service.cli import send as send_commands
 from service.cli.console import (customer_row_or_exit, edition_day_or_exit, err, load_or_exit, load_settings,
                                  migrated_engine, out, parse_day, renderer_for, safe_url)
 from service.cli.customers import customers_app
+from service.cli.results import results_app
 from service.content.check import check_content
 from service.content.owners import codeowners
 from service.settings import Settings
@@ -203,6 +204,7 @@ send_commands.register(app)  # newsletter send, newsletter report
 db_app = typer.Typer(help="The database: schema migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(customers_app, name="customers")
+app.add_typer(results_app, name="results")
 
 
 @db_app.command("upgrade")

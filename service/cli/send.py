@@ -27,6 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from preferences.database import make_engine
 
 from service.cli.console import edition_day_or_exit, err, load_settings, parse_day, safe_url
+from service.cli.results import refresh_after_send
 from service.cli.send_display import RateColumn, print_report, progress_description
 from service.cli.send_gates import PLAN_REFUSED_EXIT, RELAY_UNREACHABLE_EXIT, check_relay, partial_exit, plan_allows
 from service.cli.send_links import ALLOW_OPTION, check_links
@@ -201,6 +202,7 @@ def _run(engine, content, spec: SendSpec, workers: int, dry_run: bool, limit: in
     with engine.connect() as conn:
         report = Report.from_ledger(conn, spec.template, spec.day)
     print_report(report)
+    refresh_after_send(engine, spec.settings)
     if result.relay_down:
         err.print("[red]the relay stayed unreachable:[/] the rest is pending; run the same command again")
     elif not result.complete and engine_name == "dramatiq" and limit is None:

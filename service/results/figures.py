@@ -16,6 +16,7 @@ from typing import Mapping
 
 from sqlalchemy import Connection, and_, func, select
 
+from service.assembly.tracking import LAYOUT
 from service.results.tables import (BLOCK, DELIVERED, EDITION, LINK, PRODUCT_GROUP, TEAM, UNSUBSCRIBED,
                                     result_audience, result_click)
 from service.sending.contents import block_group, variant_block
@@ -59,6 +60,13 @@ class Figures:
     @property
     def unsubscribe_rate(self) -> float:
         return self.unsubscribes / self.recipients if self.recipients else 0.0
+
+
+def editions_with_results(conn: Connection, template: str) -> list[date]:
+    """The edition dates of ``template`` that have rollups (were sent and refreshed), oldest first."""
+    a = result_audience.c
+    return list(conn.execute(select(a.edition_date).where(a.template == template, a.measure == DELIVERED)
+                             .distinct().order_by(a.edition_date)).scalars())
 
 
 def results_by(conn: Connection, period: Period, by: str, team: str | None = None) -> list[Figures]:
@@ -137,7 +145,7 @@ def _by_contents(conn: Connection, period: Period, by: str, team: str | None) ->
         owner = key.rpartition("#")[0] if by == "link" else key
         title, owner_team = labels.get(owner, ("", ""))
         if by == "team":
-            title, owner_team = key or "Layout", key
+            title, owner_team, key = key or "Layout", key, key or LAYOUT
         if team is not None and owner_team != team:
             continue
         holder = reach.get(owner, {DELIVERED: 0, UNSUBSCRIBED: 0})

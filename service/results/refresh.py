@@ -33,15 +33,18 @@ class Refreshed:
     seconds: float
 
 
-def refresh(engine: Engine, *, everything: bool = False) -> Refreshed:
-    """Bring the rollups up to date; ``everything``: rewrite every edition's, changed or not."""
+def refresh(engine: Engine, *, everything: bool = False, oldest: date | None = None) -> Refreshed:
+    """Bring the rollups up to date; ``everything``: rewrite every edition's, changed or not.
+
+    Editions before ``oldest`` (the retention's limit) are closed: their clicks are pruned, and
+    their rollups, anonymous sums, are kept as they are."""
     started = time.perf_counter()
     with engine.begin() as conn:
         state = conn.execute(select(result_state).where(result_state.c.id == STATE_ID)).one_or_none()
         last_click = conn.execute(select(func.coalesce(func.max(click.c.id), 0))).scalar_one()
         last_event = conn.execute(select(func.coalesce(func.max(consent_event_table.c.id), 0))).scalar_one()
         since = None if everything or state is None else state
-        editions = changed_editions(conn, since)
+        editions = [(t, d) for t, d in changed_editions(conn, since) if oldest is None or d >= oldest]
         judged = 0
         for template, day in editions:
             judged += judge_edition(conn, template, day)

@@ -7,12 +7,11 @@ from __future__ import annotations
 import re
 import warnings
 from collections import defaultdict
-from datetime import timedelta
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlmodel import SQLModel
 from starlette.testclient import TestClient
 
@@ -23,10 +22,9 @@ from service.results.figures import Period, results_by
 from service.results.refresh import refresh
 from service.results.tables import EARLY, HUMAN, SWEEP, click
 from service.sending.contents import variant_block
-from service.sending.tables import delivery
 from service.settings import Settings
 from service.web.app import create_app
-from send_fixtures import (EDITION, add_customers, db_url, engine, migrated_postgres_url,  # noqa: F401
+from send_fixtures import (EDITION, add_customers, age_deliveries, db_url, engine, migrated_postgres_url,  # noqa: F401
                            send_demo_edition, settings_for)
 
 BASE = "http://127.0.0.1:8000"
@@ -54,13 +52,6 @@ def links_of(message) -> list[tuple[str, object]]:
             for link in dict.fromkeys(found)]
 
 
-def sent_an_hour_ago(engine, rows) -> None:
-    with engine.begin() as conn:
-        for row in rows:
-            conn.execute(update(delivery).where(delivery.c.id == row.id)
-                         .values(updated_at=row.updated_at - timedelta(hours=1)))
-
-
 def test_the_migration_matches_the_tables(engine):
     with engine.connect() as conn, warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -81,7 +72,7 @@ def test_the_send_records_the_blocks_each_variant_held(sent, engine):
 
 def test_clicks_count_for_the_block_team_and_edition_over_the_recipients_who_got_them(sent, engine, db_url):
     reader_a, reader_b, scanner, early = sent[0], sent[1], sent[2], sent[3]
-    sent_an_hour_ago(engine, [row for _, row in sent if row is not early[1]])
+    age_deliveries(engine, ids={row.id for _, row in sent if row is not early[1]})
     link_a, target = next((link, t) for link, t in links_of(reader_a[0]) if t.owner != LAYOUT)
     link_b = next(link for link, t in links_of(reader_b[0]) if t.owner == target.owner)  # same block
     with TestClient(create_app(settings_for(db_url)), base_url=BASE) as client:
@@ -122,7 +113,7 @@ def test_clicks_count_for_the_block_team_and_edition_over_the_recipients_who_got
 
 
 def test_refresh_reads_only_what_changed(sent, engine, db_url):
-    sent_an_hour_ago(engine, [row for _, row in sent])
+    age_deliveries(engine)
     assert refresh(engine).editions == (("weekly", EDITION),)  # the send itself
     assert refresh(engine).editions == ()
     link, target = links_of(sent[0][0])[0]

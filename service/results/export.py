@@ -1,0 +1,64 @@
+"""Figures as rows of named columns: one shape for the CLI's table, CSV and JSON, and the pages'
+downloads. Rates are fractions (0.125), rounded to six places; a CSV cell that a spreadsheet
+would run as a formula is quoted with an apostrophe."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Iterable, Sequence
+
+from service.results.figures import Figures
+
+AUDIENCE_DIMENSIONS = ("edition", "segment", "variant")
+AUDIENCE_COLUMNS = ("key", "delivered", "clickers", "clicks", "click_rate", "machine_clicks", "unsubscribes",
+                    "unsubscribe_rate", "narrowed")
+CONTENT_COLUMNS = ("key", "title", "team", "recipients", "clickers", "clicks", "click_rate", "machine_clicks",
+                   "unsubscribes", "unsubscribe_rate", "segments")
+LINK_COLUMNS = CONTENT_COLUMNS + ("url",)
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def columns(by: str) -> tuple[str, ...]:
+    if by in AUDIENCE_DIMENSIONS:
+        return AUDIENCE_COLUMNS
+    return LINK_COLUMNS if by == "link" else CONTENT_COLUMNS
+
+
+def narrowed(figures: Figures) -> dict[str, int]:
+    """The narrower choices made instead of leaving, by name: {"frequency:monthly": 3, ...}."""
+    return dict(sorted(figures.changes.items()))
+
+
+def record(figures: Figures, by: str) -> dict:
+    """One row of figures as JSON-ready values, by column name."""
+    values = {"key": figures.key, "title": figures.label, "team": figures.team, "recipients": figures.recipients,
+              "delivered": figures.recipients, "clickers": figures.clickers, "clicks": figures.clicks,
+              "click_rate": round(figures.click_rate, 6), "machine_clicks": figures.machine_clicks,
+              "unsubscribes": figures.unsubscribes, "unsubscribe_rate": round(figures.unsubscribe_rate, 6),
+              "narrowed": narrowed(figures), "segments": list(figures.segments), "url": figures.url}
+    return {name: values[name] for name in columns(by)}
+
+
+def records(rows: Iterable[Figures], by: str) -> list[dict]:
+    return [record(figures, by) for figures in rows]
+
+
+def csv_text(rows: Sequence[Figures], by: str) -> str:
+    """The figures as CSV with a header line (lists joined by spaces, choices as name=n)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    names = columns(by)
+    writer.writerow(names)
+    for values in records(rows, by):
+        writer.writerow([_cell(values[name]) for name in names])
+    return buffer.getvalue()
+
+
+def _cell(value) -> str:
+    if isinstance(value, dict):
+        value = " ".join(f"{name}={n}" for name, n in value.items())
+    elif isinstance(value, list):
+        value = " ".join(value)
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
