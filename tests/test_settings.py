@@ -39,6 +39,8 @@ def test_settings_are_frozen():
 @pytest.mark.parametrize("env, message", [
     ({"NEWSLETTER_BASE_URL": "news.example.com"}, "NEWSLETTER_BASE_URL"),
     ({"NEWSLETTER_LINK_KEYS": "short"}, "at least 16"),
+    ({"NEWSLETTER_RESULTS_RETENTION_DAYS": "13 months"}, "NEWSLETTER_RESULTS_RETENTION_DAYS"),
+    ({"NEWSLETTER_RESULTS_RETENTION_DAYS": "0"}, "number of days"),
 ])
 def test_bad_values_are_named(env, message):
     with pytest.raises(SettingsError, match=message):
@@ -55,3 +57,8 @@ def test_the_dramatiq_workers_read_their_queue_and_relay_password_through_the_se
 def test_two_api_keys_of_one_name_are_refused():
     with pytest.raises(SettingsError, match="two keys are named 'crm'"):
         Settings.from_env({"NEWSLETTER_API_KEYS": "crm:a-secret,crm:another"})
+
+
+def test_the_results_retention_is_read_in_days():
+    assert Settings.from_env({}).results_retention_days == 396
+    assert Settings.from_env({"NEWSLETTER_RESULTS_RETENTION_DAYS": " 30 "}).results_retention_days == 30

@@ -89,10 +89,12 @@ def judge_edition(conn: Connection, template: str, day: date) -> int:
     seen = [Seen(r.id, (r.customer, r.client_hash), (r.owner, r.link_index), r.clicked_at, r.sent_at)
             for r in rows]
     before = {r.id: r.verdict for r in rows}
+    # Most clicks are people's and new: one UPDATE for those, one row each only for the others.
     changed = [{"p_id": id_, "p_verdict": verdict} for id_, verdict in verdicts(seen).items()
-               if before[id_] != verdict]
+               if before[id_] != verdict and not (verdict == HUMAN and before[id_] is None)]
     if changed:
         conn.execute(update(click).where(c.id == bindparam("p_id")).values(verdict=bindparam("p_verdict"))
                      .execution_options(synchronize_session=False), changed)
+    # Bounded by what was read: a click the redirect writes meanwhile waits for the next refresh.
+    conn.execute(update(click).where(edition, c.verdict.is_(None), c.id <= max(before)).values(verdict=HUMAN))
     return sum(1 for v in before.values() if v is None)
-
