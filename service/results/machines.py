@@ -75,13 +75,14 @@ def judge_edition(conn: Connection, template: str, day: date) -> int:
     c = click.c
     edition = and_(c.template == template, c.edition_date == day)
     unjudged = select(c.customer).where(edition, c.verdict.is_(None)).distinct()
-    sent_at = (select(delivery.c.updated_at)
-               .select_from(delivery.join(Customer, Customer.id == delivery.c.customer_id))
-               .where(Customer.public_id == c.customer, delivery.c.template == template,
-                      delivery.c.edition_date == day, delivery.c.state == SENT)
-               .scalar_subquery())
+    d = delivery.c
+    # Joined by the customer's id, so the ledger's (customer, edition) index finds each delivery.
+    source = (click.outerjoin(Customer, Customer.public_id == c.customer)
+              .outerjoin(delivery, and_(d.customer_id == Customer.id, d.template == c.template,
+                                        d.edition_date == c.edition_date, d.state == SENT)))
     rows = conn.execute(select(c.id, c.customer, c.client_hash, c.owner, c.link_index, c.clicked_at, c.verdict,
-                               sent_at.label("sent_at"))
+                               d.updated_at.label("sent_at"))
+                        .select_from(source)
                         .where(edition, c.customer.in_(unjudged))
                         .order_by(c.customer, c.client_hash, c.clicked_at, c.id)).all()
     if not rows:
