@@ -17,6 +17,7 @@ from preferences.database import make_engine
 # Packages that add tables import their models here too, so autogenerate sees every table.
 import service.sending.tables  # noqa: F401,E402  (the send's delivery ledger: send_run, delivery)
 import service.results.tables  # noqa: F401,E402  (clicks on tracked links)
+import service.sending.contents  # noqa: F401,E402  (what each variant of an edition held)
 
 config = context.config
 if config.config_file_name is not None:

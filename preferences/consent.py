@@ -17,6 +17,7 @@ from typing import Any, Iterator, Sequence
 from sqlalchemy import Connection, bindparam, insert
 from sqlalchemy.orm import Session
 
+from preferences.attribution import current_edition
 from preferences.models import Channel, consent_event_table
 from preferences.prepared import Prepared
 from preferences.utc import utcnow
@@ -98,9 +99,11 @@ def record_many(
     if not changes:
         return []
     channel, at = Channel(channel), at or utcnow()
+    edition = current_edition()
+    template, day = (edition.template, edition.day) if edition else (None, None)
     rows = [{"customer_id": customer_id, "field": field, "old_value": encode_value(old),
              "new_value": encode_value(new), "channel": channel, "at": at, "client_hash": client_hash,
-             "actor": _ACTOR.get()}
+             "actor": _ACTOR.get(), "template": template, "edition_date": day}
             for field, old, new in changes]
     _INSERT.run_in(conn, rows)
     # The values as they were stored and will be read back (JSON: a date becomes its ISO text).
@@ -111,7 +114,7 @@ def record_many(
 # inline(): no RETURNING of the new ids on PostgreSQL (nobody reads them here).
 _INSERT = Prepared(insert(consent_event_table).inline().values(
     {name: bindparam(name) for name in ("customer_id", "field", "old_value", "new_value", "channel", "at",
-                                        "client_hash", "actor")}))
+                                        "client_hash", "actor", "template", "edition_date")}))
 
 
 def _decoded(text: str | None) -> Any:

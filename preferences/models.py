@@ -146,6 +146,12 @@ class ConsentEvent(SQLModel, table=True):
     client_hash: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
     # Who made an operator's change: the API key's name (see consent.acting_as); never a secret.
     actor: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    # The edition whose link (unsubscribe, preferences) the change came from, if it came from one
+    # (see consent.from_edition): the results count churn and narrower choices per edition.
+    template: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    edition_date: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+
+    __table_args__ = (Index("ix_consent_event_edition", "template", "edition_date"),)
 
     @property
     def old(self) -> Any:

@@ -1,5 +1,7 @@
 """What the preference pages read from a request besides the link: the submitted form, its
-version field, and the client hash that page changes record in their consent events."""
+version field, the client hash that page changes record in their consent events, and the
+edition the customer came from (kept on every URL the pages link to, so a change made further
+on still names it)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 from starlette.requests import ClientDisconnect, Request
 
+from preferences.attribution import EDITION_PARAM, EditionRef, edition_of, edition_query
 from preferences.consent import client_hash
 
 MAX_FORM_FIELDS = 300
@@ -46,3 +49,17 @@ def form_version(value: object) -> int | None:
 def client(request: Request) -> str:
     """The hash of the client's address and user agent (never the values themselves)."""
     return client_hash(request.client.host if request.client else None, request.headers.get("user-agent"))
+
+
+def edition_in(request: Request) -> EditionRef | None:
+    """The edition named by the request's ``edition`` parameter, if it names one."""
+    return edition_of(request.query_params.get(EDITION_PARAM))
+
+
+def keeping_edition(request: Request, url: str) -> str:
+    """``url`` with the request's edition parameter added, if it had a valid one."""
+    edition = edition_in(request)
+    if edition is None:
+        return url
+    query = edition_query(edition.id)
+    return url + ("&" + query[1:] if "?" in url else query)

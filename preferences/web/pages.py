@@ -30,6 +30,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from preferences import store
+from preferences.attribution import EditionRef, from_edition
 from preferences.database import WriterBusy, for_writes
 from preferences.errors import InvalidPreference, StaleForm, UnknownCustomer
 from preferences.links import Purpose
@@ -37,7 +38,7 @@ from preferences.models import Channel, Preference, Status
 from preferences.pending import ConfirmationNeeded, PendingCustomer
 from preferences.web.centre import Centre
 from preferences.web.form import error_codes, read_form
-from preferences.web.form_input import client, form_version, submitted_form
+from preferences.web.form_input import client, edition_in, form_version, submitted_form
 from preferences.web.snapshot import Snapshot, current, find_for_write, read_snapshot
 from preferences.web.subscription_pages import SubscriptionPages
 from preferences.web.views import NOT_FOUND, PageViews, Reader, problem
@@ -124,7 +125,8 @@ class _PreferencePages:
             outcome, status = (None, 422) if errors else ("saved", 200)
         if outcome == "saved":
             try:
-                saved = await self._saved(snap.customer_id, changes, version, client(request), today, catalogue)
+                saved = await self._saved(snap.customer_id, changes, version, client(request), today, catalogue,
+                                          edition_in(request))
                 snap, events = Snapshot.of_row(saved.state), saved.events
             except StaleForm:  # saved by another request since we read it
                 snap, outcome, status = await self.read(self._reread, snap), "stale", 409
@@ -151,8 +153,8 @@ class _PreferencePages:
         return await run_in_threadpool(self._write, self.centre.write_engine, *args)
 
     def _write(self, engine, customer_id: int, changes, version: int, client_hash: str, today,
-               catalogue) -> store.SavedChoices:
-        with engine.begin() as conn:
+               catalogue, edition: EditionRef | None) -> store.SavedChoices:
+        with engine.begin() as conn, from_edition(edition):
             return store.save_choices(conn, customer_id, changes, Channel.PAGE, version, client_hash, today=today,
                                       known_groups=catalogue.product_groups, locales=catalogue.locales)
 
@@ -178,7 +180,8 @@ class _PreferencePages:
             if resubscribe and snap.status is Status.ACTIVE:
                 return self.views.state_page(request, snap, catalogue)
             change = store.resubscribe_pending if resubscribe else store.unsubscribe
-            change(session, customer, Channel.PAGE, client(request))
+            with from_edition(edition_in(request)):
+                change(session, customer, Channel.PAGE, client(request))
             snap = current(session, customer)
             context = store.confirm_link_context(session.get(Preference, customer.id))  # type: ignore[arg-type]
             session.commit()

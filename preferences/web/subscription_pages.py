@@ -19,10 +19,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from preferences import store
+from preferences.attribution import from_edition
 from preferences.links import Purpose
 from preferences.models import Channel, Status
 from preferences.web.centre import Centre
-from preferences.web.form_input import client, submitted_form
+from preferences.web.form_input import client, edition_in, keeping_edition, submitted_form
 from preferences.web.snapshot import current, find_confirmable, find_for_write, read_snapshot
 from preferences.web.views import NOT_FOUND, PageViews, Reader, problem
 
@@ -37,7 +38,9 @@ class SubscriptionPages:
         self.read = Reader(centre)
 
     def _preferences(self, request: Request, snap) -> str:
-        return self.views.path_for("preferences", self.centre.signer.sign(snap.public_id, Purpose.PREFERENCES))
+        # Kept with the edition: who goes on to narrow their choices instead counts for it.
+        return keeping_edition(request, self.views.path_for(
+            "preferences", self.centre.signer.sign(snap.public_id, Purpose.PREFERENCES)))
 
     # Confirm link ---------------------------------------------------------------------------
 
@@ -80,8 +83,9 @@ class SubscriptionPages:
         locale, switch = self.views.locale(request, snap.locale, catalogue)
         return self.views.render("unsubscribe.html", locale, request, catalogue, switch=switch,
                                  done=False, already=snap.status is Status.UNSUBSCRIBED,
-                                 action=self.views.path_for("unsubscribe_save", request.path_params["token"])
-                                 + "?" + urlencode(VIA_PAGE), one_click=ONE_CLICK,
+                                 action=keeping_edition(request, self.views.path_for(
+                                     "unsubscribe_save", request.path_params["token"]) + "?" + urlencode(VIA_PAGE)),
+                                 one_click=ONE_CLICK,
                                  preferences=self._preferences(request, snap))
 
     async def unsubscribe(self, request: Request) -> Response:
@@ -102,8 +106,9 @@ class SubscriptionPages:
             if found is None:
                 return problem(*NOT_FOUND)
             customer, snap = found
-            store.unsubscribe(session, customer, Channel.ONE_CLICK if one_click else Channel.PAGE,
-                              client(request))
+            with from_edition(edition_in(request)):
+                store.unsubscribe(session, customer, Channel.ONE_CLICK if one_click else Channel.PAGE,
+                                  client(request))
             # Committed before the 200 is sent: a failing write raises and becomes a 503.
             session.commit()
         locale, _ = self.views.locale(request, snap.locale, catalogue)

@@ -25,6 +25,7 @@ from preferences.web import i18n
 from preferences.web.centre import Catalogue, Centre
 from preferences.web.csrf import form_token
 from preferences.web.form import Choices, FormState, explain
+from preferences.web.form_input import keeping_edition
 from preferences.web.snapshot import Snapshot
 from preferences.web.wording import summary
 
@@ -81,7 +82,7 @@ class PageViews:
         path = request.scope["path"]  # not request.url, which rebuilds the whole URL each time
         if path.endswith(("/unsubscribe", "/resubscribe")):
             path = path.rsplit("/", 1)[0]
-        return locale, [(other, translations.language_name(other), f"{path}?lang={other}")
+        return locale, [(other, translations.language_name(other), keeping_edition(request, f"{path}?lang={other}"))
                         for other in offered if other != locale]
 
     def render(self, template: str, locale: str, request: Request, catalogue: Catalogue, *,
@@ -101,8 +102,8 @@ class PageViews:
         return self.render("status.html", locale, request, catalogue, status=status, switch=switch,
                            pending=snap.status is Status.PENDING, notice=notice,
                            first_name=snap.first_name,
-                           resubscribe=self.path_for("preferences_resubscribe", token),
-                           unsubscribe=self.path_for("preferences_unsubscribe", token))
+                           resubscribe=keeping_edition(request, self.path_for("preferences_resubscribe", token)),
+                           unsubscribe=keeping_edition(request, self.path_for("preferences_unsubscribe", token)))
 
     def centre_page(self, request: Request, snap: Snapshot, catalogue: Catalogue, *, status: int = 200,
                     notice: str | None = None, state: FormState | None = None,
@@ -119,8 +120,9 @@ class PageViews:
             first_name=snap.first_name, version=snap.version, messages=messages,
             what=self.summary(snap, catalogue, locale),
             choices=_choices(state, snap.paused_until, catalogue, locale, today, tuple(messages.items())),
-            action=base + (f"?lang={locale}" if request.query_params.get("lang") == locale else ""),
-            unsubscribe=self.path_for("preferences_unsubscribe", token))
+            action=keeping_edition(request, base + (f"?lang={locale}" if request.query_params.get("lang") == locale
+                                                    else "")),
+            unsubscribe=keeping_edition(request, self.path_for("preferences_unsubscribe", token)))
 
     def summary(self, snap: Snapshot, catalogue: Catalogue, locale: str) -> str:
         """What the customer will get, in words, in ``locale``."""

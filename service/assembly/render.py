@@ -8,6 +8,7 @@ from __future__ import annotations
 import html as htmllib
 import re
 from collections import OrderedDict
+from urllib.parse import quote
 from dataclasses import dataclass, replace
 from email.utils import format_datetime
 from datetime import datetime, timezone
@@ -17,6 +18,7 @@ from inscriptis.css_profiles import CSS_PROFILES
 from inscriptis.model.config import ParserConfig
 from markupsafe import escape
 
+from preferences.attribution import edition_query
 from preferences.links import TOKEN_LENGTH, LinkSigner, Purpose
 
 from service.assembly.edition import Assembly, Edition, VariantKey
@@ -31,7 +33,7 @@ GMAIL_CLIP_BYTES = 102 * 1024
 MAX_CACHED_VARIANTS = 512
 # The longest value each personal field may have once escaped for HTML (import limits x escaping).
 LONGEST_HTML = {"recipient.first_name": 100 * 6, "recipient.email": 254 * 5,
-                "links.preferences": 200, "links.unsubscribe": 200, "links.view_online": 260,
+                "links.preferences": 300, "links.unsubscribe": 300, "links.view_online": 260,
                 TOKEN_FIELD: TOKEN_LENGTH}
 _TEXT_CONFIG = ParserConfig(css=CSS_PROFILES["strict"], display_links=True, display_images=False)
 _BLANK_LINES = re.compile(r"\n[ \t]*(\n[ \t]*){2,}")
@@ -119,16 +121,17 @@ class Renderer:
     def values(self, variant: CompiledVariant, template_fallback: str, recipient: Recipient) -> dict[str, str]:
         """The raw (unescaped) personal values of one recipient."""
         public_id = recipient.public_id
-        sign = self.signer.url
-        edition_token = edition_token_of(self.signer, public_id, variant.edition_id)
+        sign, edition_id = self.signer.url, variant.edition_id
+        edition_token = edition_token_of(self.signer, public_id, edition_id)
+        from_here = edition_query(edition_id)  # where a change made through the link came from
         return {
             # Control characters have no place in a name, and CR/LF none near a header.
             "recipient.first_name": _CONTROL.sub("", recipient.first_name or "") or template_fallback,
             "recipient.email": recipient.email,
-            "links.preferences": sign(self.base_url, public_id, Purpose.PREFERENCES),
-            "links.unsubscribe": sign(self.base_url, public_id, Purpose.UNSUBSCRIBE),
+            "links.preferences": sign(self.base_url, public_id, Purpose.PREFERENCES) + from_here,
+            "links.unsubscribe": sign(self.base_url, public_id, Purpose.UNSUBSCRIBE) + from_here,
             # The web version is per edition: the token is bound to it, the path names it.
-            "links.view_online": f"{self.base_url}{Purpose.VIEW.path}{variant.edition_id}/{edition_token}",
+            "links.view_online": f"{self.base_url}{Purpose.VIEW.path}{edition_id}/{edition_token}",
             TOKEN_FIELD: edition_token,  # the recipient's part of every tracked link
         }
 
@@ -159,10 +162,14 @@ class Renderer:
             to=mailbox(name, recipient.email), date=date_header,
             message_id=mid or message_id(variant.edition_id, recipient.public_id, edition.template.list_id),
             unsubscribe_url=values["links.unsubscribe"],
-            unsubscribe_mailto=f"mailto:{self.unsubscribe_mailto}?subject=unsubscribe%20"
-                               + values["links.unsubscribe"].rsplit("/", 1)[-1],
+            unsubscribe_mailto=self.unsubscribe_mailto_of(values["links.unsubscribe"], variant.edition_id),
             text_values=values, html_values=escaped,
         )
+
+    def unsubscribe_mailto_of(self, unsubscribe_url: str, edition_id: str) -> str:
+        """The List-Unsubscribe mailto: its subject is ``unsubscribe <token> <edition>``."""
+        token = unsubscribe_url.split("?", 1)[0].rsplit("/", 1)[-1]
+        return f"mailto:{self.unsubscribe_mailto}?subject=unsubscribe%20{token}%20{quote(edition_id, safe='')}"
 
     @staticmethod
     def _fallback(edition: Edition, variant: CompiledVariant) -> str:

@@ -8,11 +8,15 @@ counts once per measure and key, in the segment and variant their delivery had."
 
 from __future__ import annotations
 
+import json
+from collections import defaultdict
 from datetime import date
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, and_, func, select
 
-from service.results.tables import DELIVERED
+from preferences.consent import EXCLUDED_GROUPS, FREQUENCY, PAUSED_UNTIL, STATUS
+from preferences.models import Status, consent_event_table
+from service.results.tables import DELIVERED, EXCLUDED, FREQUENCY as NEW_FREQUENCY, PAUSED, UNSUBSCRIBED
 from service.sending.tables import SENT, delivery
 
 
@@ -23,5 +27,36 @@ def rows(conn: Connection, template: str, day: date) -> list[dict]:
     delivered = conn.execute(select(segment, variant, func.count())
                              .where(d.template == template, d.edition_date == day, d.state == SENT)
                              .group_by(segment, variant)).all()
-    return [{"template": template, "edition_date": day, "measure": DELIVERED, "key": "", "segment": s,
-             "variant": v, "customers": n} for s, v, n in delivered]
+    found = [{"template": template, "edition_date": day, "measure": DELIVERED, "key": "", "segment": s,
+              "variant": v, "customers": n} for s, v, n in delivered]
+    return found + [{"template": template, "edition_date": day, "measure": measure, "key": key, "segment": s,
+                     "variant": v, "customers": len(customers)}
+                    for (measure, key, s, v), customers in sorted(choices(conn, template, day).items())]
+
+
+def choices(conn: Connection, template: str, day: date) -> dict[tuple, set[int]]:
+    """(measure, key, segment, variant) -> the customers who made that change from the edition.
+
+    Only an event whose customer the ledger sent the edition to counts: the edition a link names
+    is not signed, so a name the customer was never sent is no attribution."""
+    e, d = consent_event_table.c, delivery.c
+    events = conn.execute(
+        select(e.customer_id, e.field, e.old_value, e.new_value, func.coalesce(d.segment, ""),
+               func.coalesce(d.variant, ""))
+        .join_from(consent_event_table, delivery, and_(d.customer_id == e.customer_id, d.template == e.template,
+                                                       d.edition_date == e.edition_date, d.state == SENT))
+        .where(e.template == template, e.edition_date == day,
+               e.field.in_((STATUS, FREQUENCY, PAUSED_UNTIL, EXCLUDED_GROUPS))))
+    found: dict[tuple, set[int]] = defaultdict(set)
+    for customer, field, old_text, new_text, segment, variant in events:
+        old, new = (json.loads(t) if t is not None else None for t in (old_text, new_text))
+        if field == STATUS and new == Status.UNSUBSCRIBED:
+            found[(UNSUBSCRIBED, "", segment, variant)].add(customer)
+        elif field == FREQUENCY and new and new != old:
+            found[(NEW_FREQUENCY, str(new), segment, variant)].add(customer)
+        elif field == PAUSED_UNTIL and new:
+            found[(PAUSED, "", segment, variant)].add(customer)
+        elif field == EXCLUDED_GROUPS:
+            for group in set(new or ()) - set(old or ()):
+                found[(EXCLUDED, str(group)[:64], segment, variant)].add(customer)
+    return found

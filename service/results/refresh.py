@@ -65,13 +65,15 @@ def refreshed_at(conn: Connection) -> datetime | None:
 def changed_editions(conn: Connection, since) -> list[tuple[str, date]]:
     """The editions with clicks, deliveries or attributed changes after ``since`` (a result_state
     row; None: every edition there is)."""
-    c, r = click.c, send_run.c
+    c, r, e = click.c, send_run.c, consent_event_table.c
     clicks = select(c.template, c.edition_date)
     runs = select(r.template, r.edition_date)
+    events = select(e.template, e.edition_date).where(e.template.is_not(None), e.edition_date.is_not(None))
     if since is not None:
         clicks = clicks.where(c.id > since.click_id)
         runs = runs.where(r.updated_at >= since.refreshed_at)
-    found = conn.execute(union(clicks, runs)).all()
+        events = events.where(e.id > since.consent_event_id)
+    found = conn.execute(union(clicks, runs, events)).all()
     return sorted((row[0], row[1]) for row in found)
 
 

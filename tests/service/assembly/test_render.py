@@ -82,7 +82,9 @@ LIST_NAMES = {"de": "Wöchentlicher Newsletter", "en": "Weekly newsletter"}
 
 
 def token_in(url: str, purpose: str) -> str:
-    match = re.fullmatch(re.escape(BASE_URL) + f"/{purpose}/" + r"([A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{22})", url)
+    """The token of a personal link, which names the edition it was sent in."""
+    match = re.fullmatch(re.escape(BASE_URL) + f"/{purpose}/" + r"([A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{22})"
+                         + re.escape("?edition=weekly/2026-11-23"), url)
     assert match, url
     return match.group(1)
 
@@ -92,7 +94,7 @@ def assert_rfc8058(message, recipient: Recipient) -> None:
     https, mailto = re.fullmatch(r"<([^>]+)>, <([^>]+)>", str(message["List-Unsubscribe"])).groups()
     assert SIGNER.verify(token_in(https, "unsubscribe"), "unsubscribe") == recipient.public_id
     assert mailto.startswith(f"mailto:{MAILTO}?subject=")
-    assert mailto.endswith(token_in(https, "unsubscribe"))
+    assert mailto.endswith(f"=unsubscribe%20{token_in(https, 'unsubscribe')}%20weekly%2F2026-11-23")
     # The list's name in the recipient's language (template.yaml: name: {de: ..., en: ...}).
     assert message["List-Id"] == f"{LIST_NAMES.get(recipient.locale, LIST_NAMES['de'])} <weekly.nordhaus.example>"
 
