@@ -159,8 +159,9 @@ def _table(rows: list[Figures], by: str, title: str) -> Table:
 
 
 _HEADERS = {"click_rate": "rate", "machine_clicks": "machine", "unsubscribes": "unsub.",
-            "unsubscribe_rate": "churn", "narrowed": "narrowed instead"}
-_TEXT = ("key", "title", "team", "segments", "url", "narrowed")
+            "unsubscribe_rate": "churn", "narrowed": "narrowed instead", "narrowed_rate": "rate",
+            "changes": "their choices"}
+_TEXT = ("key", "title", "team", "segments", "url", "changes")
 
 
 def _shown(name: str, value) -> str:

@@ -3,8 +3,10 @@
 ``delivered``: the ledger's sent rows per segment and variant. The rest is read from the consent
 trail, for the changes made from a link of the edition (its unsubscribe or preference link):
 ``unsubscribed``, and the narrower choices that kept a reader instead: a new ``frequency`` (key:
-the one chosen), ``paused``, ``excluded`` (key: the product group no longer wanted). A customer
-counts once per measure and key, in the segment and variant their delivery had."""
+the one chosen), ``paused``, ``excluded`` (key: the product group no longer wanted), and ``narrowed``: the
+customers who made any of them (a slower frequency only: weekly to monthly narrows, monthly to
+weekly does not). A customer counts once per measure and key, in the segment and variant their
+delivery had."""
 
 from __future__ import annotations
 
@@ -15,8 +17,8 @@ from datetime import date
 from sqlalchemy import Connection, and_, func, select
 
 from preferences.consent import EXCLUDED_GROUPS, FREQUENCY, PAUSED_UNTIL, STATUS
-from preferences.models import Status, consent_event_table
-from service.results.tables import DELIVERED, EXCLUDED, FREQUENCY as NEW_FREQUENCY, PAUSED, UNSUBSCRIBED
+from preferences.models import Frequency, Status, consent_event_table
+from service.results.tables import DELIVERED, EXCLUDED, FREQUENCY as NEW_FREQUENCY, NARROWED, PAUSED, UNSUBSCRIBED
 from service.sending.tables import SENT, delivery
 
 
@@ -50,13 +52,27 @@ def choices(conn: Connection, template: str, day: date) -> dict[tuple, set[int]]
     found: dict[tuple, set[int]] = defaultdict(set)
     for customer, field, old_text, new_text, segment, variant in events:
         old, new = (json.loads(t) if t is not None else None for t in (old_text, new_text))
+        narrower = False
         if field == STATUS and new == Status.UNSUBSCRIBED:
             found[(UNSUBSCRIBED, "", segment, variant)].add(customer)
         elif field == FREQUENCY and new and new != old:
             found[(NEW_FREQUENCY, str(new), segment, variant)].add(customer)
+            narrower = _pace(new) > _pace(old)
         elif field == PAUSED_UNTIL and new:
             found[(PAUSED, "", segment, variant)].add(customer)
+            narrower = True
         elif field == EXCLUDED_GROUPS:
             for group in set(new or ()) - set(old or ()):
                 found[(EXCLUDED, str(group)[:64], segment, variant)].add(customer)
+                narrower = True
+        if narrower:
+            found[(NARROWED, "", segment, variant)].add(customer)
     return found
+
+
+_PACES = {Frequency.WEEKLY: 1, Frequency.BIWEEKLY: 2, Frequency.MONTHLY: 4}
+
+
+def _pace(frequency) -> int:
+    """Weeks between editions: more is slower."""
+    return _PACES.get(frequency, 0)

@@ -12,7 +12,7 @@ from service.results.figures import Figures
 
 AUDIENCE_DIMENSIONS = ("edition", "segment", "variant")
 AUDIENCE_COLUMNS = ("key", "delivered", "clickers", "clicks", "click_rate", "machine_clicks", "unsubscribes",
-                    "unsubscribe_rate", "narrowed")
+                    "unsubscribe_rate", "narrowed", "narrowed_rate", "changes")
 CONTENT_COLUMNS = ("key", "title", "team", "recipients", "clickers", "clicks", "click_rate", "machine_clicks",
                    "unsubscribes", "unsubscribe_rate", "segments")
 LINK_COLUMNS = CONTENT_COLUMNS + ("url",)
@@ -25,9 +25,6 @@ def columns(by: str) -> tuple[str, ...]:
     return LINK_COLUMNS if by == "link" else CONTENT_COLUMNS
 
 
-def narrowed(figures: Figures) -> dict[str, int]:
-    """The narrower choices made instead of leaving, by name: {"frequency:monthly": 3, ...}."""
-    return dict(sorted(figures.changes.items()))
 
 
 def record(figures: Figures, by: str) -> dict:
@@ -36,7 +33,9 @@ def record(figures: Figures, by: str) -> dict:
               "delivered": figures.recipients, "clickers": figures.clickers, "clicks": figures.clicks,
               "click_rate": round(figures.click_rate, 6), "machine_clicks": figures.machine_clicks,
               "unsubscribes": figures.unsubscribes, "unsubscribe_rate": round(figures.unsubscribe_rate, 6),
-              "narrowed": narrowed(figures), "segments": list(figures.segments), "url": figures.url}
+              "narrowed": figures.narrowed, "narrowed_rate": round(figures.narrowed_rate, 6),
+              "changes": dict(sorted(figures.changes.items())), "segments": list(figures.segments),
+              "url": figures.url}
     return {name: values[name] for name in columns(by)}
 
 

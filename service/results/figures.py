@@ -17,7 +17,7 @@ from typing import Mapping
 from sqlalchemy import Connection, and_, func, select
 
 from service.assembly.tracking import LAYOUT
-from service.results.tables import (BLOCK, DELIVERED, EDITION, LINK, PRODUCT_GROUP, TEAM, UNSUBSCRIBED,
+from service.results.tables import (BLOCK, DELIVERED, EDITION, LINK, NARROWED, PRODUCT_GROUP, TEAM, UNSUBSCRIBED,
                                     result_audience, result_click)
 from service.sending.contents import block_group, variant_block
 
@@ -48,6 +48,7 @@ class Figures:
     clicks: int = 0
     machine_clicks: int = 0
     unsubscribes: int = 0
+    narrowed: int = 0  # customers who made a narrower choice (slower, paused, fewer groups) instead
     # The narrower choices made instead of leaving: "frequency:monthly", "paused", "excluded:<group>".
     changes: Mapping[str, int] = field(default_factory=dict)
     segments: tuple[str, ...] = ()  # the segments reached (blocks, teams, links, groups)
@@ -60,6 +61,17 @@ class Figures:
     @property
     def unsubscribe_rate(self) -> float:
         return self.unsubscribes / self.recipients if self.recipients else 0.0
+
+    @property
+    def narrowed_rate(self) -> float:
+        return self.narrowed / self.recipients if self.recipients else 0.0
+
+
+def templates_with_results(conn: Connection) -> list[str]:
+    """The templates that have rollups, by name."""
+    a = result_audience.c
+    return list(conn.execute(select(a.template).where(a.measure == DELIVERED).distinct().order_by(a.template))
+                .scalars())
 
 
 def editions_with_results(conn: Connection, template: str) -> list[date]:
@@ -94,11 +106,12 @@ def _by_audience(conn: Connection, period: Period, by: str) -> list[Figures]:
     for key in sorted(set(measures) | set(clicks)):
         found = measures.get(key, {})
         n_clicks, n_clickers, n_machine = clicks.get(key, (0, 0, 0))
-        changes = {name: n for name, n in found.items() if name not in (DELIVERED, UNSUBSCRIBED)}
+        changes = {name: n for name, n in found.items() if name not in (DELIVERED, UNSUBSCRIBED, NARROWED)}
         text = key.isoformat() if isinstance(key, date) else key
         rows.append(Figures(text, text, recipients=found.get(DELIVERED, 0), clickers=int(n_clickers),
                             clicks=int(n_clicks), machine_clicks=int(n_machine),
-                            unsubscribes=found.get(UNSUBSCRIBED, 0), changes=changes))
+                            unsubscribes=found.get(UNSUBSCRIBED, 0), narrowed=found.get(NARROWED, 0),
+                            changes=changes))
     return rows
 
 

@@ -61,8 +61,9 @@ result_click = Table(
 )
 
 # Measures of result_audience: delivered, unsubscribed, frequency (key: the new frequency),
-# paused, excluded (key: the product group).
+# paused, excluded (key: the product group), narrowed (any of the last three, a slower pace only).
 DELIVERED, UNSUBSCRIBED, FREQUENCY, PAUSED, EXCLUDED = "delivered", "unsubscribed", "frequency", "paused", "excluded"
+NARROWED = "narrowed"
 
 result_audience = Table(
     "result_audience", SQLModel.metadata,

@@ -94,6 +94,7 @@ def test_unsubscribes_and_narrower_choices_count_for_the_edition_they_came_from(
     assert (total.recipients, total.unsubscribes) == (10, 2)  # a and c; d named another edition
     assert total.unsubscribe_rate == pytest.approx(0.2)
     assert total.changes == {"frequency:monthly": 1, f"excluded:{groups[0]}": 1}
+    assert total.narrowed == 1 and total.narrowed_rate == pytest.approx(0.1)  # b, once for both choices
     layout = next(f for f in by_block if f.key == "layout")
     assert layout.unsubscribes == 2  # every variant holds the layout
     assert all(f.unsubscribes <= 2 for f in by_block)
