@@ -30,6 +30,7 @@ from service.web import errors, redirect
 from service.web import web_version
 from service.web.catalogue import centre_for
 from service.web.preview import PreviewPages
+from service.web.results_pages import ResultsPages
 from service.web.security_headers import SecurityHeaders
 
 
@@ -51,6 +52,7 @@ def create_app(settings: Settings, *, extra_routes: Iterable[BaseRoute] = ()) ->
         # The customers' pages first: the router tries the routes in order, on every request.
         *preference_routes(centre, on_confirmation_needed=confirmations),
         *preview.routes(),
+        *ResultsPages(engine, settings.preview_password).routes(),
         *web_version.routes(live, engine, centre.signer, renderer),
         *redirect.routes(centre.signer, clicks),
         *api.routes(centre, on_confirmation_needed=confirmations),

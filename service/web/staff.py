@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
 PREFIX = "/preview"
+RESULTS_PREFIX = "/results"  # the results pages: staff too
 # The email is shown in srcdoc, so it lives under this policy too: its inline CSS and https
 # images load, nothing else does (no scripts, fonts, frames or form posts elsewhere).
 PAGE_CSP = ("default-src 'none'; img-src https: data:; style-src 'unsafe-inline'; frame-src 'self'; "
@@ -27,7 +28,8 @@ STAFF_HEADERS = {"Content-Security-Policy": PAGE_CSP, "Cache-Control": "no-store
 
 
 def is_staff_path(path: str) -> bool:
-    return path == PREFIX or path.startswith(PREFIX + "/")
+    return any(path == prefix or path.startswith((prefix + "/", prefix + "."))
+               for prefix in (PREFIX, RESULTS_PREFIX))
 
 
 @functools.cache

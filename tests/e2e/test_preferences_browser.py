@@ -12,14 +12,11 @@ under the test's tmp dir (printed at the end; run with -s to see the path).
 
 from __future__ import annotations
 
-import os
-import socket
 import threading
 import time
 import urllib.error
 import urllib.request
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 from sqlmodel import Session
@@ -34,10 +31,8 @@ from preferences.web import errors
 from preferences.web.centre import Catalogue, Centre
 from preferences.web.csrf import protect
 from preferences.web.pages import routes
+from chromium import browser, free_port  # noqa: F401  (browser is a fixture)
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 USER_AGENT = "newsletter-e2e-browser"
 PROVIDER_AGENT = "mail-provider-unsubscriber/1.0"
 TODAY = date(2026, 11, 23)  # a Monday, the weekly edition's day
@@ -51,21 +46,6 @@ GROUPS = {
     "lighting": {"de": "Licht & Beleuchtung", "en": "Lighting"},
     "pets": {"de": "Tierbedarf", "en": "Pet supplies"},
 }
-
-
-def need(available: bool, why: str) -> None:
-    """Skip without the browser; in CI (NEWSLETTER_REQUIRE_SERVICES=1) fail instead."""
-    if available:
-        return
-    if os.environ.get("NEWSLETTER_REQUIRE_SERVICES") == "1":
-        pytest.fail(f"required service missing: {why} (NEWSLETTER_REQUIRE_SERVICES=1)")
-    pytest.skip(why)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def mondays(day: date) -> list[date]:
@@ -106,22 +86,6 @@ def served(tmp_path):
     server.should_exit = True
     thread.join(timeout=10)
     engine.dispose()
-
-
-@pytest.fixture
-def browser():
-    need(Path(CHROMIUM).exists(), f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:  # pragma: no cover - depends on the machine
-        need(False, "playwright (Python) is not installed")
-    playwright = sync_playwright().start()
-    try:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-    finally:
-        playwright.stop()
 
 
 def state(engine, public_id):
