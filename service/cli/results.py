@@ -20,13 +20,10 @@ from typer.core import TyperGroup
 from preferences.database import make_engine
 from service.cli.console import err, load_settings, out, parse_day, safe_url
 from service.results.export import columns, csv_text, records
-from service.results.figures import BY, Figures, Period, editions_with_results, results_by
+from service.results.figures import BY, Figures, Period, choose_period, results_by
 from service.results.refresh import refresh
 from service.results.retention import oldest_kept, prune
 from service.settings import Settings
-
-TREND_EDITIONS = 8  # --by edition without dates: the last this many editions
-
 
 class _ShowByDefault(TyperGroup):
     """``newsletter results weekly ...`` is ``newsletter results show weekly ...``."""
@@ -131,16 +128,10 @@ def _period(conn, template: str, by: str, date_, first, last) -> Period | None:
     if date_:
         day = parse_day(date_)
         return Period(template, day, day)
-    if first or last:
-        low, high = parse_day(first) if first else date.min, parse_day(last) if last else date.max
-        if low > high:
-            raise typer.BadParameter(f"--from {low} is after --to {high}")
-        return Period(template, low, high)
-    found = editions_with_results(conn, template)
-    if not found:
-        return None
-    chosen = found[-TREND_EDITIONS:] if by == "edition" else found[-1:]
-    return Period(template, chosen[0], chosen[-1])
+    low, high = parse_day(first) if first else None, parse_day(last) if last else None
+    if low and high and low > high:
+        raise typer.BadParameter(f"--from {low} is after --to {high}")
+    return choose_period(conn, template, by, low, high)
 
 
 def _span(period: Period) -> str:

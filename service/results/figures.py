@@ -81,6 +81,25 @@ def editions_with_results(conn: Connection, template: str) -> list[date]:
                              .distinct().order_by(a.edition_date)).scalars())
 
 
+TREND_EDITIONS = 8  # by edition without dates: the last this many editions
+
+
+def choose_period(conn: Connection, template: str, by: str, first: date | None = None,
+                  last: date | None = None) -> Period | None:
+    """The editions asked for: ``first`` to ``last`` where given (either open); else the last
+    ``TREND_EDITIONS`` editions with results by edition, the latest one by anything else. None
+    when the template has no results yet. ``first`` after ``last`` is a ValueError."""
+    if first and last and first > last:
+        raise ValueError(f"from {first} is after to {last}")
+    if first or last:
+        return Period(template, first or date.min, last or date.max)
+    found = editions_with_results(conn, template)
+    if not found:
+        return None
+    chosen = found[-TREND_EDITIONS:] if by == "edition" else found[-1:]
+    return Period(template, chosen[0], chosen[-1])
+
+
 def results_by(conn: Connection, period: Period, by: str, team: str | None = None) -> list[Figures]:
     """The figures of ``period`` by one dimension (one of ``BY``); ``team``: only its blocks/links."""
     if by not in BY:

@@ -26,7 +26,7 @@ from service.delivery.registry import parse_target
 from service.lifecycle.confirmations import ConfirmationMailer
 from service.results.recorder import ClickRecorder
 from service.settings import Settings
-from service.web import errors, redirect
+from service.web import errors, redirect, results_api
 from service.web import web_version
 from service.web.catalogue import centre_for
 from service.web.preview import PreviewPages
@@ -55,7 +55,7 @@ def create_app(settings: Settings, *, extra_routes: Iterable[BaseRoute] = ()) ->
         *ResultsPages(engine, settings.preview_password).routes(),
         *web_version.routes(live, engine, centre.signer, renderer),
         *redirect.routes(centre.signer, clicks),
-        *api.routes(centre, on_confirmation_needed=confirmations),
+        *api.routes(centre, on_confirmation_needed=confirmations, extensions=(results_api.extension(engine),)),
         *extra_routes,
     ]
     app = Starlette(

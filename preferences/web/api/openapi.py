@@ -51,8 +51,22 @@ class Operation:
     @property
     def query_names(self) -> frozenset[str]:
         """The query parameters it takes (any other is refused)."""
-        declared = parameters()
+        return self.query_names_in(parameters())
+
+    def query_names_in(self, declared: Mapping[str, Any]) -> frozenset[str]:
         return frozenset(declared[name]["name"] for name in self.parameters if declared[name]["in"] == "query")
+
+
+@dataclass(frozen=True)
+class Extension:
+    """Operations that the app composing the API serves under ``PREFIX`` beside these (e.g. the
+    results of the sends): routed, secured and described in the same document, with their own
+    component parameters and schemas, and a handler per operation id."""
+
+    operations: tuple[Operation, ...]
+    handlers: Mapping[str, Any]
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    schemas: Mapping[str, Any] = field(default_factory=dict)
 
 
 _CUSTOMER = "/customers/{external_id}"
@@ -99,10 +113,10 @@ OPERATIONS: tuple[Operation, ...] = (
 
 
 def document(locales: tuple[str, ...], product_groups: Mapping[str, Any],
-             attributes: Mapping[str, Attribute]) -> dict[str, Any]:
-    """The OpenAPI 3.1 document for the API with this catalogue."""
+             attributes: Mapping[str, Attribute], extensions: tuple[Extension, ...] = ()) -> dict[str, Any]:
+    """The OpenAPI 3.1 document for the API with this catalogue (and the extensions' operations)."""
     paths: dict[str, dict[str, Any]] = {}
-    for operation in OPERATIONS:
+    for operation in (*OPERATIONS, *(o for extension in extensions for o in extension.operations)):
         paths.setdefault(PREFIX + operation.path, {})[operation.method.lower()] = _operation(operation)
     return {
         "openapi": "3.1.0",
@@ -118,9 +132,10 @@ def document(locales: tuple[str, ...], product_groups: Mapping[str, Any],
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                            "description": "A key from NEWSLETTER_API_KEYS"}},
-            "parameters": parameters(),
+            "parameters": {**parameters(), **{k: v for e in extensions for k, v in e.parameters.items()}},
             "responses": {str(status): _json_response(text, "Error") for status, text in _ERRORS.items()},
-            "schemas": schemas(locales, product_groups, attributes),
+            "schemas": {**schemas(locales, product_groups, attributes),
+                        **{k: v for e in extensions for k, v in e.schemas.items()}},
         },
     }
 

@@ -30,10 +30,10 @@ from preferences.models import Channel, ConsentEvent
 from preferences.pending import ConfirmationNeeded, mail_new_pending
 from preferences.web.api.inputs import (ApiError, PatchBody, batch_error, bool_param, customer_input,
                                          expected_version, int_param, json_object, parse_batch, path_id)
-from preferences.web.api.openapi import OPERATIONS, PREFIX, document
+from preferences.web.api.openapi import OPERATIONS, PREFIX, Extension, document
 from preferences.web.api.keys import named_keys
 from preferences.web.api.outputs import customer_json, etag, event_json, preferences_json
-from preferences.web.api.schemas import DEFAULT_PAGE, MAX_PAGE
+from preferences.web.api.schemas import DEFAULT_PAGE, MAX_PAGE, parameters
 from preferences.web.centre import Centre
 
 MAX_BODY_BYTES = 64 * 1024
@@ -43,15 +43,22 @@ _MAX_ID = 2**62  # keeps a query parameter inside a 64-bit integer column
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-def routes(centre: Centre, *, on_confirmation_needed: ConfirmationNeeded | None = None) -> list[BaseRoute]:
+def routes(centre: Centre, *, on_confirmation_needed: ConfirmationNeeded | None = None,
+           extensions: tuple[Extension, ...] = ()) -> list[BaseRoute]:
     """The API's routes, mounted at ``/api``: one route per path, its methods dispatched by
     Starlette (``HTTPEndpoint``), whose router answers unknown paths (404) and methods (405).
     Errors are answered by ``preferences.web.errors``. ``on_confirmation_needed`` mails a
-    customer the API created as pending (double opt-in), as the pages do for a resubscribe."""
-    api = _Api(centre, on_confirmation_needed)
+    customer the API created as pending (double opt-in), as the pages do for a resubscribe.
+    ``extensions``: the composing app's own operations, routed and secured like these."""
+    api = _Api(centre, on_confirmation_needed, extensions)
     by_path: dict[str, dict[str, Handler]] = {}
-    for operation in OPERATIONS:
-        handler = _only_known_query(getattr(api, operation.operation_id), operation.query_names)
+    served = [(operation, getattr(api, operation.operation_id), operation.query_names) for operation in OPERATIONS]
+    for extension in extensions:
+        declared = {**parameters(), **extension.parameters}
+        served += [(operation, extension.handlers[operation.operation_id], operation.query_names_in(declared))
+                   for operation in extension.operations]
+    for operation, found, names in served:
+        handler = _only_known_query(found, names)
         by_path.setdefault(operation.path, {})[operation.method.lower()] = (
             api.secured(handler) if operation.secured else handler)
     return [Mount(PREFIX, routes=[Route(path, _endpoint(path, handlers)) for path, handlers in by_path.items()])]
@@ -84,8 +91,9 @@ def _endpoint(path: str, handlers: dict[str, Handler]) -> type[HTTPEndpoint]:
 class _Api:
     """The handlers, one per operation id of preferences.web.api.openapi.OPERATIONS."""
 
-    def __init__(self, centre: Centre, on_confirmation_needed: ConfirmationNeeded | None = None) -> None:
-        self.centre, self.on_confirmation_needed = centre, on_confirmation_needed
+    def __init__(self, centre: Centre, on_confirmation_needed: ConfirmationNeeded | None = None,
+                 extensions: tuple[Extension, ...] = ()) -> None:
+        self.centre, self.on_confirmation_needed, self.extensions = centre, on_confirmation_needed, extensions
         self._keys = tuple((name, secret.encode("utf-8")) for name, secret in named_keys(centre.api_keys))
 
     def secured(self, handler: Handler) -> Handler:
@@ -118,7 +126,8 @@ class _Api:
 
     async def getOpenApi(self, request: Request) -> Response:  # noqa: N802 (operation id)
         catalogue = self.centre.catalogue()
-        return JSONResponse(document(catalogue.locales, catalogue.product_groups, catalogue.attributes))
+        return JSONResponse(document(catalogue.locales, catalogue.product_groups, catalogue.attributes,
+                                     self.extensions))
 
     # Customers ---------------------------------------------------------------------------------
 
