@@ -127,3 +127,13 @@ def test_before_any_send_the_page_says_what_to_do(db_url):
         response = client.get("/results")
     assert response.status_code == 200 and "newsletter results refresh" in response.text
     assert "Never refreshed" in response.text
+
+
+def test_without_a_password_only_this_machine_sees_the_results(db_url):
+    app = create_app(settings_for(db_url))  # no NEWSLETTER_PREVIEW_PASSWORD
+    with TestClient(app, base_url=BASE) as elsewhere:  # Starlette's test client: not a local address
+        assert elsewhere.get("/results").status_code == 403
+        assert elsewhere.get("/results.csv?by=block").status_code == 403
+    with TestClient(app, base_url=BASE, client=("127.0.0.1", 5000)) as here:
+        assert here.get("/results").status_code == 200
+        assert here.get("/results", headers={"X-Forwarded-For": "203.0.113.9"}).status_code == 403
