@@ -56,6 +56,7 @@ class Channel(StrEnum):
     ONE_CLICK = "one-click"
     API = "api"
     IMPORT = "import"
+    MAILTO = "mailto"  # an unsubscribe mail to the List-Unsubscribe mailto address
 
 
 def new_public_id() -> str:
