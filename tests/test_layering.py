@@ -20,6 +20,7 @@ PACKAGES = ("service", "preferences")
 LAYERS: dict[str, tuple[str, ...]] = {
     "preferences": (),
     "preferences.web": ("preferences",),
+    "preferences.mail": ("preferences",),
     "service.settings": (),
     "service.delivery": (),
     "service.content": ("preferences",),

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from preferences.database import for_writes, make_engine
 from preferences.links import LinkSigner
-from preferences.mailto_unsubscribe import Outcome, read_request, unsubscribe_by_mail
+from preferences.mail.unsubscribe import Outcome, read_request, unsubscribe_by_mail
 from service.cli.console import err, load_settings, safe_url
 
 unsubscribes_app = typer.Typer(no_args_is_help=True, help="Unsubscribe mails (the List-Unsubscribe mailto).")

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from preferences.attribution import EditionRef
-from preferences.mailto_unsubscribe import MailRequest, read_request
+from preferences.mail.unsubscribe import MailRequest, read_request
 
 TOKEN = "A" * 22 + "." + "b" * 22
 
