@@ -32,7 +32,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "service.web": ("service.results", "service.lifecycle", "service.assembly", "service.content", "service.delivery",
                     "service.settings", "preferences.web", "preferences"),
     "service.cli": ("service.results", "service.web", "service.sending", "service.lifecycle", "service.assembly",
-                    "service.content", "service.delivery", "service.settings", "preferences"),
+                    "service.content", "service.delivery", "service.settings", "preferences.mail", "preferences"),
     "service": (),  # the package itself holds nothing but its docstring
 }
 MAX_MODULES_PER_FOLDER = 15

@@ -2,8 +2,10 @@
 
 Owns: the commands (``main``: check, owners, plan, preview, serve, db; ``send``: send and
 report, with the gates before and after a run in ``send_gates`` and ``send_links`` and the test
-send in ``send_test``, what they print in ``send_display``; ``customers``: import, demo CSV, link), their consoles, and the one place
-where domain errors become messages and exit codes (``console``).
+send in ``send_test``, what they print in ``send_display``; ``customers``: import, demo CSV,
+link; ``results``: the figures, refresh, prune and the demo's readers in ``demo_clicks``;
+``unsubscribes``: the unsubscribe mails), their consoles, and the one place where domain errors
+become messages and exit codes (``console``).
 
 May import: everything in the service and in ``preferences``.
 """

@@ -1,7 +1,13 @@
-"""Results: what the readers did with an edition (clicks per block, link and team).
+"""Results: what the readers did with the editions (clicks per block, link and team; churn and
+the narrower choices made instead).
 
-Owns the click table (``tables``) and its writer (``recorder``: buffered, batched, never in the
-redirect's way). May import ``service.assembly`` (the tracked link's target), ``service.sending`` (the ledger's
-tables, read for attribution) and ``preferences``; the web app and the CLI import it, never the
-other way round.
+Owns the results tables (``tables``: clicks and the rollups), the clicks' writer (``recorder``:
+buffered, batched, never in the redirect's way), the machine-click rule (``machines``), the
+rollups (``refresh``, with ``audience``: deliveries and attributed preference changes), the
+figures read from them (``figures``) and their one shape for tables, CSV and JSON (``export``),
+and retention (``retention``).
+
+May import ``service.assembly`` (the tracked link's target), ``service.sending`` (the ledger's
+tables and what each variant held, read for attribution) and ``preferences``; the web app and
+the CLI import it, never the other way round.
 """
