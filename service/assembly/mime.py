@@ -10,9 +10,10 @@ import base64
 import binascii
 import copy
 import hashlib
+import operator
 import re
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Callable, Mapping
 
 from service.assembly.personal import Substitution
 
@@ -70,28 +71,32 @@ class EncodedBody:
     pieces: tuple[bytes, ...]
     fields: tuple[str, ...]
     distinct: frozenset[str] = field(init=False, repr=False, compare=False)
-    # pieces[0], then per field: soft break, (the value), soft break, the next piece
+    # pieces[0], then per field: (its value, between soft breaks), the next piece
     skeleton: tuple[bytes | None, ...] = field(init=False, repr=False, compare=False)
+    _pick: Callable[[Mapping[str, bytes]], tuple[bytes, ...]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "distinct", frozenset(self.fields))
         skeleton: list[bytes | None] = [self.pieces[0]]
         for piece in self.pieces[1:]:
-            skeleton += (SOFT_BREAK, None, SOFT_BREAK, piece)
+            skeleton += (None, piece)
         object.__setattr__(self, "skeleton", tuple(skeleton))
+        # The fields' values in order, picked in C; itemgetter of one name gives the value itself.
+        pick = operator.itemgetter(*self.fields) if self.fields else (lambda _: ())
+        object.__setattr__(self, "_pick", pick if len(self.fields) != 1 else (lambda values: (pick(values),)))
 
     @classmethod
     def of(cls, body: Substitution) -> "EncodedBody":
         return cls(tuple(qp(p) for p in body.literals), body.fields)
 
     def encode(self, values: Mapping[str, str]) -> list[bytes]:
-        # Each value encoded once (the click token is in every tracked link), then laid into the
-        # skeleton by one slice assignment: no Python loop over the fields.
-        encoded = {name: qp(values[name]) for name in self.distinct}
+        # Each value encoded once (the click token is in every tracked link), framed by its soft
+        # breaks once, then laid into the skeleton by one slice assignment: the per-recipient
+        # cost hardly grows with the number of fields (a tracked mail has four times as many).
+        encoded = {name: SOFT_BREAK + qp(values[name]) + SOFT_BREAK for name in self.distinct}
         out = list(self.skeleton)
-        out[2::4] = [encoded[name] for name in self.fields]
+        out[1::2] = self._pick(encoded)
         return out
-
 
 
 class MessageTemplate:
