@@ -53,6 +53,9 @@ class CompiledVariant:
     subject: Substitution
     mime: MessageTemplate
     links: tuple[Target, ...] = ()  # the tracked links, in the order they appear
+    # What the personal links add to name the edition (the https links' query, the mailto's word).
+    edition_query: str = ""
+    edition_word: str = ""
 
     @property
     def edition_id(self) -> str:
@@ -115,7 +118,9 @@ class Renderer:
             list_name=template.name(key.locale), list_id=template.list_id, subject=subject_sub, text=text_sub,
             html=html_sub, boundary_seed=f"{edition.content.version}/{assembly.body_key}",
         )
-        return CompiledVariant(key, assembly, html_sub, text_sub, subject_sub, mime, tuple(tracker.targets))
+        edition_id = f"{key.template}/{key.edition_date.isoformat()}"
+        return CompiledVariant(key, assembly, html_sub, text_sub, subject_sub, mime, tuple(tracker.targets),
+                               edition_query(edition_id), quote(edition_id, safe=""))
 
     # -- per recipient --------------------------------------------------------------------
     def values(self, variant: CompiledVariant, template_fallback: str, recipient: Recipient) -> dict[str, str]:
@@ -123,7 +128,7 @@ class Renderer:
         public_id = recipient.public_id
         sign, edition_id = self.signer.url, variant.edition_id
         edition_token = edition_token_of(self.signer, public_id, edition_id)
-        from_here = edition_query(edition_id)  # where a change made through the link came from
+        from_here = variant.edition_query  # where a change made through the link came from
         return {
             # Control characters have no place in a name, and CR/LF none near a header.
             "recipient.first_name": _CONTROL.sub("", recipient.first_name or "") or template_fallback,
@@ -162,14 +167,15 @@ class Renderer:
             to=mailbox(name, recipient.email), date=date_header,
             message_id=mid or message_id(variant.edition_id, recipient.public_id, edition.template.list_id),
             unsubscribe_url=values["links.unsubscribe"],
-            unsubscribe_mailto=self.unsubscribe_mailto_of(values["links.unsubscribe"], variant.edition_id),
+            unsubscribe_mailto=self.unsubscribe_mailto_of(values["links.unsubscribe"], variant.edition_word),
             text_values=values, html_values=escaped,
         )
 
-    def unsubscribe_mailto_of(self, unsubscribe_url: str, edition_id: str) -> str:
-        """The List-Unsubscribe mailto: its subject is ``unsubscribe <token> <edition>``."""
+    def unsubscribe_mailto_of(self, unsubscribe_url: str, edition_word: str) -> str:
+        """The List-Unsubscribe mailto: its subject is ``unsubscribe <token> <edition>`` (the
+        edition percent-encoded, ``weekly%2F2026-11-23``)."""
         token = unsubscribe_url.split("?", 1)[0].rsplit("/", 1)[-1]
-        return f"mailto:{self.unsubscribe_mailto}?subject=unsubscribe%20{token}%20{quote(edition_id, safe='')}"
+        return f"mailto:{self.unsubscribe_mailto}?subject=unsubscribe%20{token}%20{edition_word}"
 
     @staticmethod
     def _fallback(edition: Edition, variant: CompiledVariant) -> str:

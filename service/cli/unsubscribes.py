@@ -10,9 +10,7 @@ done, 1 the database has a problem (what was done so far stays done), 2 bad usag
 
 from __future__ import annotations
 
-import mailbox
 from collections import Counter
-from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Annotated
 
@@ -22,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from preferences.database import for_writes, make_engine
 from preferences.links import LinkSigner
+from preferences.mail.maildir import MailFolder, NotAMaildir
 from preferences.mail.unsubscribe import Outcome, read_request, unsubscribe_by_mail
 from service.cli.console import err, load_settings, safe_url
 
@@ -33,26 +32,21 @@ def process(source: Annotated[str, typer.Option("--from", help="the unsubscribe 
     """Apply the unsubscribe mails that arrived since the last run."""
     if not source.startswith("maildir:"):
         raise typer.BadParameter("--from must be maildir:PATH")
-    folder = Path(source.removeprefix("maildir:"))
-    if not all((folder / sub).is_dir() for sub in ("new", "cur", "tmp")):
-        err.print(f"[red]error:[/] {folder} is not a Maildir (it needs new/, cur/ and tmp/)")
-        raise typer.Exit(2)
+    try:
+        folder = MailFolder(Path(source.removeprefix("maildir:")))
+    except NotAMaildir as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from exc
     cfg = load_settings()
     signer, engine = LinkSigner(cfg.link_keys), make_engine(cfg.database_url)
-    box = mailbox.Maildir(folder, factory=None, create=False)
     counts: Counter = Counter()
     try:
-        for key in sorted(box.keys()):
-            message = box.get_message(key)
-            if message.get_subdir() != "new" and "S" in message.get_flags():
-                continue  # read in an earlier run
-            subject = message_from_bytes(box.get_bytes(key), policy=policy.default).get("Subject")
+        for key, message in folder.unread():
+            subject = message.get("Subject") if message is not None else None
             with Session(for_writes(engine)) as session:
                 outcome = unsubscribe_by_mail(session, signer, read_request(str(subject or "")))
                 session.commit()
-            message.set_subdir("cur")
-            message.add_flag("S" if outcome is not Outcome.NOT_UNDERSTOOD else "SF")
-            box[key] = message
+            folder.mark(key, understood=outcome is not Outcome.NOT_UNDERSTOOD)
             counts[outcome] += 1
     except SQLAlchemyError as exc:
         err.print(f"[red]error:[/] database {safe_url(cfg.database_url)}: {exc.__class__.__name__}; "

@@ -77,3 +77,13 @@ def test_a_folder_that_is_not_a_maildir_is_exit_2(db_url, tmp_path):
     result = runner.invoke(app, ["unsubscribes", "process", "--from", f"maildir:{tmp_path / 'nothing'}"])
     assert result.exit_code == 2 and "is not a Maildir" in result.output
     assert runner.invoke(app, ["unsubscribes", "process", "--from", "imap://x"]).exit_code == 2
+
+
+def test_a_mail_that_does_not_parse_is_not_understood_and_the_rest_goes_on(engine, db_url, tmp_path):
+    add_customers(engine, 1)
+    messages, _ = send_demo_edition(engine, db_url, tmp_path / "outbox")
+    inbox = mailbox.Maildir(tmp_path / "unsubscribes", create=True)
+    inbox.add(b"Subject: =?utf-8?q?\xff\xfe broken\r\nFrom: <>\r\n\r\n\xff")
+    inbox.add(mail_from(messages[0]))
+    result = runner.invoke(app, ["unsubscribes", "process", "--from", f"maildir:{tmp_path / 'unsubscribes'}"])
+    assert result.exit_code == 0 and "2 unsubscribe mails: 1 unsubscribed" in result.output
