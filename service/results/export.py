@@ -16,12 +16,15 @@ AUDIENCE_COLUMNS = ("key", "delivered", "clickers", "clicks", "click_rate", "mac
 CONTENT_COLUMNS = ("key", "title", "team", "recipients", "clickers", "clicks", "click_rate", "machine_clicks",
                    "unsubscribes", "unsubscribe_rate", "segments")
 LINK_COLUMNS = CONTENT_COLUMNS + ("url",)
+GROUPED_COLUMNS = tuple(c for c in CONTENT_COLUMNS if c not in ("title", "team"))  # a team, a product group
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def columns(by: str) -> tuple[str, ...]:
     if by in AUDIENCE_DIMENSIONS:
         return AUDIENCE_COLUMNS
+    if by in ("team", "product-group"):
+        return GROUPED_COLUMNS
     return LINK_COLUMNS if by == "link" else CONTENT_COLUMNS
 
 
