@@ -111,10 +111,16 @@ class Renderer:
         tracker = LinkTracker(self.signer, self.base_url, f"{key.template}/{key.edition_date.isoformat()}",
                               template.utm)
         on = mode and template.tracking  # tracking: false in template.yaml tracks nothing
-        bodies = {fill.slot.name: [tracker.track(render_block(b, context), b.id, b.team, on and b.tracking)
-                                   for b in fill.chosen]
+        bodies = {fill.slot.name: "\n".join(tracker.track(render_block(b, context), b.id, b.team, on and b.tracking)
+                                             for b in fill.chosen)
                   for fill in assembly.fills}
-        layout = tracker.track(render_layout(template, bodies, context), LAYOUT, tracked=on)
+        # The layout's own links are tracked before the blocks go in: a block's untracked link is
+        # never taken for the layout's.
+        marks = {name: f"\x1eslot {name}\x1e" for name in bodies}
+        layout = tracker.track(render_layout(template, {n: [m] for n, m in marks.items()}, context), LAYOUT,
+                               tracked=on)
+        for name, mark in marks.items():
+            layout = layout.replace(mark, bodies[name], 1)
         html = compile_mjml(layout).replace("\r\n", "\n")
         text = html_to_text(html)
         subject = render_subject(template, key.locale, context)
