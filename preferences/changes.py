@@ -12,11 +12,11 @@ import re
 from datetime import date, datetime
 from typing import Any, Collection, Mapping
 
-from preferences.consent import EXCLUDED_GROUPS, FREQUENCY, LOCALE, PAUSED_UNTIL
+from preferences.consent import CLICK_TRACKING, EXCLUDED_GROUPS, FREQUENCY, LOCALE, PAUSED_UNTIL
 from preferences.errors import InvalidPreference
 from preferences.models import Frequency
 
-CHANGEABLE = (FREQUENCY, PAUSED_UNTIL, EXCLUDED_GROUPS, LOCALE)
+CHANGEABLE = (FREQUENCY, PAUSED_UNTIL, EXCLUDED_GROUPS, LOCALE, CLICK_TRACKING)
 MAX_PAUSE_MONTHS = 12
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -45,7 +45,8 @@ def validate_changes(
 ) -> dict[str, Any]:
     """The normalised values of the fields in ``changes`` that differ from ``current``.
 
-    ``current`` holds the present frequency, paused_until, excluded_groups and locale.
+    ``current`` holds the present frequency, paused_until, excluded_groups, locale and
+    click_tracking.
     Raises InvalidPreference naming every bad field.
     """
     errors: dict[str, str] = {}
@@ -61,6 +62,8 @@ def validate_changes(
                 new = _paused_until(value, current.get(PAUSED_UNTIL), today)
             elif name == EXCLUDED_GROUPS:
                 new = _excluded_groups(value, current.get(EXCLUDED_GROUPS) or (), known_groups)
+            elif name == CLICK_TRACKING:
+                new = _flag(value)
             else:
                 new = _locale(value, locales)
         except ValueError as error:
@@ -112,6 +115,12 @@ def _excluded_groups(value: Any, current: Collection[str], known_groups: Collect
     if unknown:
         raise ValueError(f"unknown product group: {', '.join(sorted(unknown))}")
     return sorted(set(value))
+
+
+def _flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError("must be true or false")
+    return value
 
 
 def _locale(value: Any, locales: Collection[str]) -> str:

@@ -29,6 +29,7 @@ PAUSED_UNTIL = "paused_until"
 EXCLUDED_GROUPS = "excluded_groups"
 LOCALE = "locale"
 STATUS = "status"
+CLICK_TRACKING = "click_tracking"
 
 
 def client_hash(ip: str | None, user_agent: str | None) -> str:

@@ -15,7 +15,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Date, ForeignKey, Index, Integer, String, Text, func
+from sqlalchemy import JSON, Boolean, Column, Date, ForeignKey, Index, Integer, String, Text, func, true
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
@@ -109,7 +109,8 @@ Index("uq_customer_email_lower", func.lower(Customer.__table__.c.email), unique=
 
 
 class Preference(SQLModel, table=True):
-    """What one customer chose: pace, pause and excluded product groups (one row per customer)."""
+    """What one customer chose: pace, pause, excluded product groups and whether their clicks are
+    measured (one row per customer)."""
 
     __tablename__ = "preference"
 
@@ -123,6 +124,8 @@ class Preference(SQLModel, table=True):
     paused_until: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
     # Sorted product group ids, so equal choices compare equal and variants group well.
     excluded_groups: list[str] = Field(default_factory=list, sa_column=Column(_json(), nullable=False))
+    # False: the customer asked not to have their clicks measured (their emails' links are untracked).
+    click_tracking: bool = Field(default=True, sa_column=Column(Boolean, nullable=False, server_default=true()))
     # Bumped on every change of the customer's choices: a form built from an older version is stale.
     version: int = Field(default=1, sa_column=Column(Integer, nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))

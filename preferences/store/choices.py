@@ -1,4 +1,4 @@
-"""Changing a customer's choices (frequency, pause, excluded groups, locale): Core statements
+"""Changing a customer's choices (frequency, pause, excluded groups, locale, click measuring): Core statements
 prepared once per database, run under the lock every change takes first."""
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def save_choices(
     known_groups: Collection[str],
     locales: Collection[str],
 ) -> SavedChoices:
-    """Apply ``changes`` (any of frequency, paused_until, excluded_groups, locale) with Core
+    """Apply ``changes`` (any of frequency, paused_until, excluded_groups, locale, click_tracking) with Core
     statements: lock the rows, check the version, validate, write the consent events and the
     new values, bump the version.
 
@@ -63,7 +63,8 @@ def save_choices(
     after = state._replace(**new, version=state.version + 1)
     # One prepared statement whatever changed (the unchanged fields are written as they were).
     _SAVE_PREFERENCE.run_in(conn, {"who": customer_id, "frequency": after.frequency, "now": now,
-                                    "paused_until": after.paused_until, "excluded_groups": after.excluded_groups})
+                                    "paused_until": after.paused_until, "excluded_groups": after.excluded_groups,
+                                    "click_tracking": after.click_tracking})
     if consent.LOCALE in new:
         _SAVE_LOCALE.run_in(conn, {"who": customer_id, "locale": after.locale, "now": now})
     return SavedChoices(events, after)
@@ -86,6 +87,7 @@ def _current(state: PageState) -> dict[str, Any]:
         consent.PAUSED_UNTIL: state.paused_until,
         consent.EXCLUDED_GROUPS: state.excluded_groups,
         consent.LOCALE: state.locale,
+        consent.CLICK_TRACKING: state.click_tracking,
     }
 
 
@@ -96,7 +98,8 @@ _READ_STATE = Prepared(STATE.where(customer_table.c.id == bindparam("customer_id
 _SAVE_PREFERENCE = Prepared(
     update(preference_table).where(preference_table.c.customer_id == bindparam("who"))
     .values(frequency=bindparam("frequency"), paused_until=bindparam("paused_until"),
-            excluded_groups=bindparam("excluded_groups"), version=preference_table.c.version + 1,
+            excluded_groups=bindparam("excluded_groups"), click_tracking=bindparam("click_tracking"),
+            version=preference_table.c.version + 1,
             updated_at=bindparam("now"))
 )
 _SAVE_LOCALE = Prepared(update(customer_table).where(customer_table.c.id == bindparam("who"))

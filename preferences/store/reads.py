@@ -44,12 +44,13 @@ class PageState(NamedTuple):
     paused_until: date | None
     excluded_groups: list[str]
     version: int
+    click_tracking: bool = True
 
     @classmethod
     def of_row(cls, row: tuple) -> "PageState":
         """From a row of ``STATE``'s columns (the JSON list may come back as any sequence)."""
-        *head, excluded_groups, version = row
-        return cls(*head, list(excluded_groups), version)
+        *head, excluded_groups, version, click_tracking = row
+        return cls(*head, list(excluded_groups), version, bool(click_tracking))
 
 
 def page_state(engine: Engine, public_id: str) -> PageState | None:
@@ -81,7 +82,7 @@ def list_consent_events(session: Session, customer_id: int) -> list[ConsentEvent
 def iter_send_candidates(conn: Connection | Session, after_id: int, limit: int) -> Iterator[Row]:
     """Up to ``limit`` active customers with id greater than ``after_id``, by id, with their
     preferences: rows of (id, public_id, email, first_name, locale, attributes, status,
-    frequency, paused_until, excluded_groups).
+    frequency, paused_until, excluded_groups, click_tracking).
 
     Keyset pagination for the send: pass the last row's id as the next ``after_id``. Core, not
     ORM objects: this is the bulk path (hundreds of thousands of rows per edition).
@@ -119,7 +120,7 @@ def _send_rows():
     c, p = customer_table.c, preference_table.c
     return (
         select(c.id, c.public_id, c.email, c.first_name, c.locale, c.attributes, c.status,
-               p.frequency, p.paused_until, p.excluded_groups)
+               p.frequency, p.paused_until, p.excluded_groups, p.click_tracking)
         .join_from(customer_table, preference_table, p.customer_id == c.id)
     )
 
@@ -139,7 +140,8 @@ def confirm_context(version: int) -> str:
 STATE = (
     select(customer_table.c.id, customer_table.c.public_id, customer_table.c.email, customer_table.c.first_name,
            customer_table.c.locale, customer_table.c.status, preference_table.c.frequency,
-           preference_table.c.paused_until, preference_table.c.excluded_groups, preference_table.c.version)
+           preference_table.c.paused_until, preference_table.c.excluded_groups, preference_table.c.version,
+           preference_table.c.click_tracking)
     .join_from(customer_table, preference_table, preference_table.c.customer_id == customer_table.c.id)
 )
 _PAGE_STATE = Prepared(STATE.where(customer_table.c.public_id == bindparam("public_id")))

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from preferences import translations
 from preferences.changes import latest_pause_end, validate_changes
-from preferences.consent import EXCLUDED_GROUPS, FREQUENCY, LOCALE, PAUSED_UNTIL
+from preferences.consent import CLICK_TRACKING, EXCLUDED_GROUPS, FREQUENCY, LOCALE, PAUSED_UNTIL
 from preferences.errors import InvalidPreference
 from preferences.models import Frequency
 from preferences.web.centre import Catalogue
@@ -42,6 +42,7 @@ _STORE_FIELDS = {
     PAUSED_UNTIL: ("pause", "pause-range"),
     EXCLUDED_GROUPS: ("groups", "groups"),
     LOCALE: ("locale", "locale"),
+    CLICK_TRACKING: ("measure", "other"),
 }
 
 
@@ -66,12 +67,14 @@ class FormState:
     pause_until: str
     wanted: frozenset[str]
     locale: str
+    measure: bool = True  # the clicks in the newsletter may be measured
 
     @classmethod
     def of(cls, snap: "Snapshot", catalogue: Catalogue, today: date) -> "FormState":
         paused = snap.paused_until is not None and snap.paused_until > today
         return cls(str(snap.frequency), KEEP if paused else NO_PAUSE, "",
-                   frozenset(catalogue.product_groups) - set(snap.excluded_groups), snap.locale)
+                   frozenset(catalogue.product_groups) - set(snap.excluded_groups), snap.locale,
+                   snap.click_tracking)
 
     def view(self, paused_until: date | None, catalogue: Catalogue, locale: str, today: date,
              gettext: Callable[[str], str]) -> "Choices":
@@ -97,6 +100,7 @@ class FormState:
             groups=tuple((group, catalogue.group_label(group, locale), group in self.wanted)
                          for group in catalogue.product_groups),
             locales=tuple((code, translations.language_name(code), code == self.locale) for code in catalogue.locales),
+            measure=self.measure,
         )
 
 
@@ -112,6 +116,7 @@ class Choices:
     pause_max: str
     groups: tuple[tuple[str, str, bool], ...]
     locales: tuple[tuple[str, str, bool], ...]
+    measure: bool = True
 
 
 def read_form(form: Any, snap: "Snapshot", catalogue: Catalogue,
@@ -154,9 +159,16 @@ def read_form(form: Any, snap: "Snapshot", catalogue: Catalogue,
     if locale is not None:
         changes[LOCALE] = locale
 
+    # A checkbox sends nothing when unticked: the hidden "measure_shown" says the form had it.
+    measure = None
+    if _text(form.get("measure_shown")) is not None:
+        measure = _text(form.get("measure")) is not None
+        changes[CLICK_TRACKING] = measure
+
     # The store's own rules, so every bad field is reported at once; it checks again on saving.
     current = {FREQUENCY: snap.frequency, PAUSED_UNTIL: snap.paused_until,
-               EXCLUDED_GROUPS: list(snap.excluded_groups), LOCALE: snap.locale}
+               EXCLUDED_GROUPS: list(snap.excluded_groups), LOCALE: snap.locale,
+               CLICK_TRACKING: snap.click_tracking}
     try:
         validate_changes(changes, current=current, today=today,
                          known_groups=catalogue.product_groups, locales=catalogue.locales)
@@ -171,6 +183,7 @@ def read_form(form: Any, snap: "Snapshot", catalogue: Catalogue,
         # Groups the form did not show keep their stored state on the page shown again.
         wanted=frozenset((stored.wanted - shown) | (wanted & shown)),
         locale=locale if locale is not None else stored.locale,
+        measure=measure if measure is not None else stored.measure,
     )
     return changes, errors, state
 

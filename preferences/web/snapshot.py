@@ -32,19 +32,21 @@ class Snapshot:
     paused_until: date | None
     excluded_groups: tuple[str, ...]
     version: int
+    click_tracking: bool = True
 
     @classmethod
     def of(cls, customer: Customer, preference: Preference) -> "Snapshot":
         """From the ORM objects of a write (the rows the store just locked and changed)."""
         return cls(customer.id, customer.public_id, customer.email, customer.first_name,  # type: ignore[arg-type]
                    customer.locale, Status(customer.status), preference.frequency,
-                   preference.paused_until, tuple(preference.excluded_groups), preference.version)
+                   preference.paused_until, tuple(preference.excluded_groups), preference.version,
+                   bool(preference.click_tracking))
 
     @classmethod
     def of_row(cls, row: store.PageState) -> "Snapshot":
         """From a row of ``store.page_state`` (the read path: no ORM objects)."""
         return cls(row.id, row.public_id, row.email, row.first_name, row.locale, Status(row.status),
-                   row.frequency, row.paused_until, tuple(row.excluded_groups), row.version)
+                   row.frequency, row.paused_until, tuple(row.excluded_groups), row.version, row.click_tracking)
 
 
 def read_snapshot(centre: Centre, token: str, purpose: Purpose) -> Snapshot | None:

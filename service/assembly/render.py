@@ -1,7 +1,10 @@
 """Rendering: a variant compiled once (MJML, text part, MIME skeleton); a recipient substituted.
 
 The per-recipient path is `Renderer.message`: signed links, escaped values, one join. Each web
-link of a block and of the layout is tracked (``service.assembly.tracking``) when it compiles."""
+link of a block and of the layout is tracked (``service.assembly.tracking``) when it compiles,
+unless its block or template says ``tracking: false``; a customer who opted out of click measuring
+gets the variant compiled untracked (``variant(..., tracked=False)``: once per variant and mode,
+like the tracked one)."""
 
 from __future__ import annotations
 
@@ -86,28 +89,41 @@ class Renderer:
         self._bodies: OrderedDict[tuple, CompiledVariant] = OrderedDict()
         self._variants: OrderedDict[tuple, CompiledVariant] = OrderedDict()  # small: they share bodies
 
-    def variant(self, edition: Edition, assembly: Assembly) -> CompiledVariant:
-        """The compiled variant, from the cache when this content version compiled it before."""
-        version = edition.content.version
-        found = _lru_get(self._variants, (version, assembly.key))
+    def variant(self, edition: Edition, assembly: Assembly, *, tracked: bool = True) -> CompiledVariant:
+        """The compiled variant, from the cache when this content version compiled it before;
+        ``tracked`` False: for a recipient who opted out of click measuring (no link tracked)."""
+        version, mode = edition.content.version, self.track and tracked
+        found = _lru_get(self._variants, (version, assembly.key, mode))
         if found is None:
-            body = _lru_get(self._bodies, (version, assembly.body_key))
+            body = _lru_get(self._bodies, (version, assembly.body_key, mode))
             if body is None:
-                body = _lru_put(self._bodies, (version, assembly.body_key),
-                                self._compile(edition, assembly), MAX_CACHED_VARIANTS)
-            found = _lru_put(self._variants, (version, assembly.key),
+                body = _lru_put(self._bodies, (version, assembly.body_key, mode),
+                                self._compile(edition, assembly, mode), MAX_CACHED_VARIANTS)
+            found = _lru_put(self._variants, (version, assembly.key, mode),
                              replace(body, key=assembly.key, assembly=assembly), 8 * MAX_CACHED_VARIANTS)
         return found
 
-    def _compile(self, edition: Edition, assembly: Assembly) -> CompiledVariant:
+    def for_recipient(self, edition: Edition, assembly: Assembly, recipient: Recipient) -> CompiledVariant:
+        """The compiled variant as ``recipient`` gets it (untracked if they opted out)."""
+        return self.variant(edition, assembly, tracked=recipient.click_tracking)
+
+    def _compile(self, edition: Edition, assembly: Assembly, mode: bool) -> CompiledVariant:
         template, key = edition.template, assembly.key
         context = variant_context(template, key.edition_date, assembly.segment.id, assembly.segment.name, key.locale)
         context["preheader"] = escape(render_preheader(template, key.locale, context))
-        tracker = LinkTracker(self.signer, self.base_url, f"{key.template}/{key.edition_date.isoformat()}")
-        track = tracker.track if self.track else (lambda markup, owner, team="": markup)
-        bodies = {fill.slot.name: [track(render_block(b, context), b.id, b.team) for b in fill.chosen]
+        tracker = LinkTracker(self.signer, self.base_url, f"{key.template}/{key.edition_date.isoformat()}",
+                              template.utm)
+        on = mode and template.tracking  # tracking: false in template.yaml tracks nothing
+        bodies = {fill.slot.name: "\n".join(tracker.track(render_block(b, context), b.id, b.team, on and b.tracking)
+                                             for b in fill.chosen)
                   for fill in assembly.fills}
-        layout = track(render_layout(template, bodies, context), LAYOUT)
+        # The layout's own links are tracked before the blocks go in: a block's untracked link is
+        # never taken for the layout's.
+        marks = {name: f"\x1eslot {name}\x1e" for name in bodies}
+        layout = tracker.track(render_layout(template, {n: [m] for n, m in marks.items()}, context), LAYOUT,
+                               tracked=on)
+        for name, mark in marks.items():
+            layout = layout.replace(mark, bodies[name], 1)
         html = compile_mjml(layout).replace("\r\n", "\n")
         text = html_to_text(html)
         subject = render_subject(template, key.locale, context)

@@ -12,18 +12,27 @@ substitution, bench/render.py).
 Not tracked: the personal links (preferences, unsubscribe, view online: placeholders), anything
 that is not an absolute http(s) URL (mailto:, tel:, anchors), and the href of an MJML share
 button (``<mj-social-element name="facebook">`` without ``-noshare``): MJML puts it into the
-network's share URL, and a tracked link there would publish the recipient's token."""
+network's share URL, and a tracked link there would publish the recipient's token.
+
+Not tracked either, but otherwise treated alike: the links of a block or template with
+``tracking: false``, and every link of a customer who opted out of click measuring (the renderer
+compiles that variant a second time, untracked). The template's ``utm:`` parameters go on every
+link considered here, tracked or not (they are for the shop's own analytics): the URL the redirect
+leads to carries them."""
 
 from __future__ import annotations
 
 import html
 import re
 from dataclasses import dataclass
+from typing import Mapping
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from preferences.errors import BadLink
 from preferences.links import LinkSigner, Purpose
 
 from service.content.markup.fields import PLACEHOLDER, placeholder
+from service.content.utm import UTM_KEYS, fill
 
 TOKEN_FIELD = "links.click"
 LAYOUT = "layout"  # the owner of the layout's own links (logo, footer, social icons)
@@ -71,17 +80,41 @@ def verify_click(signer: LinkSigner, token: str, target: Target) -> str:
     return signer.verify(token, Purpose.VIEW, target.edition_id)
 
 
+def utm_fields(edition_id: str, owner: str, team: str) -> dict[str, str]:
+    """What a utm value's placeholders stand for: {edition} is ``weekly-2026-11-23`` (the
+    template and the edition's date), {template} ``weekly``, {block} the owning block's id
+    (``layout`` for the layout's links), {team} its team (``layout`` for the layout's)."""
+    template, _, day = edition_id.partition("/")
+    return {"edition": f"{template}-{day}", "template": template, "block": owner, "team": team or LAYOUT}
+
+
+def with_utm(url: str, utm: Mapping[str, str], fields: Mapping[str, str]) -> str:
+    """``url`` with ``utm_<key>=<value>`` appended for each key it does not carry yet (the
+    editor's own utm_ parameters win); the query as written and the fragment are kept."""
+    parts = urlsplit(url)
+    present = {name.lower() for name, _ in parse_qsl(parts.query, keep_blank_values=True)}
+    extra = [(f"utm_{key}", fill(utm[key], fields)) for key in UTM_KEYS
+             if key in utm and f"utm_{key}" not in present]
+    if not extra:
+        return url
+    query = parts.query + ("&" if parts.query else "") + urlencode(extra, quote_via=quote)
+    return urlunsplit(parts._replace(query=query))
+
+
 class LinkTracker:
     """Rewrites the links of one variant body; ``targets`` lists them in the order written."""
 
-    def __init__(self, signer: LinkSigner, base_url: str, edition_id: str) -> None:
-        self.signer, self.edition_id = signer, edition_id
+    def __init__(self, signer: LinkSigner, base_url: str, edition_id: str,
+                 utm: Mapping[str, str] | None = None) -> None:
+        self.signer, self.edition_id, self.utm = signer, edition_id, utm or {}
         self.prefix = base_url.rstrip("/") + Purpose.CLICK.path
         self.targets: list[Target] = []
 
-    def track(self, markup: str, owner: str, team: str = "") -> str:
-        """``markup`` (MJML or HTML, attribute values escaped) with its web links tracked."""
+    def track(self, markup: str, owner: str, team: str = "", tracked: bool = True) -> str:
+        """``markup`` (MJML or HTML, attribute values escaped) with its web links tracked (and
+        given the utm parameters); ``tracked`` False: only the utm parameters."""
         count = 0
+        fields = utm_fields(self.edition_id, owner, team)
 
         def rewrite(match: re.Match) -> str:
             nonlocal count
@@ -90,14 +123,20 @@ class LinkTracker:
             if (PLACEHOLDER.search(value) or not url.lower().startswith(("https://", "http://"))
                     or url.startswith(self.prefix)):
                 return match.group(0)
+            url = with_utm(url, self.utm, fields) if self.utm else url
+            if not tracked:
+                written = html.escape(url, quote=True) if url != html.unescape(value).strip() else value
+                return f"{match.group(1)}{match.group(2)}{written}{match.group(2)}"
             target = Target(self.edition_id, owner, team, count, url)
             count += 1
             self.targets.append(target)
-            tracked = self.prefix + self.signer.seal(target.text(), Purpose.CLICK) + "/" + placeholder(TOKEN_FIELD)
-            return f"{match.group(1)}{match.group(2)}{tracked}{match.group(2)}"
+            tracked_url = self.prefix + self.signer.seal(target.text(), Purpose.CLICK) + "/" + placeholder(TOKEN_FIELD)
+            return f"{match.group(1)}{match.group(2)}{tracked_url}{match.group(2)}"
 
         def in_tag(match: re.Match) -> str:
             tag = match.group(0)
             return tag if _SHARE_BUTTON.match(tag) else _HREF.sub(rewrite, tag)
 
+        if not tracked and not self.utm:
+            return markup  # the links as written
         return _TAG.sub(in_tag, markup)

@@ -165,7 +165,7 @@ def preview(template: Annotated[str, typer.Argument(help="template name, e.g. we
     if assembly.skip_reason:
         raise typer.Exit(1)
     renderer = renderer_for(cfg)
-    variant = renderer.variant(edition, assembly)
+    variant = renderer.for_recipient(edition, assembly, recipient)  # --customer: as the send renders it
     html = renderer.html(edition, variant, recipient)
     who = customer or assembly.segment.id
     target = out_file or PREVIEW_DIR / f"preview-{template}-{day}-{who}-{assembly.key.locale}.html"

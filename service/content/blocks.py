@@ -14,7 +14,7 @@ from service.content.problems import Problems
 from service.content.yaml_lines import empty_mapping
 
 BLOCK_KEYS = ("title", "slot", "story", "product_groups", "segments", "priority", "publish",
-              "expire", "locale", "status")
+              "expire", "locale", "status", "tracking")
 STATUSES = ("ready", "draft")
 
 
@@ -97,6 +97,7 @@ def _load_one(path: Path, shown: str, team: str, vocabulary: Vocabulary,
         reader.error("expire", f"expire {expire} is not after publish {publish}")
     story = reader.text("story") or (path.stem.rpartition(".")[0] if suffix in vocabulary.locales else path.stem)
     priority = reader.integer("priority", 0, minimum=-1000, maximum=1000)
+    tracking = reader.flag("tracking", True)
     _check_body(parts.body, parts.body_line, shown, problems)
     if len(problems.errors) > before or slot is None:
         return None
@@ -105,7 +106,7 @@ def _load_one(path: Path, shown: str, team: str, vocabulary: Vocabulary,
         locale=locale or vocabulary.locales[0], product_groups=frozenset(groups or ()),
         segments=None if segments is None else frozenset(segments), priority=priority,
         publish=publish, expire=expire, status=status or "ready", body=parts.body,
-        body_line=parts.body_line, mtime=path.stat().st_mtime, lines=reader.lines(),
+        body_line=parts.body_line, mtime=path.stat().st_mtime, tracking=tracking, lines=reader.lines(),
     )
 
 

@@ -84,6 +84,10 @@ class Template:
     min_blocks: int = 1
     reply_to: str | None = None
     preheader: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    tracking: bool = True  # False: no link of its emails is tracked, not the layout's either
+    # utm_<key> query parameters for every web link (source, medium, campaign, content, term),
+    # each value with its {edition}, {template}, {block}, {team} still to fill in per link.
+    utm: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     lines: Mapping[str, int] = key_lines()
 
     def line_of(self, key: str) -> int:
@@ -121,6 +125,7 @@ class Block:
     body: str = ""
     body_line: int = 1  # line of the body's first line in the file
     mtime: float = 0.0
+    tracking: bool = True  # False: its links are sent as written (no /r/ link)
     lines: Mapping[str, int] = key_lines()  # front matter keys
 
     def line_of(self, key: str) -> int:

@@ -19,10 +19,11 @@ from service.content.markup.sandbox import check_source, editor_environment
 from service.content.model import Slot, Template
 from service.content.problems import Problems
 from service.content.schedule import Schedule, read_schedule
+from service.content.utm import read_utm
 from service.content.yaml_lines import LinedDict
 
 TEMPLATE_KEYS = ("name", "list_id", "sender", "reply_to", "subject", "preheader",
-                 "first_name_fallback", "schedule", "min_blocks", "slots")
+                 "first_name_fallback", "schedule", "min_blocks", "slots", "tracking", "utm")
 SLOT_KEYS = ("teams", "max", "required", "fallback")
 
 
@@ -93,7 +94,8 @@ def _load_one(directory: Path, shown: str, locales: tuple[str, ...], teams: set[
         first_name_fallback=MappingProxyType(reader.per_locale("first_name_fallback", locales)),
         schedule=schedule, slots=tuple(slots), layout=layout, layout_path=layout_shown,
         min_blocks=reader.integer("min_blocks", 1, minimum=0), reply_to=reply_to,
-        preheader=MappingProxyType(preheader), lines=MappingProxyType(lines),
+        preheader=MappingProxyType(preheader), tracking=reader.flag("tracking", True), utm=read_utm(reader),
+        lines=MappingProxyType(lines),
     )
 
 

@@ -45,7 +45,7 @@ def current_send_rows(conn, customer_ids: Iterable[int]) -> list:
     """The customers' rows as they are now, whatever their status (the check before handover)."""
     c, p = customer_table.c, preference_table.c
     statement = (select(c.id, c.public_id, c.email, c.first_name, c.locale, c.attributes, c.status,
-                        p.frequency, p.paused_until, p.excluded_groups)
+                        p.frequency, p.paused_until, p.excluded_groups, p.click_tracking)
                  .join_from(customer_table, preference_table, p.customer_id == c.id)
                  .where(c.id.in_(list(customer_ids))))
     return conn.execute(statement).all()
@@ -137,7 +137,8 @@ class BatchSender:
                 outcomes.append(ledger.Outcome(claim.id, ledger.SKIPPED, decision.reason,
                                                decision.segment, decision.variant))
             else:
-                groups.setdefault(decision.assembly.key, []).append((claim, row, decision))
+                # Grouped by tracking mode too: who opted out of click measuring gets the untracked body.
+                groups.setdefault((decision.assembly.key, bool(row.click_tracking)), []).append((claim, row, decision))
         delivered, renewed_at = 0, time.monotonic()
         for items in groups.values():
             variant, variant_error = None, None
@@ -148,7 +149,8 @@ class BatchSender:
                 outcome = None
                 try:
                     if variant is None and variant_error is None:
-                        variant = self.renderer.variant(self.edition, decision.assembly)
+                        variant = self.renderer.variant(self.edition, decision.assembly,
+                                                        tracked=bool(row.click_tracking))
                         self._record_contents(decision)
                 except Exception as exc:  # noqa: BLE001 (a variant that does not render fails its rows)
                     variant_error = _describe(exc)

@@ -102,7 +102,7 @@ def send_seeds(settings: Settings, content: Content, template: str, day: date, t
             if assembly is None:
                 sent.extend(SeedMail(label, None, to, "not sent", reason or "") for to in addresses)
                 continue
-            variant = renderer.variant(edition, assembly)
+            variant = renderer.for_recipient(edition, assembly, Recipient.from_row(row))
             variant = replace(variant, mime=variant.mime.with_subject_prefix(SUBJECT_PREFIX))
             for to in addresses:
                 recipient = replace(Recipient.from_row(row), email=to, public_id=TEST_PUBLIC_ID)

@@ -77,7 +77,8 @@ def _render(live: LiveContent, engine: Engine, signer: LinkSigner, renderer: Ren
     if assembly is None or assembly.skip_reason:
         return None
     shown = dataclasses.replace(recipient, email=masked_address(recipient.email))
-    return renderer.html(edition, renderer.variant(edition, assembly), shown)
+    # A customer who opted out of click measuring sees the untracked links here too.
+    return renderer.html(edition, renderer.for_recipient(edition, assembly, recipient), shown)
 
 
 def masked_address(email: str) -> str:

@@ -106,6 +106,8 @@ class PreferencesPatch(_Strict):
     excluded_groups: list[str] = _optional("The complete list of excluded product group ids; "
                                            "duplicates count once", **{CATALOGUE: "product_groups"})
     locale: str = _optional(**{CATALOGUE: "locales"})
+    click_tracking: bool = _optional("false: the customer's clicks are not measured (the links of their "
+                                     "emails are sent untracked); true: they are (the default)")
     # The bound before the validator: after it, pydantic writes it into the schema as "ge", not "minimum".
     version: Annotated[int, Field(ge=1), BeforeValidator(_whole_number)] | None = Field(
         None, description="The version the change is based on (409 when stale); or If-Match")

@@ -37,6 +37,7 @@ def preferences_json(customer: Customer, preference: Preference) -> dict[str, An
         "excluded_groups": list(preference.excluded_groups),
         "locale": customer.locale,
         "status": customer.status.value,
+        "click_tracking": bool(preference.click_tracking),
         "version": preference.version,
         "updated_at": iso(preference.updated_at),
     }

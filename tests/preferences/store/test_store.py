@@ -353,7 +353,8 @@ def test_send_candidates_are_streamed_by_keyset(engine):
     assert [row.id for row in seen] == expected_ids
     row = next(r for r in seen if r.id == third.id)
     assert row._fields == ("id", "public_id", "email", "first_name", "locale", "attributes", "status",
-                           "frequency", "paused_until", "excluded_groups")
+                           "frequency", "paused_until", "excluded_groups", "click_tracking")
+    assert row.click_tracking is True
     assert (row.public_id, row.email, row.first_name, row.locale, row.attributes, row.status, row.frequency,
             row.paused_until, row.excluded_groups) == (
         third.public_id, "c2@example.com", "N2", "en", {"i": 2}, Status.ACTIVE, Frequency.MONTHLY,

@@ -25,12 +25,13 @@ def orm_state(engine, public_id):
         customer, preference = store.get_customer_with_preference(session, public_id=public_id)
         return (customer.id, customer.public_id, customer.email, customer.first_name, customer.locale,
                 customer.status, preference.frequency, preference.paused_until,
-                list(preference.excluded_groups), preference.version)
+                list(preference.excluded_groups), preference.version, preference.click_tracking)
 
 
 @pytest.mark.parametrize("changes", [
     {},
-    {"frequency": "monthly", "paused_until": date(2027, 1, 4), "excluded_groups": ["garden", "outdoor"]},
+    {"frequency": "monthly", "paused_until": date(2027, 1, 4), "excluded_groups": ["garden", "outdoor"],
+     "click_tracking": False},
 ])
 def test_page_state_equals_the_orm_read(engine, changes):
     with Session(engine) as session:
@@ -46,8 +47,8 @@ def test_page_state_equals_the_orm_read(engine, changes):
     assert state.status == "active" and isinstance(state.paused_until, (date, type(None)))
     assert isinstance(state.excluded_groups, list)
     if changes:
-        assert (state.frequency, state.paused_until, state.excluded_groups, state.version) == (
-            "monthly", date(2027, 1, 4), ["garden", "outdoor"], 2)
+        assert (state.frequency, state.paused_until, state.excluded_groups, state.version,
+                state.click_tracking) == ("monthly", date(2027, 1, 4), ["garden", "outdoor"], 2, False)
 
 
 def test_page_state_of_an_unknown_customer_is_none(engine):

@@ -83,7 +83,8 @@ class Site:
             preference = store.get_preference(session, customer.id)
             return {"status": str(customer.status), "locale": customer.locale,
                     "frequency": str(preference.frequency), "paused_until": preference.paused_until,
-                    "excluded_groups": list(preference.excluded_groups), "version": preference.version}
+                    "excluded_groups": list(preference.excluded_groups), "version": preference.version,
+                    "click_tracking": preference.click_tracking}
 
     def events(self, public_id: str) -> list[ConsentEvent]:
         with Session(self.engine) as session:

@@ -249,3 +249,22 @@ def test_an_unknown_query_parameter_is_400(client, customer, query):
     body = assert_error(client.get(f"{EVENTS}?{query}", headers=AUTH), 400)
     assert "unknown query parameter" in body["error"]
     assert_error(client.get(f"/api/customers/CRM-1?{query}", headers=AUTH), 400)
+
+
+def test_click_measuring_is_shown_and_changed_like_the_other_choices(client, customer):
+    assert client.get(PREFERENCES, headers=AUTH).json()["click_tracking"] is True
+    response = patch(client, {"click_tracking": False})
+    assert response.status_code == 200, response.text
+    assert response.json()["changed"] == ["click_tracking"]
+    assert response.json()["preferences"]["click_tracking"] is False
+    assert client.get(PREFERENCES, headers=AUTH).json()["click_tracking"] is False
+    assert trail(client)[-1] == ("click_tracking", True, False, "api")
+    assert patch(client, {"click_tracking": False}).json()["changed"] == []  # no change, no event
+
+
+@pytest.mark.parametrize("value", ["false", 0, None, []])
+def test_click_measuring_is_true_or_false(client, customer, value):
+    response = patch(client, {"click_tracking": value})
+    assert response.status_code == 422, response.text
+    assert set(response.json()["fields"]) == {"click_tracking"}
+    assert client.get(PREFERENCES, headers=AUTH).json()["click_tracking"] is True
