@@ -62,8 +62,11 @@ def test_every_web_link_of_every_block_and_the_layout_is_tracked(sent):
         assert target.team == chosen.get(target.owner, "")
     layout = [t for t in variant.links if t.owner == LAYOUT]
     assert [t.index for t in layout] == list(range(len(layout)))
-    assert "https://www.nordhaus.example/" in {t.url for t in layout}
-    assert "https://www.instagram.com/nordhaus.example" in {t.url for t in layout}
+    # The demo template's utm: (source, medium, campaign) is on every target.
+    utm = "utm_source=newsletter&utm_medium=email&utm_campaign=weekly-2026-11-23"
+    assert f"https://www.nordhaus.example/?{utm}" in {t.url for t in layout}
+    assert f"https://www.instagram.com/nordhaus.example?{utm}" in {t.url for t in layout}
+    assert all(t.url.endswith(utm) or f"{utm}#" in t.url for t in targets)
 
 
 def test_the_recipient_part_is_one_token_for_the_edition(sent):

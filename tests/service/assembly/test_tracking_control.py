@@ -1,7 +1,6 @@
 """What editors and customers control about tracked links: ``tracking: false`` on a block or a
 template, the template's ``utm:`` parameters, and a customer who opted out of click measuring.
-On a copy of the demo content (the demo's own files stay without utm: other tests compare link
-targets)."""
+On a copy of the demo content without its ``utm:`` line, so that each test says the utm it uses."""
 
 from __future__ import annotations
 
@@ -43,6 +42,10 @@ def hrefs(variant) -> list[str]:
 def tree(tmp_path):
     root = tmp_path / "content"
     shutil.copytree(CONTENT, root)
+    template = root / "templates" / "weekly" / "template.yaml"
+    kept = [line for line in template.read_text(encoding="utf-8").splitlines(keepends=True)
+            if not line.startswith("utm:")]
+    template.write_text("".join(kept), encoding="utf-8")
     return root
 
 
