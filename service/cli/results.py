@@ -139,7 +139,7 @@ def _span(period: Period) -> str:
 
 
 def _table(rows: list[Figures], by: str, title: str) -> Table:
-    names = [name for name in columns(by) if name != "segments"]  # in csv and json: too wide here
+    names = [name for name in columns(by) if name not in ("segments", "measured")]  # in csv and json
     table = Table(title=title, title_justify="left")
     for name in names:
         table.add_column(by if name == "key" else _HEADERS.get(name, name),

@@ -1,6 +1,7 @@
 """Who an edition reached, and what they did about it in the preference centre.
 
-``delivered``: the ledger's sent rows per segment and variant. The rest is read from the consent
+``delivered``: the ledger's sent rows per segment and variant; ``measured``: those of them whose
+clicks were measured (not sent untracked to a customer who opted out). The rest is read from the consent
 trail, for the changes made from a link of the edition (its unsubscribe or preference link):
 ``unsubscribed``, and the narrower choices that kept a reader instead: a new ``frequency`` (key:
 the one chosen), ``paused``, ``excluded`` (key: the product group no longer wanted), and ``narrowed``: the
@@ -18,7 +19,9 @@ from sqlalchemy import Connection, and_, func, select
 
 from preferences.consent import EXCLUDED_GROUPS, FREQUENCY, PAUSED_UNTIL, STATUS
 from preferences.models import Frequency, Status, consent_event_table
-from service.results.tables import DELIVERED, EXCLUDED, FREQUENCY as NEW_FREQUENCY, NARROWED, PAUSED, UNSUBSCRIBED
+from service.results.tables import (DELIVERED, EXCLUDED, FREQUENCY as NEW_FREQUENCY, MEASURED, NARROWED, PAUSED,
+                                    UNSUBSCRIBED)
+from service.sending.contents import is_untracked
 from service.sending.tables import SENT, delivery
 
 
@@ -29,8 +32,9 @@ def rows(conn: Connection, template: str, day: date) -> list[dict]:
     delivered = conn.execute(select(segment, variant, func.count())
                              .where(d.template == template, d.edition_date == day, d.state == SENT)
                              .group_by(segment, variant)).all()
-    found = [{"template": template, "edition_date": day, "measure": DELIVERED, "key": "", "segment": s,
-              "variant": v, "customers": n} for s, v, n in delivered]
+    found = [{"template": template, "edition_date": day, "measure": measure, "key": "", "segment": s,
+              "variant": v, "customers": n} for s, v, n in delivered
+             for measure in ((DELIVERED,) if is_untracked(v) else (DELIVERED, MEASURED))]
     return found + [{"template": template, "edition_date": day, "measure": measure, "key": key, "segment": s,
                      "variant": v, "customers": len(customers)}
                     for (measure, key, s, v), customers in sorted(choices(conn, template, day).items())]

@@ -1,5 +1,6 @@
 """Figures as rows of named columns: one shape for the CLI's table, CSV and JSON, and the pages'
-downloads. Rates are fractions (0.125), rounded to six places; a CSV cell that a spreadsheet
+downloads. ``measured``: the recipients whose clicks were measured, the click rate's base. Rates
+are fractions (0.125), rounded to six places; a CSV cell that a spreadsheet
 would run as a formula is quoted with an apostrophe."""
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from typing import Iterable, Sequence
 from service.results.figures import Figures
 
 AUDIENCE_DIMENSIONS = ("edition", "segment", "variant")
-AUDIENCE_COLUMNS = ("key", "delivered", "clickers", "clicks", "click_rate", "machine_clicks", "unsubscribes",
+AUDIENCE_COLUMNS = ("key", "delivered", "measured", "clickers", "clicks", "click_rate", "machine_clicks", "unsubscribes",
                     "unsubscribe_rate", "narrowed", "narrowed_rate", "changes")
-CONTENT_COLUMNS = ("key", "title", "team", "recipients", "clickers", "clicks", "click_rate", "machine_clicks",
+CONTENT_COLUMNS = ("key", "title", "team", "recipients", "measured", "clickers", "clicks", "click_rate", "machine_clicks",
                    "unsubscribes", "unsubscribe_rate", "segments")
 LINK_COLUMNS = CONTENT_COLUMNS + ("url",)
 GROUPED_COLUMNS = tuple(c for c in CONTENT_COLUMNS if c not in ("title", "team"))  # a team, a product group
@@ -33,7 +34,9 @@ def columns(by: str) -> tuple[str, ...]:
 def record(figures: Figures, by: str) -> dict:
     """One row of figures as JSON-ready values, by column name."""
     values = {"key": figures.key, "title": figures.label, "team": figures.team, "recipients": figures.recipients,
-              "delivered": figures.recipients, "clickers": figures.clickers, "clicks": figures.clicks,
+              "delivered": figures.recipients,
+              "measured": figures.recipients if figures.measured is None else figures.measured,
+              "clickers": figures.clickers, "clicks": figures.clicks,
               "click_rate": round(figures.click_rate, 6), "machine_clicks": figures.machine_clicks,
               "unsubscribes": figures.unsubscribes, "unsubscribe_rate": round(figures.unsubscribe_rate, 6),
               "narrowed": figures.narrowed, "narrowed_rate": round(figures.narrowed_rate, 6),

@@ -4,8 +4,9 @@ rollup rows of the range (a few hundred per edition), never over the clicks them
 
 A rate is taken over the recipients who got what is measured: a block's over the deliveries
 whose variant held the block, a team's over those that held any of its blocks, a product group's
-over those that held any block of the group. Clickers are unique per edition: a reader who
-clicked a block in two editions counts in both."""
+over those that held any block of the group. A click rate counts only the recipients whose clicks
+were measured (not those who opted out of click measuring); churn counts every recipient.
+Clickers are unique per edition: a reader who clicked a block in two editions counts in both."""
 
 from __future__ import annotations
 
@@ -17,8 +18,8 @@ from typing import Mapping
 from sqlalchemy import Connection, and_, func, select
 
 from service.assembly.tracking import LAYOUT
-from service.results.tables import (BLOCK, DELIVERED, EDITION, LINK, NARROWED, PRODUCT_GROUP, TEAM, UNSUBSCRIBED,
-                                    result_audience, result_click)
+from service.results.tables import (BLOCK, DELIVERED, EDITION, LINK, MEASURED, NARROWED, PRODUCT_GROUP, TEAM,
+                                    UNSUBSCRIBED, result_audience, result_click)
 from service.sending.contents import block_group, variant_block
 
 BY = ("edition", "segment", "variant", "block", "team", "link", "product-group")
@@ -44,6 +45,7 @@ class Figures:
     label: str = ""
     team: str = ""
     recipients: int = 0
+    measured: int | None = None  # of the recipients, those whose clicks were measured (None: all)
     clickers: int = 0
     clicks: int = 0
     machine_clicks: int = 0
@@ -56,7 +58,9 @@ class Figures:
 
     @property
     def click_rate(self) -> float:
-        return self.clickers / self.recipients if self.recipients else 0.0
+        """Unique clickers over the recipients whose clicks were measured."""
+        over = self.recipients if self.measured is None else self.measured
+        return self.clickers / over if over else 0.0
 
     @property
     def unsubscribe_rate(self) -> float:
@@ -125,9 +129,10 @@ def _by_audience(conn: Connection, period: Period, by: str) -> list[Figures]:
     for key in sorted(set(measures) | set(clicks)):
         found = measures.get(key, {})
         n_clicks, n_clickers, n_machine = clicks.get(key, (0, 0, 0))
-        changes = {name: n for name, n in found.items() if name not in (DELIVERED, UNSUBSCRIBED, NARROWED)}
+        changes = {name: n for name, n in found.items() if name not in (DELIVERED, MEASURED, UNSUBSCRIBED, NARROWED)}
         text = key.isoformat() if isinstance(key, date) else key
-        rows.append(Figures(text, text, recipients=found.get(DELIVERED, 0), clickers=int(n_clickers),
+        rows.append(Figures(text, text, recipients=found.get(DELIVERED, 0), measured=found.get(MEASURED, 0),
+                            clickers=int(n_clickers),
                             clicks=int(n_clicks), machine_clicks=int(n_machine),
                             unsubscribes=found.get(UNSUBSCRIBED, 0), narrowed=found.get(NARROWED, 0),
                             changes=changes))
@@ -152,14 +157,14 @@ def _holders(period: Period, by: str):
 def _by_contents(conn: Connection, period: Period, by: str, team: str | None) -> list[Figures]:
     a, r, vb = result_audience.c, result_click.c, variant_block.c
     holders = _holders(period, by).subquery()
-    reach: dict = defaultdict(lambda: {DELIVERED: 0, UNSUBSCRIBED: 0})
+    reach: dict = defaultdict(lambda: {DELIVERED: 0, MEASURED: 0, UNSUBSCRIBED: 0})
     segments: dict = defaultdict(set)
     for key, measure, segment, customers in conn.execute(
             select(holders.c.key, a.measure, a.segment, func.sum(a.customers))
             .join_from(result_audience, holders, and_(holders.c.template == a.template,
                                                       holders.c.edition_date == a.edition_date,
                                                       holders.c.variant == a.variant))
-            .where(period.of(result_audience), a.measure.in_((DELIVERED, UNSUBSCRIBED)))
+            .where(period.of(result_audience), a.measure.in_((DELIVERED, MEASURED, UNSUBSCRIBED)))
             .group_by(holders.c.key, a.measure, a.segment)):
         reach[key][measure] += int(customers)
         if measure == DELIVERED and customers:
@@ -180,7 +185,8 @@ def _by_contents(conn: Connection, period: Period, by: str, team: str | None) ->
             title, owner_team, key = key or "Layout", key, key or LAYOUT
         if team is not None and owner_team != team:
             continue
-        holder = reach.get(owner, {DELIVERED: 0, UNSUBSCRIBED: 0})
-        rows.append(Figures(key, title or key, owner_team, holder[DELIVERED], n_clickers, n_clicks, n_machine,
-                            holder[UNSUBSCRIBED], segments=tuple(sorted(segments.get(owner, ()))), url=url))
+        holder = reach.get(owner, {DELIVERED: 0, MEASURED: 0, UNSUBSCRIBED: 0})
+        rows.append(Figures(key, title or key, owner_team, holder[DELIVERED], holder[MEASURED], n_clickers, n_clicks,
+                            n_machine, holder[UNSUBSCRIBED], segments=tuple(sorted(segments.get(owner, ()))),
+                            url=url))
     return sorted(rows, key=lambda f: (-f.click_rate, -f.clicks, f.key))

@@ -64,6 +64,7 @@ result_click = Table(
 # paused, excluded (key: the product group), narrowed (any of the last three, a slower pace only).
 DELIVERED, UNSUBSCRIBED, FREQUENCY, PAUSED, EXCLUDED = "delivered", "unsubscribed", "frequency", "paused", "excluded"
 NARROWED = "narrowed"
+MEASURED = "measured"  # the delivered whose clicks were measured (not opted out): rates are over them
 
 result_audience = Table(
     "result_audience", SQLModel.metadata,

@@ -10,6 +10,7 @@ Nothing here holds more than one batch of customers or messages.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 import time
@@ -32,7 +33,7 @@ from service.content.model import Content
 from service.delivery.base import DEFERRED, FAILED, SENT, Deliverer, Envelope
 from service.delivery.registry import parse_target
 from service.sending import ledger
-from service.sending.contents import record_variant
+from service.sending.contents import record_variant, untracked
 from service.sending.spec import Decision, SendSpec, decide
 
 RELAY_BACKOFF_MAX_S = 30.0  # the longest wait between tries of a relay that defers (2, 4, 8, 16 s, ...)
@@ -129,6 +130,9 @@ class BatchSender:
                 outcomes.append(ledger.Outcome(claim.id, ledger.SKIPPED, CUSTOMER_GONE))
                 continue
             decision = decide(self.edition, row, last.get(row.id), self.previous)
+            if decision.state != ledger.SKIPPED and not row.click_tracking:
+                # Its own label: the results leave the unmeasured out of the click rates.
+                decision = dataclasses.replace(decision, variant=untracked(decision.variant))
             if again.get(claim.id) in held:
                 outcomes.append(ledger.Outcome(claim.id, SENT, None, decision.segment, decision.variant,
                                                again[claim.id], "found at the destination after a crash"))

@@ -5,6 +5,10 @@ blocks (and the layout) that variant held, so a block's click rate is taken over
 who got that block, not over everyone. ``block_group`` names each block's product groups. One
 row per (edition, variant, block): a few hundred per edition, whatever its number of recipients,
 written by the worker that first compiles the variant (a second writer changes nothing).
+
+A customer who opted out of click measuring gets the variant compiled untracked, and their
+delivery the variant's label with ``UNTRACKED`` after it: the results count them as delivered,
+but not among the recipients a click rate is taken over (their clicks are never recorded).
 """
 
 from __future__ import annotations
@@ -19,6 +23,18 @@ import preferences.models  # noqa: F401  (sets the naming convention on the shar
 
 from service.assembly.edition import Assembly
 from service.assembly.tracking import LAYOUT
+
+UNTRACKED = " (untracked)"
+
+
+def untracked(label: str | None) -> str | None:
+    """The label of a variant sent with no tracked link (to a customer who opted out)."""
+    return None if label is None else label + UNTRACKED
+
+
+def is_untracked(label: str) -> bool:
+    return label.endswith(UNTRACKED)
+
 
 variant_block = Table(
     "variant_block", SQLModel.metadata,

@@ -39,7 +39,7 @@ _COUNT = {"type": "integer", "minimum": 0}
 _RATE = {"type": "number", "minimum": 0}
 _ROW_PROPERTIES = {
     "key": {"type": "string"}, "title": {"type": "string"}, "team": {"type": "string"},
-    "recipients": _COUNT, "delivered": _COUNT, "clickers": _COUNT, "clicks": _COUNT, "click_rate": _RATE,
+    "recipients": _COUNT, "delivered": _COUNT, "measured": _COUNT, "clickers": _COUNT, "clicks": _COUNT, "click_rate": _RATE,
     "machine_clicks": _COUNT, "unsubscribes": _COUNT, "unsubscribe_rate": _RATE, "narrowed": _COUNT,
     "narrowed_rate": _RATE, "changes": {"type": "object", "additionalProperties": _COUNT},
     "segments": {"type": "array", "items": {"type": "string"}}, "url": {"type": "string"},

@@ -63,3 +63,24 @@ def test_a_customer_who_unticks_click_measuring_gets_no_tracked_link(engine, db_
         assert quiet_page.status_code == other_page.status_code == 200
         assert not TRACKED.search(quiet_page.text) and "https://www.nordhaus.example/" in quiet_page.text
         assert TRACKED.search(other_page.text)
+
+
+def test_the_unmeasured_count_as_delivered_but_not_in_the_click_rates(engine, db_url, tmp_path):
+    from preferences.models import preference_table
+    from service.results.figures import Period, results_by
+    from service.results.refresh import refresh
+    from send_fixtures import EDITION
+
+    quiet, *others = add_customers(engine, 4)
+    with engine.begin() as conn:
+        conn.execute(preference_table.update().where(preference_table.c.customer_id == quiet)
+                     .values(click_tracking=False))
+    _, deliveries = send_demo_edition(engine, db_url, tmp_path / "outbox")
+    assert deliveries[quiet].variant.endswith(" (untracked)")
+    assert not any(deliveries[n].variant.endswith(" (untracked)") for n in others)
+    refresh(engine)
+    with engine.connect() as conn:
+        [edition] = results_by(conn, Period("weekly", EDITION, EDITION), "edition")
+        layout = next(f for f in results_by(conn, Period("weekly", EDITION, EDITION), "block") if f.key == "layout")
+    assert (edition.recipients, edition.measured) == (4, 3)
+    assert (layout.recipients, layout.measured) == (4, 3)  # the untracked variant's blocks are recorded too
