@@ -1,4 +1,4 @@
-"""The editors' files (content/): read with line numbers, loaded into an immutable model
+"""The editors' files (content/): read with line numbers (``reading``), loaded into an immutable model
 (``model``), and checked, every problem as ``path:line: message`` in one pass (``check``).
 
 Owns: the content contract (teams, product groups, audience and segments, templates and their

@@ -8,12 +8,12 @@ from types import MappingProxyType
 
 from preferences.attributes import Attribute
 
-from service.content.field_reader import FieldReader
+from service.content.reading.field_reader import FieldReader
 from service.content.files import read_yaml
 from service.content.model import Audience
 from service.content.problems import Problems
 from service.content.segments import Segment, compile_rule
-from service.content.yaml_lines import LinedDict, LinedList
+from service.content.reading.yaml_lines import LinedDict, LinedList
 
 ATTRIBUTE_TYPES = ("text", "choice", "flag", "number", "date")
 _LOCALE = re.compile(r"^[a-z]{2}(-[A-Z]{2})?$")

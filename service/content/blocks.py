@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from service.content.field_reader import IDENT, FieldReader
+from service.content.reading.field_reader import IDENT, FieldReader
 from service.content.files import parse_yaml, read_text, split_front_matter
 from service.content.markup.mjml_checks import check_markup
 from service.content.markup.sandbox import check_source, editor_environment
 from service.content.model import Block
 from service.content.problems import Problems
-from service.content.yaml_lines import empty_mapping
+from service.content.reading.yaml_lines import empty_mapping
 
 BLOCK_KEYS = ("title", "slot", "story", "product_groups", "segments", "priority", "publish",
               "expire", "locale", "status", "tracking")

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from service.content.problems import Problems
-from service.content.yaml_lines import YamlSyntaxError, parse
+from service.content.reading.yaml_lines import YamlSyntaxError, parse
 
 MAX_FILE_BYTES = 512 * 1024
 

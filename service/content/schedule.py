@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Iterator
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from service.content.field_reader import FieldReader
+from service.content.reading.field_reader import FieldReader
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 CADENCES = ("weekly", "monthly")

@@ -10,7 +10,7 @@ from typing import Any, Callable, Mapping
 from preferences.attributes import Attribute
 
 from service.content.problems import Problems
-from service.content.yaml_lines import LinedDict, LinedList
+from service.content.reading.yaml_lines import LinedDict, LinedList
 
 COMPARISONS = ("gte", "gt", "lte", "lt")
 OPERATORS = ("eq", "in", "exists", *COMPARISONS)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from types import MappingProxyType
 
-from service.content.field_reader import FieldReader
+from service.content.reading.field_reader import FieldReader
 from service.content.files import read_yaml
 from service.content.model import ProductGroup, Team
 from service.content.problems import Problems
-from service.content.yaml_lines import LinedList
+from service.content.reading.yaml_lines import LinedList
 
 
 def _items(root: Path, name: str, key: str, problems: Problems, shown_root: str):

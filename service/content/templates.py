@@ -12,7 +12,7 @@ from email_validator import EmailNotValidError, validate_email
 from jinja2 import nodes
 from jinja2.exceptions import TemplateSyntaxError
 
-from service.content.field_reader import IDENT, FieldReader
+from service.content.reading.field_reader import IDENT, FieldReader
 from service.content.files import read_text, read_yaml
 from service.content.markup.mjml_checks import check_markup
 from service.content.markup.sandbox import check_source, editor_environment
@@ -20,7 +20,7 @@ from service.content.model import Slot, Template
 from service.content.problems import Problems
 from service.content.schedule import Schedule, read_schedule
 from service.content.utm import read_utm
-from service.content.yaml_lines import LinedDict
+from service.content.reading.yaml_lines import LinedDict
 
 TEMPLATE_KEYS = ("name", "list_id", "sender", "reply_to", "subject", "preheader",
                  "first_name_fallback", "schedule", "min_blocks", "slots", "tracking", "utm")

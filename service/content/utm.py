@@ -9,7 +9,7 @@ import re
 from types import MappingProxyType
 from typing import Mapping
 
-from service.content.field_reader import FieldReader
+from service.content.reading.field_reader import FieldReader
 
 UTM_KEYS = ("source", "medium", "campaign", "content", "term")  # utm_source, utm_medium, ...
 # What a value may say in braces, filled in per link when the variant compiles.

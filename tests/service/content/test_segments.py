@@ -13,7 +13,7 @@ from service.assembly.edition import Edition
 from service.content.check import check_content, load_content
 from service.content.problems import Problems
 from service.content.segments import compile_rule, segment_of
-from service.content.yaml_lines import parse
+from service.content.reading.yaml_lines import parse
 
 EDITION = date(2026, 11, 23)
 SCHEMA = {

@@ -8,7 +8,7 @@ from types import MappingProxyType
 from typing import Any, Iterable
 
 from service.content.problems import Problems
-from service.content.yaml_lines import LinedDict, LinedList, empty_mapping
+from service.content.reading.yaml_lines import LinedDict, LinedList, empty_mapping
 
 IDENT = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 _ABSENT = object()
