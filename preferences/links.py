@@ -6,6 +6,14 @@ the first 16 bytes (128 bits) of HMAC-SHA256 over a per-purpose salt and the pub
 URL-safe base64 without padding (22 characters). Tokens never expire, because a newsletter from
 last year must still unsubscribe; keys rotate instead (the first key signs, every key verifies).
 
+The unsubscribe and preference links of a mail end with the edition they were sent in,
+``?edition=weekly/2026-11-23`` (``edition_query``; the mailto unsubscribe's subject names it too).
+The pages read it (``edition_of``) and record it on the consent events they write
+(``consent.from_edition``), so churn and the narrower choices count per edition. It is not
+signed: it only says where a customer clicked, a customer can only name an edition for
+themselves, and the results count an event for an edition only where the ledger sent that
+customer that edition. Anything that is not an edition's shape is ignored.
+
 A sealed value (``seal``) is a short text readable by anyone but changed by no one: its URL-safe
 base64 and the HMAC over it, e.g. a tracked link's target, so the redirect never goes anywhere a
 sent email did not link to, whatever the database holds or lacks.
@@ -20,8 +28,11 @@ import base64
 import hashlib
 import hmac
 import re
+from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 from typing import Sequence
+from urllib.parse import quote
 
 from preferences.errors import BadLink
 
@@ -183,3 +194,37 @@ class LinkSigner:
     def url(self, base_url: str, public_id: str, purpose: Purpose | str, context: str = "") -> str:
         """The absolute URL of a personal link under ``base_url`` (e.g. ``https://news.example.com``)."""
         return base_url.rstrip("/") + self.path(public_id, purpose, context)
+
+
+# The edition a personal link came from ---------------------------------------------------------
+
+EDITION_PARAM = "edition"
+_EDITION = re.compile(r"([a-z0-9][a-z0-9_-]{0,63})/(\d{4}-\d{2}-\d{2})")
+
+
+@dataclass(frozen=True)
+class EditionRef:
+    template: str
+    day: date
+
+    @property
+    def id(self) -> str:
+        return f"{self.template}/{self.day.isoformat()}"
+
+
+def edition_of(value: object) -> EditionRef | None:
+    """The edition named by a link's ``edition`` parameter, or None for anything else."""
+    if not isinstance(value, str) or len(value) > 80:
+        return None
+    found = _EDITION.fullmatch(value)
+    if found is None:
+        return None
+    try:
+        return EditionRef(found.group(1), date.fromisoformat(found.group(2)))
+    except ValueError:
+        return None
+
+
+def edition_query(edition_id: str) -> str:
+    """The query string a mail's personal links end with: ``?edition=weekly/2026-11-23``."""
+    return f"?{EDITION_PARAM}={quote(edition_id, safe='/')}"

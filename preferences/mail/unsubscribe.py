@@ -19,9 +19,9 @@ from urllib.parse import unquote
 from sqlalchemy.orm import Session
 
 from preferences import store
-from preferences.attribution import EditionRef, edition_of, from_edition
+from preferences.consent import from_edition
 from preferences.errors import BadLink, UnknownCustomer
-from preferences.links import LinkSigner, Purpose
+from preferences.links import EditionRef, LinkSigner, Purpose, edition_of
 from preferences.models import Channel
 
 _SUBJECT = re.compile(r"(?:\s*(?:re|aw|fwd?|wg)\s*:\s*)*unsubscribe\s+(\S+)(?:\s+(\S+))?\s*", re.IGNORECASE)

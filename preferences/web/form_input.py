@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 from starlette.requests import ClientDisconnect, Request
 
-from preferences.attribution import EDITION_PARAM, EditionRef, edition_of, edition_query
+from preferences.links import EDITION_PARAM, EditionRef, edition_of, edition_query
 from preferences.consent import client_hash
 
 MAX_FORM_FIELDS = 300

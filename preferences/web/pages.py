@@ -30,10 +30,10 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from preferences import store
-from preferences.attribution import EditionRef, from_edition
+from preferences.consent import from_edition
 from preferences.database import WriterBusy, for_writes
 from preferences.errors import InvalidPreference, StaleForm, UnknownCustomer
-from preferences.links import Purpose
+from preferences.links import EditionRef, Purpose
 from preferences.models import Channel, Preference, Status
 from preferences.pending import ConfirmationNeeded, PendingCustomer
 from preferences.web.centre import Centre

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from preferences import store
-from preferences.attribution import from_edition
+from preferences.consent import from_edition
 from preferences.links import Purpose
 from preferences.models import Channel, Status
 from preferences.web.centre import Centre

@@ -21,7 +21,7 @@ from inscriptis.css_profiles import CSS_PROFILES
 from inscriptis.model.config import ParserConfig
 from markupsafe import escape
 
-from preferences.attribution import edition_query
+from preferences.links import edition_query
 from preferences.links import TOKEN_LENGTH, LinkSigner, Purpose
 
 from service.assembly.edition import Assembly, Edition, VariantKey

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from preferences.attribution import EditionRef
+from preferences.links import EditionRef
 from preferences.mail.unsubscribe import MailRequest, read_request
 
 TOKEN = "A" * 22 + "." + "b" * 22
