@@ -87,6 +87,15 @@ def db_url(request, tmp_path):
     return url
 
 
+@pytest.fixture
+def cli_db_url(tmp_path, monkeypatch):
+    """A migrated SQLite file that the ``newsletter`` command run in the test uses (DATABASE_URL)."""
+    url = f"sqlite:///{tmp_path / 'newsletter.db'}"
+    upgrade(url)
+    monkeypatch.setenv("DATABASE_URL", url)
+    return url
+
+
 def empty_postgres(engine) -> None:
     """Every table the send touches emptied, ids restarted (a PostgreSQL database shared by tests)."""
     with engine.begin() as conn:

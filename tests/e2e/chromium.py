@@ -34,11 +34,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(app, *, lifespan: str = "off") -> Iterator[str]:
-    """``app`` under uvicorn on 127.0.0.1 while inside; the base URL."""
+def serving(app, *, lifespan: str = "off", port: int | None = None) -> Iterator[str]:
+    """``app`` under uvicorn on 127.0.0.1 (on ``port``, or a free one) while inside; the base URL."""
     import uvicorn
 
-    port = free_port()
+    port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                                            lifespan=lifespan, access_log=False))
     thread = threading.Thread(target=server.run, daemon=True)

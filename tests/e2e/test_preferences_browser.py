@@ -12,8 +12,6 @@ under the test's tmp dir (printed at the end; run with -s to see the path).
 
 from __future__ import annotations
 
-import threading
-import time
 import urllib.error
 import urllib.request
 from datetime import date, timedelta
@@ -31,7 +29,7 @@ from preferences.web import errors
 from preferences.web.centre import Catalogue, Centre
 from preferences.web.csrf import protect
 from preferences.web.pages import routes
-from chromium import browser, free_port  # noqa: F401  (browser is a fixture)
+from chromium import browser, free_port, serving  # noqa: F401  (browser is a fixture)
 
 USER_AGENT = "newsletter-e2e-browser"
 PROVIDER_AGENT = "mail-provider-unsubscriber/1.0"
@@ -56,7 +54,6 @@ def mondays(day: date) -> list[date]:
 @pytest.fixture
 def served(tmp_path):
     """The preference pages under uvicorn in a thread: (base URL, engine, signer, public id)."""
-    uvicorn = pytest.importorskip("uvicorn")
     url = f"sqlite:///{tmp_path / 'var' / 'newsletter.db'}"
     upgrade(url)
     engine = make_engine(url)
@@ -74,17 +71,8 @@ def served(tmp_path):
     centre = Centre(engine=engine, write_engine=for_writes(engine), signer=signer, base_url=base_url,
                     catalogue=lambda: catalogue, csrf_secret=b"e2e-csrf-secret-0123456789", today=lambda: TODAY)
     app = protect(Starlette(routes=routes(centre), exception_handlers=errors.handlers()), centre.csrf_secret)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           lifespan="off", access_log=False))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield base_url, engine, signer, public_id
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(app, port=port):
+        yield base_url, engine, signer, public_id
     engine.dispose()
 
 

@@ -15,19 +15,14 @@ from typer.testing import CliRunner
 
 from service.cli.main import app
 from service.results.tables import SWEEP, click
-from send_fixtures import EDITION, add_customers, age_deliveries, engine, send_demo_edition  # noqa: F401
+from send_fixtures import EDITION, add_customers, age_deliveries, cli_db_url, engine, send_demo_edition  # noqa: F401
 
 runner = CliRunner()
 
 
 @pytest.fixture
-def db_url(tmp_path, monkeypatch):
-    from preferences.database import upgrade
-
-    url = f"sqlite:///{tmp_path / 'newsletter.db'}"
-    upgrade(url)
-    monkeypatch.setenv("DATABASE_URL", url)
-    return url
+def db_url(cli_db_url):
+    return cli_db_url
 
 
 @pytest.fixture

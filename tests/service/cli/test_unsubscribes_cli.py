@@ -13,19 +13,14 @@ from typer.testing import CliRunner
 
 from preferences.models import ConsentEvent, Customer
 from service.cli.main import app
-from send_fixtures import EDITION, add_customers, engine, send_demo_edition  # noqa: F401
+from send_fixtures import EDITION, add_customers, cli_db_url, engine, send_demo_edition  # noqa: F401
 
 runner = CliRunner()
 
 
 @pytest.fixture
-def db_url(tmp_path, monkeypatch):
-    from preferences.database import upgrade
-
-    url = f"sqlite:///{tmp_path / 'newsletter.db'}"
-    upgrade(url)
-    monkeypatch.setenv("DATABASE_URL", url)
-    return url
+def db_url(cli_db_url):
+    return cli_db_url
 
 
 def mail_from(message) -> EmailMessage:
