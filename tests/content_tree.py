@@ -5,6 +5,10 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+import pytest
+
+from service.content.check import check_content
+
 FILES = {
     "teams.yaml": """\
         teams:
@@ -101,3 +105,31 @@ def write_tree(root: Path, overrides: dict[str, str | bytes | None] | None = Non
         else:
             path.write_text(text, encoding="utf-8")
     return content
+
+
+BLOCK = """\
+    ---
+    title: T
+    slot: products
+    {extra}
+    ---
+    <mj-section><mj-column>
+      {body}
+    </mj-column></mj-section>
+    """
+
+
+def block_file(body: str = "<mj-text>Hi</mj-text>", extra: str = "status: ready") -> str:
+    """A block file of the tiny tree's products slot: ``extra`` front-matter lines at line 4."""
+    return textwrap.dedent(BLOCK).format(extra=extra, body=body)
+
+
+@pytest.fixture
+def content_errors(tmp_path, monkeypatch):
+    """``run(overrides)``: the check's errors (as ``path:line: message``) of the tiny tree with
+    ``overrides``, written under tmp_path, the working directory."""
+    monkeypatch.chdir(tmp_path)
+
+    def run(overrides):
+        return [str(p) for p in check_content(write_tree(tmp_path, overrides)).errors]
+    return run

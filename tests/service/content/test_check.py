@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-import textwrap
 from datetime import date
 
 import pytest
 
-from content_tree import write_tree
+from content_tree import block_file, write_tree
 from service.content.check import check_content, load_content
 from service.content.problems import ContentError
 
-BLOCK = """\
-    ---
-    title: T
-    slot: products
-    {extra}
-    ---
-    <mj-section><mj-column>
-      {body}
-    </mj-column></mj-section>
-    """
-
-
 def block(body: str = '<mj-text>Hi</mj-text>', extra: str = "status: ready") -> str:
-    return textwrap.dedent(BLOCK).format(extra=extra, body=body)
+    return block_file(body, extra)
 
 
 @pytest.fixture

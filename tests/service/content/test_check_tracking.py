@@ -7,17 +7,10 @@ import textwrap
 
 import pytest
 
-from content_tree import FILES, write_tree
-from service.content.check import check_content, load_content
+from content_tree import FILES, block_file, content_errors, write_tree  # noqa: F401  (a fixture)
+from service.content.check import load_content
 
-BLOCK = """\
-    ---
-    title: T
-    slot: products
-    {extra}
-    ---
-    <mj-section><mj-column><mj-button href="https://shop.example/a">A</mj-button></mj-column></mj-section>
-    """
+BUTTON = '<mj-button href="https://shop.example/a">A</mj-button>'
 
 
 def template_with(extra: str) -> str:
@@ -27,12 +20,8 @@ def template_with(extra: str) -> str:
 
 
 @pytest.fixture
-def check(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-
-    def run(overrides):
-        return [str(p) for p in check_content(write_tree(tmp_path, overrides)).errors]
-    return run
+def check(content_errors):
+    return content_errors
 
 
 def test_tracking_defaults_to_true_and_false_is_read(tmp_path):
@@ -40,19 +29,19 @@ def test_tracking_defaults_to_true_and_false_is_read(tmp_path):
     assert content.templates["weekly"].tracking is True and content.templates["weekly"].utm == {}
     assert content.blocks["news/jackets"].tracking is True
     content = load_content(write_tree(tmp_path / "off", {
-        "blocks/news/a.mjml": textwrap.dedent(BLOCK).format(extra="tracking: false"),
+        "blocks/news/a.mjml": block_file(BUTTON, extra="tracking: false"),
         "templates/weekly/template.yaml": template_with("tracking: false\n")}))
     assert content.blocks["news/a"].tracking is False and content.templates["weekly"].tracking is False
 
 
 @pytest.mark.parametrize("value", ["maybe", "0", '"false"', "2026-11-23"])
 def test_a_block_tracking_that_is_not_true_or_false(check, value):
-    errors = check({"blocks/news/a.mjml": textwrap.dedent(BLOCK).format(extra=f"tracking: {value}")})
+    errors = check({"blocks/news/a.mjml": block_file(BUTTON, extra=f"tracking: {value}")})
     assert len(errors) == 1 and errors[0].startswith("content/blocks/news/a.mjml:4: 'tracking' must be true or false, got ")
 
 
 def test_a_block_tracking_without_value(check):
-    assert check({"blocks/news/a.mjml": textwrap.dedent(BLOCK).format(extra="tracking:")}) == [
+    assert check({"blocks/news/a.mjml": block_file(BUTTON, extra="tracking:")}) == [
         "content/blocks/news/a.mjml:4: 'tracking' has no value: write one or leave the key out"]
 
 

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from content_tree import FILES, write_tree
+from content_tree import FILES, content_errors, write_tree  # noqa: F401  (a fixture)
 from service.content.check import check_content
 
 
 @pytest.fixture
-def errors(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-
-    def run(overrides):
-        return [str(p) for p in check_content(write_tree(tmp_path, overrides)).errors]
-    return run
+def errors(content_errors):
+    return content_errors
 
 
 def replace(name: str, old: str, new: str) -> dict[str, str]:
