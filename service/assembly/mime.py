@@ -70,6 +70,9 @@ class EncodedBody:
 
     pieces: tuple[bytes, ...]
     fields: tuple[str, ...]
+    # Fields whose every value is short printable ASCII without "=" (e.g. a link token): already
+    # quoted-printable as it is, so it is only encoded to bytes.
+    verbatim: frozenset[str] = frozenset()
     distinct: frozenset[str] = field(init=False, repr=False, compare=False)
     # pieces[0], then per field: (its value, between soft breaks), the next piece
     skeleton: tuple[bytes | None, ...] = field(init=False, repr=False, compare=False)
@@ -86,14 +89,16 @@ class EncodedBody:
         object.__setattr__(self, "_pick", pick if len(self.fields) != 1 else (lambda values: (pick(values),)))
 
     @classmethod
-    def of(cls, body: Substitution) -> "EncodedBody":
-        return cls(tuple(qp(p) for p in body.literals), body.fields)
+    def of(cls, body: Substitution, verbatim: frozenset[str] = frozenset()) -> "EncodedBody":
+        return cls(tuple(qp(p) for p in body.literals), body.fields, verbatim)
 
     def encode(self, values: Mapping[str, str]) -> list[bytes]:
         # Each value encoded once (the click token is in every tracked link), framed by its soft
         # breaks once, then laid into the skeleton by one slice assignment: the per-recipient
         # cost hardly grows with the number of fields (a tracked mail has four times as many).
-        encoded = {name: SOFT_BREAK + qp(values[name]) + SOFT_BREAK for name in self.distinct}
+        verbatim = self.verbatim
+        encoded = {name: SOFT_BREAK + (values[name].encode("ascii") if name in verbatim else qp(values[name]))
+                   + SOFT_BREAK for name in self.distinct}
         out = list(self.skeleton)
         out[1::2] = self._pick(encoded)
         return out
@@ -106,7 +111,8 @@ class MessageTemplate:
     mail (``list_id=None``) has none. ``html=None`` makes a text/plain message."""
 
     def __init__(self, *, sender: str, reply_to: str | None, list_name: str | None, list_id: str | None,
-                 subject: Substitution, text: Substitution, html: Substitution | None, boundary_seed: str):
+                 subject: Substitution, text: Substitution, html: Substitution | None, boundary_seed: str,
+                 verbatim: frozenset[str] = frozenset()):
         # '=_' never occurs in quoted-printable output, so it cannot collide with a body line.
         self.boundary = "=_nl_" + hashlib.sha256(boundary_seed.encode()).hexdigest()[:24]
         self.subject = subject
@@ -118,8 +124,8 @@ class MessageTemplate:
                "List-Unsubscribe-Post: List-Unsubscribe=One-Click"] if list_id else []),
             "MIME-Version: 1.0",
         ]
-        self.text = EncodedBody.of(text)
-        self.html = EncodedBody.of(html) if html is not None else None
+        self.text = EncodedBody.of(text, verbatim)
+        self.html = EncodedBody.of(html, verbatim) if html is not None else None
         if self.html is None:
             self.static_headers = "\r\n".join(static).encode("ascii") + CRLF + part % b"plain"
             self.text_open, self.html_open, self.close = CRLF, b"", b""

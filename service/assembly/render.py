@@ -133,6 +133,7 @@ class Renderer:
             sender=mailbox(template.sender_name, template.sender_email), reply_to=template.reply_to,
             list_name=template.name(key.locale), list_id=template.list_id, subject=subject_sub, text=text_sub,
             html=html_sub, boundary_seed=f"{edition.content.version}/{assembly.body_key}",
+            verbatim=frozenset({TOKEN_FIELD}),  # a token: 45 characters of [A-Za-z0-9_.-]
         )
         edition_id = f"{key.template}/{key.edition_date.isoformat()}"
         return CompiledVariant(key, assembly, html_sub, text_sub, subject_sub, mime, tuple(tracker.targets),
