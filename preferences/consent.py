@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -79,13 +79,17 @@ def current_actor() -> str | None:
 
 
 @contextmanager
-def acting_as(actor: str | None) -> Iterator[None]:
-    """Every consent event recorded inside names ``actor`` (e.g. the API key's name)."""
-    token = _ACTOR.set(actor)
+def _set_during(var: ContextVar, value: Any) -> Iterator[None]:
+    token = var.set(value)
     try:
         yield
     finally:
-        _ACTOR.reset(token)
+        var.reset(token)
+
+
+def acting_as(actor: str | None) -> AbstractContextManager[None]:
+    """Every consent event recorded inside names ``actor`` (e.g. the API key's name)."""
+    return _set_during(_ACTOR, actor)
 
 
 # Which edition's link a change came from (``links.edition_of`` of the request), set around the
@@ -98,14 +102,9 @@ def current_edition() -> EditionRef | None:
     return _EDITION.get()
 
 
-@contextmanager
-def from_edition(edition: EditionRef | None) -> Iterator[None]:
+def from_edition(edition: EditionRef | None) -> AbstractContextManager[None]:
     """Every consent event recorded inside names ``edition`` as where the change came from."""
-    token = _EDITION.set(edition)
-    try:
-        yield
-    finally:
-        _EDITION.reset(token)
+    return _set_during(_EDITION, edition)
 
 
 def record_many(

@@ -45,7 +45,7 @@ class Simulated:
     failed: int = 0
 
 
-def simulate(settings: Settings, outbox: Path, on_message=lambda: None) -> Simulated:
+def simulate(settings: Settings, outbox: Path) -> Simulated:
     """Follow the outbox's links as the demo's readers would; the app records what they do."""
     folder = mailbox.Maildir(outbox, create=False)
     keys = sorted(folder.keys())
@@ -55,7 +55,6 @@ def simulate(settings: Settings, outbox: Path, on_message=lambda: None) -> Simul
         for key in keys:
             luck = random.Random(zlib.crc32(key.encode()))
             role = luck.random()
-            on_message()
             if role >= READERS + SCANNED + LEAVERS:
                 continue
             message = message_from_bytes(folder.get_bytes(key), policy=policy.default)
