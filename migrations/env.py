@@ -18,6 +18,7 @@ from preferences.database import make_engine
 import service.sending.tables  # noqa: F401,E402  (the send's delivery ledger: send_run, delivery)
 import service.results.tables  # noqa: F401,E402  (clicks on tracked links)
 import service.sending.contents  # noqa: F401,E402  (what each variant of an edition held)
+import preferences.suppression.tables  # noqa: F401,E402  (the suppression list, bounce and complaint reports)
 
 config = context.config
 if config.config_file_name is not None:

@@ -57,6 +57,10 @@ class Channel(StrEnum):
     API = "api"
     IMPORT = "import"
     MAILTO = "mailto"  # an unsubscribe mail to the List-Unsubscribe mailto address
+    SIGNUP = "signup"  # the hosted signup page or a shop's embedded signup form
+    COMPLAINT = "complaint"  # a feedback-loop complaint ("this is spam") from a mailbox provider
+    BOUNCE = "bounce"  # an address suppressed because its mails bounced
+    OPERATOR = "operator"  # an operator at the command line (the actor is their name)
 
 
 def new_public_id() -> str:

@@ -53,4 +53,6 @@ delivery = Table(
     CheckConstraint("state IN ('pending', 'claimed', 'sent', 'skipped', 'failed')", name="state"),
     Index("ix_delivery_work", "template", "edition_date", "state"),
     Index("ix_delivery_customer", "customer_id", "template", "edition_date"),
+    # A bounce or complaint names the message it is about: found by its Message-ID.
+    Index("ix_delivery_message_id", "message_id"),
 )

@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from preferences.database import make_engine, upgrade
 
-TABLES = ("consent_event", "preference", "customer")
+TABLES = ("bounce_report", "suppression", "consent_event", "preference", "customer")
 
 
 @pytest.fixture(scope="session")

@@ -29,10 +29,11 @@ from preferences.database import (
 )
 from preferences.models import Customer
 import preferences.models  # noqa: F401  (registers the tables)
+import preferences.suppression.tables  # noqa: F401  (the suppression list and bounce reports)
 from preferences.utc import UTCDateTime
 
 ROOT = Path(__file__).resolve().parents[2]
-OUR_TABLES = {"customer", "preference", "consent_event"}
+OUR_TABLES = {"customer", "preference", "consent_event", "suppression", "bounce_report"}
 
 
 def head() -> str:
