@@ -38,6 +38,14 @@ def _api_keys(raw: str) -> tuple[tuple[str, str], ...]:
     return tuple(keys)
 
 
+def _bounce_address(raw: str) -> str:
+    local, at, domain = raw.strip().rpartition("@")
+    if not at or not local or not domain or "+" in local or " " in raw.strip():
+        raise SettingsError(f"NEWSLETTER_BOUNCE_ADDRESS must be a plain address without +, e.g. "
+                            f"bounces@example.com, got {raw!r}")
+    return raw.strip()
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything configurable about one running service."""
@@ -50,6 +58,9 @@ class Settings:
     preview_password: str | None = None
     sender_email: str = "newsletter@nordhaus.example"
     unsubscribe_mailto: str = DEMO_UNSUBSCRIBE_MAILTO
+    # Every mail's envelope sender is this address with the recipient in it (VERP, see
+    # preferences.suppression.return_path): the mailbox that bounce reports arrive in.
+    bounce_address: str = "bounces@nordhaus.example"
     broker_url: str = "redis://127.0.0.1:6379/0"
     relay: str = "maildir:var/outbox"
     send_queue: str = "newsletter-send"  # the Dramatiq queue: one per deployment
@@ -100,6 +111,7 @@ class Settings:
             preview_password=env.get("NEWSLETTER_PREVIEW_PASSWORD") or None,
             sender_email=env.get("NEWSLETTER_SENDER", defaults.sender_email),
             unsubscribe_mailto=env.get("NEWSLETTER_UNSUBSCRIBE_MAILTO", defaults.unsubscribe_mailto),
+            bounce_address=_bounce_address(env.get("NEWSLETTER_BOUNCE_ADDRESS", defaults.bounce_address)),
             broker_url=env.get("NEWSLETTER_BROKER_URL", defaults.broker_url),
             relay=env.get("NEWSLETTER_RELAY", defaults.relay),
             send_queue=env.get("NEWSLETTER_SEND_QUEUE") or defaults.send_queue,
