@@ -30,6 +30,7 @@ EXCLUDED_GROUPS = "excluded_groups"
 LOCALE = "locale"
 STATUS = "status"
 CLICK_TRACKING = "click_tracking"
+SUPPRESSED = "suppressed"  # the address was put on (new: the reason) or taken off (new: None) the suppression list
 
 
 def client_hash(ip: str | None, user_agent: str | None) -> str:

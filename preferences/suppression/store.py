@@ -1,0 +1,103 @@
+"""The suppression list's writes and lookups, named by intent: ``suppress`` an address, ``lift``
+a suppression, the ``suppressed_among`` of a batch of addresses, one address's ``suppression_of``.
+
+An address is suppressed by its lowercased form, once: a second reason for an address already
+suppressed changes nothing (the first reason stands). Each change for an address that belongs to
+a customer writes a consent event (field ``suppressed``: the reason, or None when lifted), in the
+caller's transaction, so the list and the trail never disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Iterable
+
+from sqlalchemy import Connection, delete, func, select
+from sqlalchemy.exc import IntegrityError
+
+from preferences import consent
+from preferences.models import Channel, customer_table
+from preferences.suppression.tables import DETAIL_LIMIT, REASONS, suppression
+from preferences.utc import utcnow
+
+_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class Suppression:
+    address: str
+    reason: str
+    detail: str | None
+    actor: str | None
+    created_at: datetime
+    customer_id: int | None
+
+
+def address_key(email: str) -> str:
+    """The form an address is suppressed by: as the customer table's unique index compares it."""
+    return email.strip().lower()
+
+
+def _customer_of(conn: Connection, address: str) -> int | None:
+    return conn.execute(select(customer_table.c.id).where(func.lower(customer_table.c.email) == address)).scalar()
+
+
+def suppress(conn: Connection, email: str, reason: str, channel: Channel | str, *, detail: str | None = None,
+             actor: str | None = None, customer_id: int | None = None, at: datetime | None = None) -> bool:
+    """Put ``email`` on the list for ``reason``; False (nothing written) if it is there already.
+
+    ``customer_id`` is looked up by the address when not given; the consent event names
+    ``channel`` (``bounce``, ``complaint``, ``api``, ``operator``)."""
+    if reason not in REASONS:
+        raise ValueError(f"unknown suppression reason {reason!r}: one of {', '.join(REASONS)}")
+    address, at = address_key(email), at or utcnow()
+    if suppression_of(conn, address) is not None:
+        return False
+    customer_id = customer_id if customer_id is not None else _customer_of(conn, address)
+    try:
+        with conn.begin_nested():  # a concurrent insert of the same address loses quietly
+            conn.execute(suppression.insert().values(
+                address=address, customer_id=customer_id, reason=reason,
+                detail=None if detail is None else detail[:DETAIL_LIMIT], actor=actor, created_at=at))
+    except IntegrityError:
+        return False
+    if customer_id is not None:
+        with consent.acting_as(actor):
+            consent.record_many(conn, customer_id, [(consent.SUPPRESSED, None, reason)], channel, at=at)
+    return True
+
+
+def lift(conn: Connection, email: str, channel: Channel | str, *, actor: str | None = None) -> Suppression | None:
+    """Take ``email`` off the list (an operator's decision); the suppression it had, or None."""
+    found = suppression_of(conn, email)
+    if found is None:
+        return None
+    conn.execute(delete(suppression).where(suppression.c.address == found.address))
+    customer_id = found.customer_id if found.customer_id is not None else _customer_of(conn, found.address)
+    if customer_id is not None:
+        with consent.acting_as(actor):
+            consent.record_many(conn, customer_id, [(consent.SUPPRESSED, found.reason, None)], channel)
+    return found
+
+
+def suppression_of(conn: Connection, email: str) -> Suppression | None:
+    """The suppression of ``email``, or None."""
+    row = conn.execute(select(suppression).where(suppression.c.address == address_key(email))).first()
+    return None if row is None else Suppression(row.address, row.reason, row.detail, row.actor, row.created_at,
+                                                row.customer_id)
+
+
+def suppressed_among(conn: Connection, emails: Iterable[str]) -> dict[str, str]:
+    """Of these addresses, the suppressed ones (as given) with their reasons: one query per 500."""
+    by_key: dict[str, list[str]] = {}
+    for email in emails:
+        by_key.setdefault(address_key(email), []).append(email)
+    keys, found = list(by_key), {}
+    for start in range(0, len(keys), _CHUNK):
+        rows = conn.execute(select(suppression.c.address, suppression.c.reason)
+                            .where(suppression.c.address.in_(keys[start:start + _CHUNK])))
+        for address, reason in rows:
+            for email in by_key[address]:
+                found[email] = reason
+    return found
