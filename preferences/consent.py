@@ -31,6 +31,7 @@ LOCALE = "locale"
 STATUS = "status"
 CLICK_TRACKING = "click_tracking"
 SUPPRESSED = "suppressed"  # the address was put on (new: the reason) or taken off (new: None) the suppression list
+DELETED = "deleted"  # the customer was deleted (new: why), e.g. a signup nobody confirmed in time
 
 
 def client_hash(ip: str | None, user_agent: str | None) -> str:

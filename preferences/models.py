@@ -61,6 +61,7 @@ class Channel(StrEnum):
     COMPLAINT = "complaint"  # a feedback-loop complaint ("this is spam") from a mailbox provider
     BOUNCE = "bounce"  # an address suppressed because its mails bounced
     OPERATOR = "operator"  # an operator at the command line (the actor is their name)
+    SYSTEM = "system"  # the service's own rules, e.g. an unconfirmed signup deleted after its time
 
 
 def new_public_id() -> str:
@@ -141,9 +142,9 @@ class ConsentEvent(SQLModel, table=True):
     __tablename__ = "consent_event"
 
     id: int | None = Field(default=None, primary_key=True)
-    customer_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("customer.id"), nullable=False, index=True)
-    )
+    # Not a foreign key: the trail outlives the customer (an unconfirmed signup is deleted after
+    # its time, and the event that says so, and the ones before it, stay).
+    customer_id: int = Field(sa_column=Column(Integer, nullable=False, index=True))
     field: str = Field(sa_column=Column(String(32), nullable=False))
     # JSON-encoded text (see consent.encode_value); NULL when there is no old or new value.
     old_value: str | None = Field(default=None, sa_column=Column(Text, nullable=True))

@@ -12,7 +12,8 @@ from sqlmodel import Session
 
 from preferences.database import make_engine, upgrade
 
-TABLES = ("bounce_report", "suppression", "consent_event", "preference", "customer")
+TABLES = ("outbox", "opt_in", "consent_text", "bounce_report", "suppression", "consent_event", "preference",
+          "customer")
 
 
 @pytest.fixture(scope="session")

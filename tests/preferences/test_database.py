@@ -30,10 +30,12 @@ from preferences.database import (
 from preferences.models import Customer
 import preferences.models  # noqa: F401  (registers the tables)
 import preferences.suppression.tables  # noqa: F401  (the suppression list and bounce reports)
+import preferences.optin.tables  # noqa: F401  (double opt-in)
 from preferences.utc import UTCDateTime
 
 ROOT = Path(__file__).resolve().parents[2]
-OUR_TABLES = {"customer", "preference", "consent_event", "suppression", "bounce_report"}
+OUR_TABLES = {"customer", "preference", "consent_event", "suppression", "bounce_report", "opt_in", "consent_text",
+              "outbox"}
 
 
 def head() -> str:
