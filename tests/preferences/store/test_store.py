@@ -22,6 +22,7 @@ from preferences.models import (
     Status,
     consent_event_table,
     customer_table,
+    preference_table,
 )
 
 TODAY = date(2026, 11, 23)
@@ -96,8 +97,13 @@ def test_constraints_hold_on_both_databases(session):
     customer = add(session)
     session.commit()
     with pytest.raises(IntegrityError):  # foreign key (SQLite: PRAGMA foreign_keys=ON)
+        session.execute(insert(preference_table).values(
+            customer_id=customer.id + 1000, frequency="weekly", excluded_groups=[], version=1,
+            updated_at=datetime.now(timezone.utc)))
+    session.rollback()
+    with pytest.raises(IntegrityError):  # CHECK on the consent event's channel
         session.execute(insert(consent_event_table).values(
-            customer_id=customer.id + 1000, field="x", channel="api", at=datetime.now(timezone.utc)))
+            customer_id=customer.id, field="x", channel="fax", at=datetime.now(timezone.utc)))
     session.rollback()
     with pytest.raises(IntegrityError):  # CHECK on status
         session.execute(customer_table.update().values(status="deleted"))
