@@ -16,6 +16,7 @@ import io
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Callable, Collection, Iterable, Mapping, Sequence
 
@@ -28,6 +29,7 @@ from preferences.customers import CustomerData, parse_customer
 from preferences.database import for_writes
 from preferences.errors import Conflicts, InvalidCustomer, PreferencesError
 from preferences.models import Channel, Customer
+from preferences.optin.requests import DEFAULT_TTL, queue_for_new_pending
 
 REQUIRED_COLUMNS = ("external_id", "email")
 OPTIONAL_COLUMNS = ("first_name", "locale", "status")
@@ -230,7 +232,8 @@ class Counts:
     skipped: int = 0
     seconds: float = 0.0
     kept: Counter = field(default_factory=Counter)  # field name -> rows whose value was kept
-    created_ids: list[str] = field(default_factory=list)  # external ids, e.g. to mail the pending ones
+    created_ids: list[str] = field(default_factory=list)  # external ids of the customers created
+    confirmations: int = 0  # of them pending, with a confirmation queued in the outbox
 
     def add(self, upserted: store.Upserted) -> None:
         for outcome in upserted.outcomes:
@@ -242,7 +245,7 @@ class Counts:
 def import_rows(
     engine: Engine, checked: CheckedFile, *, default_locale: str, dry_run: bool = False,
     batch_size: int = BATCH_SIZE, on_progress: Callable[[int], None] | None = None,
-    overwrite_preferences: bool = False,
+    overwrite_preferences: bool = False, confirm_ttl: timedelta = DEFAULT_TTL,
 ) -> Counts:
     """Upsert the good rows of ``checked`` by external id, ``batch_size`` per transaction, with
     consent events on the import channel. A dry run does the same work and rolls every batch
@@ -250,7 +253,8 @@ def import_rows(
 
     Attribute columns the file does not have are kept on existing customers; an empty cell
     removes that attribute. A language the customer chose on the preference page is kept unless
-    ``overwrite_preferences`` (``Counts.kept`` counts what was kept). Raises Conflicts (with ``lines`` set) when a concurrent change made
+    ``overwrite_preferences`` (``Counts.kept`` counts what was kept). A customer created pending
+    gets a confirmation queued in the outbox in its batch's transaction. Raises Conflicts (with ``lines`` set) when a concurrent change made
     a row conflict; the batches before it are committed.
     """
     counts = Counts(skipped=len(checked.errors))
@@ -268,13 +272,16 @@ def import_rows(
                 session.rollback()
                 conflicts.lines = {batch[index].line: fields for index, fields in conflicts.errors.items()}
                 raise
+            created = [row.data.external_id for row, outcome in zip(batch, upserted.outcomes)
+                       if outcome == store.CREATED]
+            queued = queue_for_new_pending(session.connection(), created, Channel.IMPORT, confirm_ttl)
             if dry_run:
                 session.rollback()
             else:
                 session.commit()
         counts.add(upserted)
-        counts.created_ids += [row.data.external_id for row, outcome in zip(batch, upserted.outcomes)
-                               if outcome == store.CREATED]
+        counts.created_ids += created
+        counts.confirmations += len(queued)
         if on_progress is not None:
             on_progress(len(batch))
     counts.seconds = time.perf_counter() - started

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
+from limits import parse as parse_rate
+
 
 DEMO_UNSUBSCRIBE_MAILTO = "unsubscribe@nordhaus.example"  # the demo's: a real send must set its own
 
@@ -36,6 +38,13 @@ def _api_keys(raw: str) -> tuple[tuple[str, str], ...]:
             raise SettingsError(f"NEWSLETTER_API_KEYS: two keys are named {name!r}")
         keys.append((name, secret))
     return tuple(keys)
+
+
+def _days(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, str(default)).strip()
+    if not raw.isdigit() or int(raw) < 1:
+        raise SettingsError(f"{name} must be a number of days, got {raw!r}")
+    return int(raw)
 
 
 def _bounce_address(raw: str) -> str:
@@ -68,6 +77,16 @@ class Settings:
     # Clicks of editions older than this are deleted by `newsletter results prune` (13 months: a
     # year's editions compared with the year before's); the anonymous rollups stay.
     results_retention_days: int = 396
+    # Double opt-in: a confirm link works this many days; a signup nobody confirmed is deleted
+    # after that many (a former customer who asked again goes back to unsubscribed instead).
+    confirm_days: int = 7
+    unconfirmed_delete_days: int = 30
+    # Sign-ups one client (IP address) may make, as the `limits` library writes a rate, counted
+    # in `rate_limit_storage` (memory:// per process; redis://... shared by every web process).
+    signup_rate: str = "10/hour"
+    rate_limit_storage: str = "memory://"
+    # Hosts of the shop pages whose embedded signup form is accepted (empty: any).
+    signup_origins: frozenset[str] = frozenset()
     is_dev_secret: bool = field(default=True, compare=False)
 
     def untrusted_links(self) -> list[str]:
@@ -102,6 +121,16 @@ class Settings:
         retention = env.get("NEWSLETTER_RESULTS_RETENTION_DAYS", str(defaults.results_retention_days)).strip()
         if not retention.isdigit() or int(retention) < 1:
             raise SettingsError(f"NEWSLETTER_RESULTS_RETENTION_DAYS must be a number of days, got {retention!r}")
+        confirm_days = _days(env, "NEWSLETTER_CONFIRM_DAYS", defaults.confirm_days)
+        delete_days = _days(env, "NEWSLETTER_UNCONFIRMED_DELETE_DAYS", defaults.unconfirmed_delete_days)
+        if delete_days < confirm_days:
+            raise SettingsError("NEWSLETTER_UNCONFIRMED_DELETE_DAYS must not be shorter than NEWSLETTER_CONFIRM_DAYS "
+                                f"({delete_days} < {confirm_days}): a signup would be deleted while its link works")
+        signup_rate = env.get("NEWSLETTER_SIGNUP_RATE", defaults.signup_rate).strip()
+        try:
+            parse_rate(signup_rate)
+        except ValueError:
+            raise SettingsError(f"NEWSLETTER_SIGNUP_RATE must be a rate such as 10/hour, got {signup_rate!r}") from None
         return cls(
             database_url=env.get("DATABASE_URL", defaults.database_url),
             content_dir=Path(env.get("NEWSLETTER_CONTENT_DIR", str(defaults.content_dir))),
@@ -117,5 +146,11 @@ class Settings:
             send_queue=env.get("NEWSLETTER_SEND_QUEUE") or defaults.send_queue,
             smtp_password=env.get("NEWSLETTER_SMTP_PASSWORD") or None,
             results_retention_days=int(retention),
+            confirm_days=confirm_days,
+            unconfirmed_delete_days=delete_days,
+            signup_rate=signup_rate,
+            rate_limit_storage=env.get("NEWSLETTER_RATE_LIMIT_STORAGE", defaults.rate_limit_storage).strip(),
+            signup_origins=frozenset(host.strip().lower() for host in env.get("NEWSLETTER_SIGNUP_ORIGINS", "").split(",")
+                                     if host.strip()),
             is_dev_secret=not keys,
         )

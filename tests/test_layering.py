@@ -27,7 +27,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "service.assembly": ("service.content", "preferences"),
     "service.sending": ("service.assembly", "service.content", "service.delivery", "service.settings",
                         "preferences"),
-    "service.lifecycle": ("service.assembly", "service.content", "service.delivery", "preferences"),
+    "service.lifecycle": ("service.assembly", "service.content", "service.delivery", "service.settings", "preferences"),
     "service.results": ("service.sending", "service.assembly", "service.content", "preferences"),
     "service.web": ("service.results", "service.lifecycle", "service.assembly", "service.content", "service.delivery",
                     "service.settings", "preferences.web", "preferences"),

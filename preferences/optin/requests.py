@@ -7,7 +7,8 @@ unsubscribed, suppressed), the form answers the same, so nobody learns who is on
 it does differs: a new address becomes a pending customer; a pending or unsubscribed one gets a
 (new) confirmation; a subscribed one nothing; a suppressed one nothing (its mails bounced or its
 owner complained: only an operator lifts that). Per address at most one confirmation every
-``ADDRESS_INTERVAL`` and ``ADDRESS_PER_DAY`` a day, so a form cannot be made to flood a mailbox.
+``ADDRESS_INTERVAL`` when asked again while pending and ``ADDRESS_PER_DAY`` a day in all, so a
+form cannot be made to flood a mailbox.
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ def sign_up(session: Session, signup: Signup, asked: Asked, *, known_groups: Col
         return Outcome.CREATED
     if customer.status is Status.ACTIVE:
         return Outcome.SUBSCRIBED
-    if throttled(conn, customer.id, now):
+    if throttled(conn, customer.id, repeat=customer.status is Status.PENDING, now=now):
         return Outcome.THROTTLED
     if customer.status is Status.UNSUBSCRIBED:
         store.resubscribe_pending(session, customer, asked.channel, asked.client_hash)
@@ -95,10 +96,12 @@ def sign_up(session: Session, signup: Signup, asked: Asked, *, known_groups: Col
     return Outcome.QUEUED
 
 
-def throttled(conn: Connection, customer_id: int, now: datetime | None = None) -> bool:
-    """Whether the customer got a confirmation too recently to be sent another one."""
+def throttled(conn: Connection, customer_id: int, *, repeat: bool, now: datetime | None = None) -> bool:
+    """Whether the customer got confirmations too recently to be sent another one: a ``repeat``
+    (asked again while pending: the last mail's link still works) waits ``ADDRESS_INTERVAL``;
+    any request waits once ``ADDRESS_PER_DAY`` were sent in a day."""
     now = now or utcnow()
-    return (outbox.owed_since(conn, customer_id, CONFIRMATION, now - ADDRESS_INTERVAL) > 0
+    return ((repeat and outbox.owed_since(conn, customer_id, CONFIRMATION, now - ADDRESS_INTERVAL) > 0)
             or outbox.owed_since(conn, customer_id, CONFIRMATION, now - timedelta(days=1)) >= ADDRESS_PER_DAY)
 
 
@@ -118,17 +121,17 @@ def request_confirmation(conn: Connection, customer_id: int, asked: Asked, *, tt
     return opt_in_id
 
 
-def queue_for_new_pending(conn: Connection, customer_ids: Collection[int], channel: Channel,
-                          ttl: timedelta = DEFAULT_TTL) -> int:
-    """The API's and the import's way: every customer they created pending gets a request and a
-    confirmation (how many). Call in the transaction that created them."""
-    if not customer_ids:
-        return 0
-    pending = conn.execute(select(Customer.__table__.c.id).where(
-        Customer.__table__.c.id.in_(list(customer_ids)), Customer.__table__.c.status == Status.PENDING)).scalars()
-    count = 0
-    for customer_id in pending:
-        request_confirmation(conn, customer_id, Asked(channel), ttl=ttl, requested={"created": True})
-        count += 1
-    return count
-
+def queue_for_new_pending(conn: Connection, external_ids: Collection[str], channel: Channel,
+                          ttl: timedelta = DEFAULT_TTL) -> list[str]:
+    """The API's and the import's way: every customer among ``external_ids`` (just created) who
+    is pending gets a request and a confirmation; their external ids. Call in the transaction
+    that created them, so a crash cannot leave a pending customer without a confirmation."""
+    ids, queued = list(external_ids), []
+    table = Customer.__table__
+    for start in range(0, len(ids), 500):
+        rows = conn.execute(select(table.c.id, table.c.external_id).where(
+            table.c.external_id.in_(ids[start:start + 500]), table.c.status == Status.PENDING).order_by(table.c.id))
+        for customer_id, external_id in rows.all():
+            request_confirmation(conn, customer_id, Asked(channel), ttl=ttl, requested={"created": True})
+            queued.append(external_id)
+    return queued

@@ -7,7 +7,7 @@ while the service runs; each request asks for the current one."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Callable, Mapping, Sequence
 
 from sqlalchemy import Engine
@@ -57,3 +57,8 @@ class Centre:
     api_keys: tuple[tuple[str, str] | str, ...] = ()
     csrf_secret: bytes = b""
     today: Callable[[], date] = date.today
+    confirm_ttl: timedelta = timedelta(days=7)  # how long a confirm link works
+    # Whether a client (by its IP address) may sign up once more now: the service's rate limit.
+    signup_allowed: Callable[[str], bool] = lambda client: True
+    # The hosts of shop pages whose embedded signup forms are accepted (empty: any).
+    signup_origins: frozenset[str] = frozenset()

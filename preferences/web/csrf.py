@@ -2,9 +2,12 @@
 
 The pages need no JavaScript, so the token travels as a hidden form field ``csrftoken``, matched
 against a signed cookie of the same value. Protected always (a POST without the cookie is
-refused too): every POST under ``/preferences/`` and ``/confirm/``. Exempt: ``/unsubscribe/``,
-the RFC 8058 one-click URL, which mail providers POST to without any cookie or token (the signed
-link itself is the authority, and it can only ever narrow consent).
+refused too): every POST under ``/preferences/`` and ``/confirm/``, and the hosted signup form's
+``/signup``. Exempt: ``/unsubscribe/``, the RFC 8058 one-click URL, which mail providers POST to
+without any cookie or token (the signed link itself is the authority, and it can only ever
+narrow consent); and ``/signup?via=embed``, the form a shop embeds in its own pages, which cannot
+carry our token (it has the honeypot, the rate limits and the double opt-in itself, and the
+operator can limit it to the shop's hosts).
 
 Only the preference centre's paths go through the check; the rest of the application (preview,
 JSON API with bearer keys) is passed through untouched, so a cookie left by these pages never
@@ -14,6 +17,7 @@ makes asgi-csrf demand a token from forms it does not know about.
 from __future__ import annotations
 
 import logging
+from urllib.parse import parse_qs
 
 from asgi_csrf import asgi_csrf
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -25,7 +29,8 @@ from preferences.web import i18n
 log = logging.getLogger(__name__)
 
 FORM_FIELD = "csrftoken"  # asgi-csrf's form field name, used by the page templates
-PROTECTED_PREFIXES = (Purpose.PREFERENCES.path, Purpose.CONFIRM.path)
+SIGNUP_PATH = "/signup"
+PROTECTED_PREFIXES = (Purpose.PREFERENCES.path, Purpose.CONFIRM.path, SIGNUP_PATH)
 ONE_CLICK_PREFIX = Purpose.UNSUBSCRIBE.path
 CENTRE_PREFIXES = (*PROTECTED_PREFIXES, ONE_CLICK_PREFIX)
 # The pages' forms are a few hundred bytes; asgi-csrf reads a form body into memory to find the token.
@@ -47,8 +52,14 @@ class _Prefixes:
         return isinstance(path, str) and path.startswith(self.prefixes)
 
 
-def _is_one_click(scope: Scope) -> bool:
-    return scope.get("method") == "POST" and scope.get("path", "").startswith(ONE_CLICK_PREFIX)
+def _is_exempt(scope: Scope) -> bool:
+    if scope.get("method") != "POST":
+        return False
+    path = scope.get("path", "")
+    if path.startswith(ONE_CLICK_PREFIX):
+        return True
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    return path == SIGNUP_PATH and query.get("via") == ["embed"]
 
 
 def protect(app: ASGIApp, secret: bytes, *, secure: bool = False) -> ASGIApp:
@@ -66,7 +77,7 @@ def protect(app: ASGIApp, secret: bytes, *, secure: bool = False) -> ASGIApp:
         cookie_name=cookie_name,
         signing_secret=secret,
         always_protect=_Prefixes(PROTECTED_PREFIXES),
-        skip_if_scope=_is_one_click,
+        skip_if_scope=_is_exempt,
         cookie_secure=secure,
         cookie_samesite="Lax",
         send_csrf_failed=_refuse,
@@ -149,6 +160,8 @@ async def _refuse(scope: Scope, send: Send, message_id) -> None:
     # for the page's own forms, /confirm/<token> for the confirm button.
     parts = path.split("/")
     back = "/".join(parts[:3]) if len(parts) >= 3 and path.startswith(PROTECTED_PREFIXES) else None
+    if path == SIGNUP_PATH:
+        back = SIGNUP_PATH
     await _problem(send, 403, "expired", back=back)
 
 

@@ -7,10 +7,11 @@
   the choices gets 409 and changes nothing.
 - ``POST /preferences/{token}/unsubscribe``: the page's "unsubscribe from everything".
 - ``POST /preferences/{token}/resubscribe``: an unsubscribed customer asks for newsletters again;
-  they become pending and get a confirmation email (``on_confirmation_needed``). A leaked link
-  can narrow consent but never widen it back by itself.
+  they become pending and a confirmation email is queued in the outbox in the same transaction
+  (``on_queued`` wakes the service's worker after the commit). A leaked link can narrow consent
+  but never widen it back by itself.
 - ``GET|POST /confirm/{token}`` and ``GET|POST /unsubscribe/{token}``: see
-  ``preferences.web.subscription_pages``.
+  ``preferences.web.subscription_pages``; ``GET|POST /signup``: ``preferences.web.signup_pages``.
 
 Every bad link (malformed, tampered, other purpose, unknown customer) gets the same 404 page. A
 database that fails a write answers 503, never a false success. No URL carries an email address
@@ -34,37 +35,41 @@ from preferences.consent import from_edition
 from preferences.database import WriterBusy, for_writes
 from preferences.errors import InvalidPreference, StaleForm, UnknownCustomer
 from preferences.links import EditionRef, Purpose
-from preferences.models import Channel, Preference, Status
-from preferences.pending import ConfirmationNeeded, PendingCustomer
+from preferences.models import Channel, Status
+from preferences.optin.requests import Asked, request_confirmation, throttled
+from preferences.pending import MailQueued
 from preferences.web.centre import Centre
 from preferences.web.form import error_codes, read_form
 from preferences.web.form_input import client, edition_in, form_version, submitted_form
 from preferences.web.snapshot import Snapshot, current, find_for_write, read_snapshot
+from preferences.web.csrf import SIGNUP_PATH
+from preferences.web.signup_pages import SignupPages
 from preferences.web.subscription_pages import SubscriptionPages
 from preferences.web.views import NOT_FOUND, PageViews, Reader, problem
 
 log = logging.getLogger(__name__)
 
-def _no_op(_: PendingCustomer) -> None:
+def _no_op() -> None:
     return None
 
 
 def routes(
     centre: Centre,
     *,
-    on_confirmation_needed: ConfirmationNeeded = _no_op,
+    on_queued: MailQueued = _no_op,
     last_delivery: Callable[[int], date | None] | None = None,
 ) -> list[BaseRoute]:
     """The preference centre's routes.
 
-    ``on_confirmation_needed``: called (after the commit) when a customer asked to get
-    newsletters again; it should mail them the confirm link. ``last_delivery``: the date of a
+    ``on_queued``: called after a commit that queued a confirmation mail (a customer asked to
+    get newsletters again); it should wake the outbox worker, not block. ``last_delivery``: the date of a
     customer's latest delivery of the main newsletter by customer id, if the caller can tell
     (it makes "starting with the edition of ..." exact for fortnightly readers).
     """
     views = PageViews(centre, last_delivery)
-    pages = _PreferencePages(centre, views, on_confirmation_needed)
+    pages = _PreferencePages(centre, views, on_queued)
     subscription = SubscriptionPages(centre, views)
+    signup = SignupPages(centre, views, on_queued)
     # The paths are the links' own (Purpose.path), so a signed link and its route cannot drift;
     # pages build their URLs from these names (PageViews.path_for).
     preferences, confirm, unsubscribe = (p.path + "{token}" for p in
@@ -79,17 +84,18 @@ def routes(
         Route(confirm, subscription.confirm, methods=["POST"], name="confirm_save"),
         Route(unsubscribe, subscription.unsubscribe_page, methods=["GET"], name="unsubscribe"),
         Route(unsubscribe, subscription.unsubscribe, methods=["POST"], name="unsubscribe_save"),
+        Route(SIGNUP_PATH, signup.show, methods=["GET"], name="signup"),
+        Route(SIGNUP_PATH, signup.save, methods=["POST"], name="signup_save"),
     ]
     views.routes = {route.name: route for route in named}
     return list(named)
 
 
 class _PreferencePages:
-    def __init__(self, centre: Centre, views: PageViews,
-                 on_confirmation_needed: ConfirmationNeeded) -> None:
+    def __init__(self, centre: Centre, views: PageViews, on_queued: MailQueued) -> None:
         self.centre = centre
         self.views = views
-        self.on_confirmation_needed = on_confirmation_needed
+        self.on_queued = on_queued
         self.read = Reader(centre)
         self.write_now = for_writes(centre.engine, wait=False)
 
@@ -179,20 +185,20 @@ class _PreferencePages:
             customer, snap = found
             if resubscribe and snap.status is Status.ACTIVE:
                 return self.views.state_page(request, snap, catalogue)
+            was_pending = snap.status is Status.PENDING
             change = store.resubscribe_pending if resubscribe else store.unsubscribe
             with from_edition(edition_in(request)):
                 change(session, customer, Channel.PAGE, client(request))
             snap = current(session, customer)
-            context = store.confirm_link_context(session.get(Preference, customer.id))  # type: ignore[arg-type]
+            # Resubscribing, or asking again for a lost email: either way, queue the link (asked
+            # again, at most one every few minutes; a few a day: the page says "sent" all the same).
+            queued = snap.status is Status.PENDING and not throttled(
+                session.connection(), customer.id, repeat=was_pending)  # type: ignore[arg-type]
+            if queued:
+                request_confirmation(session.connection(), customer.id, Asked(  # type: ignore[arg-type]
+                    Channel.PAGE, source="preferences", client_hash=client(request),
+                    user_agent=request.headers.get("user-agent")))
             session.commit()
-        notice = "sent" if resubscribe else "unsubscribed"
-        if snap.status is Status.PENDING:
-            # Resubscribing, or asking again for a lost email: either way, mail the link.
-            url = self.centre.signer.url(self.centre.base_url, snap.public_id, Purpose.CONFIRM, context)
-            try:
-                self.on_confirmation_needed(PendingCustomer(snap.customer_id, snap.public_id, snap.email,
-                                                            snap.first_name, snap.locale, url))
-            except Exception:
-                log.exception("the confirmation email could not be sent")
-                return self.views.state_page(request, snap, catalogue, status=503, notice="not-sent")
-        return self.views.state_page(request, snap, catalogue, notice=notice)
+        if queued:
+            self.on_queued()
+        return self.views.state_page(request, snap, catalogue, notice="sent" if resubscribe else "unsubscribed")

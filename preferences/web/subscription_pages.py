@@ -1,7 +1,10 @@
 """The pages behind the links that end or restore a subscription.
 
 - ``GET|POST /confirm/{token}``: the confirmation link mailed to a customer who asked for
-  newsletters again; GET only shows a button, POST activates them (the link works once).
+  newsletters (double opt-in); GET only shows the consent wording and a button, POST activates
+  them and keeps the proof: time, client hash, user agent, channel and the version of the wording
+  shown (``preferences.optin.confirmation``). The link works once, and only while the request is
+  open (7 days by default; then 410 with a way to sign up again).
 - ``GET|POST /unsubscribe/{token}``: RFC 8058 one-click (POST ``List-Unsubscribe=One-Click``, no
   cookie, no CSRF token, 200, idempotent), and the page behind the link for humans; GET never
   changes anything (link scanners fetch it). A POST without that field and value (another value,
@@ -22,6 +25,9 @@ from preferences import store
 from preferences.consent import from_edition
 from preferences.links import Purpose
 from preferences.models import Channel, Status
+from preferences.optin import wording
+from preferences.optin.confirmation import confirm, is_expired, open_request
+from preferences.optin.requests import Asked
 from preferences.web.centre import Centre
 from preferences.web.form_input import client, edition_in, keeping_edition, submitted_form
 from preferences.web.snapshot import current, find_confirmable, find_for_write, read_snapshot
@@ -48,9 +54,12 @@ class SubscriptionPages:
         return await run_in_threadpool(self._confirm, request, False)
 
     async def confirm(self, request: Request) -> Response:
-        return await run_in_threadpool(self._confirm, request, True)
+        form = await submitted_form(request)
+        if form is None:
+            return problem("unreadable", 400)
+        return await run_in_threadpool(self._confirm, request, True, form)
 
-    def _confirm(self, request: Request, write: bool) -> Response:
+    def _confirm(self, request: Request, write: bool, form=None) -> Response:
         token = request.path_params["token"]
         catalogue = self.centre.catalogue()
         engine = self.centre.write_engine if write else self.centre.engine
@@ -60,13 +69,27 @@ class SubscriptionPages:
                 return problem(*NOT_FOUND)
             customer, snap = found
             locale, switch = self.views.locale(request, snap.locale, catalogue)
+            request_ = open_request(session.connection(), customer.id)  # type: ignore[arg-type]
+            if is_expired(request_):
+                return self.views.render("confirm.html", locale, request, catalogue, status=410, switch=switch,
+                                         done=False, expired=True,
+                                         signup=self.views.path_for("signup") + f"?lang={locale}")
+            shown = wording.text(wording.CONFIRM, locale, catalogue.newsletter_name(locale))
+            version = wording.version_of(locale, shown)
+            page = {"switch": switch, "consent": shown, "wording": version, "done": False, "expired": False,
+                    "action": self.views.path_for("confirm_save", token) + (
+                        f"?lang={locale}" if request.query_params.get("lang") else "")}
             if not write:
-                return self.views.render("confirm.html", locale, request, catalogue, switch=switch,
-                                         action=self.views.path_for("confirm_save", token), done=False)
-            store.confirm_subscription(session, customer, Channel.PAGE, client(request))
+                return self.views.render("confirm.html", locale, request, catalogue, stale=False, **page)
+            if form is None or form.get("wording") != version:  # the text changed since the page was shown
+                return self.views.render("confirm.html", locale, request, catalogue, status=409, stale=True, **page)
+            proof = Asked(Channel.PAGE, client_hash=client(request), user_agent=request.headers.get("user-agent"),
+                          wording=wording.keep(session.connection(), locale, shown))
+            welcome_back = (request_.requested or {}).get("created") is not True  # type: ignore[union-attr]
+            confirm(session, customer, proof, known_groups=catalogue.product_groups, locales=catalogue.locales)
             snap = current(session, customer)
             session.commit()
-        return self.views.render("confirm.html", locale, request, catalogue, done=True,
+        return self.views.render("confirm.html", locale, request, catalogue, done=True, welcome_back=welcome_back,
                                  what=self.views.summary(snap, catalogue, locale),
                                  preferences=self._preferences(request, snap))
 

@@ -70,8 +70,10 @@ class PageViews:
         self.last_delivery = last_delivery
         self.routes: dict[str, Route] = {}  # by name: set by preferences.web.pages.routes
 
-    def path_for(self, name: str, token: str) -> str:
-        """The path of the named page route for a link token."""
+    def path_for(self, name: str, token: str | None = None) -> str:
+        """The path of the named page route (for a link token, if its path has one)."""
+        if token is None:
+            return self.routes[name].url_path_for(name)
         return self.routes[name].url_path_for(name, token=token)
 
     def locale(self, request: Request, customer_locale: str, catalogue: Catalogue) -> tuple[str, list]:

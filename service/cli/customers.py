@@ -3,7 +3,8 @@
 Registered in service/cli/main.py with ``app.add_typer(customers_app, name="customers")``. Like the
 rest of the CLI, this is where domain errors become messages (``FILE:line: message``) and exit
 codes: 0 done, 1 the file or the database has a problem (nothing or only part imported, as
-said), 2 bad usage, 3 imported, but confirmation mails to new pending customers could not be sent.
+said), 2 bad usage, 3 imported, but confirmation mails to new pending customers could not be sent yet
+(they wait in the outbox).
 """
 
 from __future__ import annotations
@@ -20,15 +21,13 @@ from sqlalchemy.orm import Session
 from preferences.csv_import import Counts, ImportFileError, RowError, find_conflicts, import_rows, read_csv
 from preferences.errors import Conflicts
 from preferences.links import LinkSigner, Purpose
-from preferences.pending import mail_new_pending
 
 from service.cli.console import (customer_row_or_exit, err, load_or_exit, load_settings, migrated_engine, out,
                                  safe_url)
 from service.cli.demo_customers import write_demo_csv
 from service.content.model import Content
-from service.delivery.registry import parse_target
 from service.delivery.smtp import hide_password
-from service.lifecycle.confirmations import ConfirmationMailer
+from service.lifecycle.outbox_worker import Drained, outbox_worker
 from service.settings import Settings
 
 customers_app = typer.Typer(help="Customers: import from the CRM's CSV export, demo data.",
@@ -76,7 +75,7 @@ def import_customers(
                       f"use --skip-invalid to import the {good:,} good rows")
             raise typer.Exit(1)
         counts = _import(engine, checked, loaded, dry_run=dry_run, overwrite_preferences=overwrite_preferences)
-        mailed = {} if dry_run else _confirm_new_pending(cfg, engine, loaded, counts.created_ids)
+        drained = _send_confirmations(cfg, engine, loaded) if counts.confirmations and not dry_run else None
     except Conflicts as exc:
         _report(shown, [RowError(line, fields) for line, fields in sorted(exc.lines.items())])
         err.print("[red]import stopped:[/] a concurrent change took these email addresses; the batches "
@@ -91,12 +90,12 @@ def import_customers(
 
     blocked = bad and dry_run and not skip_invalid  # the real run would stop at the bad rows
     _summary(counts, dry_run, blocked=bad if blocked else 0)
-    if mailed:
-        sent = sum(1 for result in mailed.values() if result == "sent")
-        out.print(f"confirmation mails to new pending customers: {sent:,} sent")
-        if sent < len(mailed):
-            err.print(f"[red]{len(mailed) - sent:,} confirmation mail(s) could not be sent[/] through "
-                      f"{escape(hide_password(cfg.relay))}: those customers stay pending (see the log)")
+    if drained is not None:
+        out.print(f"confirmation mails to new pending customers: {drained.sent:,} sent")
+        if drained.sent < counts.confirmations:
+            err.print(f"[yellow]{counts.confirmations - drained.sent:,} confirmation mail(s) not sent yet[/] through "
+                      f"{escape(hide_password(cfg.relay))}: they wait in the outbox and go out with the next "
+                      "`newsletter send --due` (or the web app's outbox worker); see the log")
             raise typer.Exit(3)
     if blocked:
         err.print(f"[red]dry run: {_rows(bad)} {'has' if bad == 1 else 'have'} errors;[/] use --skip-invalid "
@@ -135,14 +134,10 @@ def _import(engine, checked, loaded: Content, *, dry_run: bool, overwrite_prefer
                            overwrite_preferences=overwrite_preferences)
 
 
-def _confirm_new_pending(cfg: Settings, engine, loaded: Content, created: list[str]) -> dict[str, str]:
-    """The double opt-in mail for every customer the import created as pending (issue 10.4),
-    through the transactional relay, as the preference pages send it."""
-    if not created:
-        return {}
-    mailer = ConfirmationMailer(parse_target(cfg.relay), cfg.sender_email, lambda: loaded)
-    with engine.connect() as conn:
-        return mail_new_pending(conn, LinkSigner(cfg.link_keys), cfg.base_url, created, mailer)
+def _send_confirmations(cfg: Settings, engine, loaded: Content) -> Drained:
+    """Send the confirmations the import queued (and whatever else the outbox owes) right away,
+    through the transactional relay; what the relay does not take waits in the outbox."""
+    return outbox_worker(cfg, engine, lambda: loaded).drain()
 
 
 def _report(shown: str, errors: list[RowError]) -> None:

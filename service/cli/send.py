@@ -25,6 +25,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy.exc import SQLAlchemyError
 
 from preferences.database import make_engine
+from preferences.optin.expiry import expire_unconfirmed
 
 from service.cli.console import edition_day_or_exit, err, load_settings, parse_day, safe_url
 from service.cli.results import refresh_after_send
@@ -34,8 +35,11 @@ from service.cli.send_links import ALLOW_OPTION, check_links
 from service.cli.send_test import comma_list, send_test_mails
 from service.content.check import load_content
 from service.content.problems import ContentError
+from service.settings import Settings
 from service.delivery.base import BadTarget
 from service.delivery.registry import parse_target
+from service.delivery.smtp import hide_password
+from service.lifecycle.outbox_worker import outbox_worker
 from service.sending import ledger
 from service.sending.due_editions import due_editions
 from service.sending.local_engine import WorkerError, run_inline, run_local
@@ -139,6 +143,8 @@ def send(
                 continue
             spec = SendSpec(cfg, name, day, to or "", batch_size=batch_size, lease=lease, workers=max(1, workers))
             code = max(code, _run(engine, content, spec, workers, dry_run, limit, engine_name))
+        if due and not dry_run:
+            _owed_mail(cfg, engine, content)
     except SQLAlchemyError as exc:
         err.print(f"[red]error:[/] database {safe_url(cfg.database_url)}: {exc.__class__.__name__}: "
                   f"{str(exc).splitlines()[0]} (run `newsletter db upgrade` first?)")
@@ -162,6 +168,21 @@ def _due(engine, content, max_late: timedelta, force: bool) -> list[tuple[str, d
     if not chosen:
         err.print("nothing due")
     return chosen
+
+
+def _owed_mail(cfg: Settings, engine, content) -> None:
+    """What cron's `send --due` does besides the editions: send what the outbox owes (the
+    confirmations the web app's worker could not send, e.g. while the relay was down) and
+    apply the double opt-in's time limits."""
+    drained = outbox_worker(cfg, engine, lambda: content).drain()
+    with engine.begin() as conn:
+        expired = expire_unconfirmed(conn, timedelta(days=cfg.unconfirmed_delete_days))
+    if drained.sent or drained.deferred or drained.failed:
+        err.print(f"outbox ({hide_password(cfg.relay)}): {drained.sent:,} sent, {drained.deferred:,} deferred "
+                  f"(relay not taking mail: tried again later), {drained.failed:,} given up", markup=False)
+    if expired.deleted or expired.unsubscribed:
+        err.print(f"unconfirmed after {cfg.unconfirmed_delete_days} days: {expired.deleted:,} signups deleted, "
+                  f"{expired.unsubscribed:,} former customers back to unsubscribed", markup=False)
 
 
 def _run(engine, content, spec: SendSpec, workers: int, dry_run: bool, limit: int | None,

@@ -22,8 +22,7 @@ from preferences.web.pages import routes as preference_routes
 
 from service.assembly.render import Renderer
 from service.content.live import LiveContent
-from service.delivery.registry import parse_target
-from service.lifecycle.confirmations import ConfirmationMailer
+from service.lifecycle.outbox_worker import OutboxThread, outbox_worker
 from service.results.recorder import ClickRecorder
 from service.settings import Settings
 from service.web import errors, redirect, results_api
@@ -46,16 +45,15 @@ def create_app(settings: Settings, *, extra_routes: Iterable[BaseRoute] = ()) ->
     renderer = new_renderer()
     centre = centre_for(settings, live, engine)
     clicks = ClickRecorder(engine)
-    confirmations = ConfirmationMailer(parse_target(settings.relay), settings.sender_email,
-                                       lambda: live.current().content)
+    outbox = OutboxThread(outbox_worker(settings, engine, lambda: live.current().content))
     routes: list[BaseRoute] = [
         # The customers' pages first: the router tries the routes in order, on every request.
-        *preference_routes(centre, on_confirmation_needed=confirmations),
+        *preference_routes(centre, on_queued=outbox.wake),
         *preview.routes(),
         *ResultsPages(engine, settings.preview_password).routes(),
         *web_version.routes(live, engine, centre.signer, renderer),
         *redirect.routes(centre.signer, clicks),
-        *api.routes(centre, on_confirmation_needed=confirmations, extensions=(results_api.extension(engine),)),
+        *api.routes(centre, on_queued=outbox.wake, extensions=(results_api.extension(engine),)),
         *extra_routes,
     ]
     app = Starlette(
@@ -64,23 +62,26 @@ def create_app(settings: Settings, *, extra_routes: Iterable[BaseRoute] = ()) ->
                     Middleware(protect, secret=settings.csrf_secret,
                                secure=settings.base_url.startswith("https://"))],
         exception_handlers=errors.handlers(),
-        lifespan=_recording(clicks),
+        lifespan=_background(clicks, outbox),
     )
     app.state.settings = settings
     app.state.engine = engine
     app.state.clicks = clicks
+    app.state.outbox = outbox
     return app
 
 
-def _recording(clicks: ClickRecorder):
-    """The app's lifespan: the click recorder's thread runs while the app serves, and writes
-    what it still holds when the app stops."""
+def _background(clicks: ClickRecorder, outbox: OutboxThread):
+    """The app's lifespan: while the app serves, the click recorder's thread runs (and writes
+    what it still holds when the app stops), and the outbox worker sends queued mail."""
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
         clicks.start()
+        outbox.start()
         try:
             yield
         finally:
+            await run_in_threadpool(outbox.stop)
             await run_in_threadpool(clicks.stop)
     return lifespan
 

@@ -17,6 +17,7 @@ from service.content.live import LiveContent
 from service.content.model import Content
 from service.content.problems import ContentError
 from service.settings import Settings
+from service.web.signup_limit import signup_limit
 
 def catalogue_of(content: Content) -> Catalogue:
     # Upcoming editions are asked for by every page view with the first of the month; one
@@ -55,4 +56,7 @@ def live_catalogue(live: LiveContent) -> Callable[[], Catalogue]:
 def centre_for(settings: Settings, live: LiveContent, engine: Engine) -> Centre:
     return Centre(engine=engine, write_engine=for_writes(engine), signer=LinkSigner(settings.link_keys),
                   base_url=settings.base_url, catalogue=live_catalogue(live),
-                  api_keys=settings.api_keys, csrf_secret=settings.csrf_secret)
+                  api_keys=settings.api_keys, csrf_secret=settings.csrf_secret,
+                  confirm_ttl=timedelta(days=settings.confirm_days),
+                  signup_allowed=signup_limit(settings.signup_rate, settings.rate_limit_storage, settings.csrf_secret),
+                  signup_origins=settings.signup_origins)

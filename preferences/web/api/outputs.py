@@ -47,3 +47,9 @@ def event_json(event: ConsentEvent) -> dict[str, Any]:
     return {"id": event.id, "field": event.field, "old": event.old, "new": event.new,
             "channel": event.channel.value, "at": iso(event.at), "client_hash": event.client_hash,
             "actor": event.actor}
+
+
+def confirmation_json(queued: set[str], external_id: str) -> dict[str, str]:
+    """An upsert answer's ``confirmation`` field, for a customer the request created pending:
+    the double opt-in mail is queued in the outbox."""
+    return {"confirmation": "queued"} if external_id in queued else {}

@@ -27,12 +27,13 @@ from starlette.routing import BaseRoute, Mount, Route
 from preferences import consent, store
 from preferences.errors import Conflicts, StaleForm
 from preferences.models import Channel, ConsentEvent
-from preferences.pending import ConfirmationNeeded, mail_new_pending
+from preferences.optin.requests import queue_for_new_pending
+from preferences.pending import MailQueued
 from preferences.web.api.inputs import (ApiError, PatchBody, batch_error, bool_param, customer_input,
                                          expected_version, int_param, json_object, parse_batch, path_id)
 from preferences.web.api.openapi import OPERATIONS, PREFIX, Extension, document
 from preferences.web.api.keys import named_keys
-from preferences.web.api.outputs import customer_json, etag, event_json, preferences_json
+from preferences.web.api.outputs import confirmation_json, customer_json, etag, event_json, preferences_json
 from preferences.web.api.schemas import DEFAULT_PAGE, MAX_PAGE, parameters
 from preferences.web.centre import Centre
 
@@ -43,14 +44,15 @@ _MAX_ID = 2**62  # keeps a query parameter inside a 64-bit integer column
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-def routes(centre: Centre, *, on_confirmation_needed: ConfirmationNeeded | None = None,
+def routes(centre: Centre, *, on_queued: MailQueued | None = None,
            extensions: tuple[Extension, ...] = ()) -> list[BaseRoute]:
     """The API's routes, mounted at ``/api``: one route per path, its methods dispatched by
     Starlette (``HTTPEndpoint``), whose router answers unknown paths (404) and methods (405).
-    Errors are answered by ``preferences.web.errors``. ``on_confirmation_needed`` mails a
-    customer the API created as pending (double opt-in), as the pages do for a resubscribe.
+    Errors are answered by ``preferences.web.errors``. A customer the API creates as pending
+    gets a confirmation queued in the outbox in the same transaction (double opt-in);
+    ``on_queued`` is called after the commit (it wakes the service's outbox worker).
     ``extensions``: the composing app's own operations, routed and secured like these."""
-    api = _Api(centre, on_confirmation_needed, extensions)
+    api = _Api(centre, on_queued, extensions)
     by_path: dict[str, dict[str, Handler]] = {}
     served = [(operation, getattr(api, operation.operation_id), operation.query_names) for operation in OPERATIONS]
     for extension in extensions:
@@ -62,12 +64,6 @@ def routes(centre: Centre, *, on_confirmation_needed: ConfirmationNeeded | None 
         by_path.setdefault(operation.path, {})[operation.method.lower()] = (
             api.secured(handler) if operation.secured else handler)
     return [Mount(PREFIX, routes=[Route(path, _endpoint(path, handlers)) for path, handlers in by_path.items()])]
-
-
-def _confirmation(confirmations: dict[str, str], external_id: str) -> dict[str, str]:
-    """The answer's ``confirmation`` field, for a customer the request made pending."""
-    found = confirmations.get(external_id)
-    return {"confirmation": found} if found else {}
 
 
 def _only_known_query(handler: Handler, names: frozenset[str]) -> Handler:
@@ -91,9 +87,9 @@ def _endpoint(path: str, handlers: dict[str, Handler]) -> type[HTTPEndpoint]:
 class _Api:
     """The handlers, one per operation id of preferences.web.api.openapi.OPERATIONS."""
 
-    def __init__(self, centre: Centre, on_confirmation_needed: ConfirmationNeeded | None = None,
+    def __init__(self, centre: Centre, on_queued: MailQueued | None = None,
                  extensions: tuple[Extension, ...] = ()) -> None:
-        self.centre, self.on_confirmation_needed, self.extensions = centre, on_confirmation_needed, extensions
+        self.centre, self.on_queued, self.extensions = centre, on_queued, extensions
         self._keys = tuple((name, secret.encode("utf-8")) for name, secret in named_keys(centre.api_keys))
 
     def secured(self, handler: Handler) -> Handler:
@@ -138,25 +134,26 @@ class _Api:
         data = customer_input(body, external_id, catalogue)
         overwrite = bool_param(request, "overwrite_preferences")
 
-        def work() -> tuple[str, dict[str, str], dict[str, Any]]:
+        def work() -> tuple[str, dict[str, str], dict[str, Any], set[str]]:
             with self._writing(request) as session:
                 try:
                     upserted = store.upsert_many(session, [data], Channel.API, default_locale=catalogue.default_locale,
                                                  overwrite_preferences=overwrite)
                 except Conflicts as conflicts:
                     raise ApiError(409, "another customer already has this email", conflicts.errors[0]) from None
+                queued = self._queue(session, [data.external_id] if upserted.outcomes[0] == "created" else [])
                 customer = store.get_customer_by_external_id(session, data.external_id)
                 result = customer_json(customer, store.get_preference(session, customer.id))
                 session.commit()
-                return upserted.outcomes[0], upserted.kept.get(0, {}), result
+                return upserted.outcomes[0], upserted.kept.get(0, {}), result, queued
 
-        outcome, kept, customer = await run_in_threadpool(work)
-        confirmations = await run_in_threadpool(self._confirm, [data.external_id] if outcome == "created" else [])
+        outcome, kept, customer, confirmations = await run_in_threadpool(work)
+        self._queued(confirmations)
         status = 201 if outcome == "created" else 200
         # Percent-encoded: an id may hold any character, a header only Latin-1 (found by the fuzz).
         headers = {"Location": quote(request.url.path, safe="/:@")} if status == 201 else None
         return JSONResponse({"result": outcome, "kept": kept, "customer": customer,
-                             **_confirmation(confirmations, data.external_id)}, status_code=status, headers=headers)
+                             **confirmation_json(confirmations, data.external_id)}, status_code=status, headers=headers)
 
     async def upsertCustomers(self, request: Request) -> Response:  # noqa: N802
         body = await json_object(request, MAX_BATCH_BODY_BYTES)
@@ -164,7 +161,7 @@ class _Api:
         items, parsed = parse_batch(body, catalogue)
         overwrite = bool_param(request, "overwrite_preferences")
 
-        def work() -> store.Upserted:
+        def work() -> tuple[store.Upserted, set[str]]:
             with self._writing(request) as session:
                 try:
                     upserted = store.upsert_many(session, parsed, Channel.API, default_locale=catalogue.default_locale,
@@ -172,17 +169,18 @@ class _Api:
                 except Conflicts as conflicts:
                     session.rollback()
                     raise batch_error(conflicts.errors, items, "conflicting", status=409) from None
+                queued = self._queue(session, [item.external_id for item, outcome in zip(parsed, upserted.outcomes)
+                                               if outcome == "created"])
                 session.commit()
-                return upserted
+                return upserted, queued
 
-        upserted = await run_in_threadpool(work)
+        upserted, confirmations = await run_in_threadpool(work)
         outcomes = upserted.outcomes
-        confirmations = await run_in_threadpool(
-            self._confirm, [item.external_id for item, outcome in zip(parsed, outcomes) if outcome == "created"])
+        self._queued(confirmations)
         return JSONResponse({
             **{name: outcomes.count(name) for name in ("created", "updated", "unchanged")},
             "results": [{"index": index, "external_id": item.external_id, "result": outcome,
-                         "kept": upserted.kept.get(index, {}), **_confirmation(confirmations, item.external_id)}
+                         "kept": upserted.kept.get(index, {}), **confirmation_json(confirmations, item.external_id)}
                         for index, (item, outcome) in enumerate(zip(parsed, outcomes))],
         })
 
@@ -277,13 +275,15 @@ class _Api:
         return JSONResponse({"events": [event_json(event) for event in page],
                              "next_after": page[-1].id if len(events) > limit else None})
 
-    def _confirm(self, created: list[str]) -> dict[str, str]:
-        """Mail each of these new customers who is pending their confirm link (after the commit)."""
-        if not created or self.on_confirmation_needed is None:
-            return {}
-        with self.centre.engine.connect() as conn:
-            return mail_new_pending(conn, self.centre.signer, self.centre.base_url, created,
-                                    self.on_confirmation_needed)
+    def _queue(self, session: Session, created: list[str]) -> set[str]:
+        """Queue a confirmation for each of these new customers who is pending, in the
+        transaction that created them."""
+        ttl = self.centre.confirm_ttl
+        return set(queue_for_new_pending(session.connection(), created, Channel.API, ttl)) if created else set()
+
+    def _queued(self, queued: set[str]) -> None:
+        if queued and self.on_queued is not None:
+            self.on_queued()
 
     @contextmanager
     def _writing(self, request: Request) -> Iterator[Session]:

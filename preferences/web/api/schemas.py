@@ -153,8 +153,9 @@ def schemas(locales: tuple[str, ...], product_groups: Mapping[str, Any],
         },
         "Confirmation": {
             "type": "string", "description": "Only for a customer the request created as pending: the double "
-                                             "opt-in mail with the confirm link was `sent`, or why it was not "
-                                             "(the customer stays pending)"},
+                                             "opt-in mail with the confirm link is `queued` in the outbox (sent "
+                                             "within seconds; a relay outage delays it, never loses it)",
+            "enum": ["queued"]},
         "UpsertResult": {
             "type": "object", "required": ["result", "kept", "customer"],
             "properties": {"result": {"type": "string", "enum": ["created", "updated", "unchanged"]},

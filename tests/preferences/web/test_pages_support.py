@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlmodel import Session
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
@@ -20,13 +20,15 @@ from preferences.customers import CustomerData
 from preferences.database import for_writes
 from preferences.links import LinkSigner, Purpose
 from preferences.models import ConsentEvent
-from preferences.pending import PendingCustomer
+from preferences.optin.tables import CONFIRMATION, outbox
+from preferences.pending import PendingCustomer, pending_customer
 from preferences.web import errors
 from preferences.web.centre import Catalogue, Centre
 from preferences.web.csrf import protect
 from preferences.web.pages import routes
 from html_forms import as_form, edit, form_fields, parse  # noqa: F401  (the page tests import them from here)
 
+BASE_URL = "https://news.example"
 TODAY = date(2026, 11, 23)  # a Monday: the weekly newsletter's edition day
 KEY = b"page-test-link-key-0123456789"
 SECRET = b"page-test-csrf-secret-0123456789"
@@ -56,14 +58,25 @@ class Site:
     signer: LinkSigner
     client: TestClient
     catalogue: Catalogue
-    confirmations: list[PendingCustomer] = field(default_factory=list)
+    centre: Centre
     today: date = TODAY
-    mail_fails: bool = False
+    wakes: int = 0  # how often the pages woke the outbox worker
+    # The confirmation mails, as the service's outbox worker makes them when woken (the customer
+    # with their confirm link as of then), oldest first.
+    confirmations: list[PendingCustomer] = field(default_factory=list)
+    _seen: int = 0
+    signups_allowed: bool = True  # the per-client rate limit's answer
 
-    def mail(self, pending: PendingCustomer) -> None:
-        if self.mail_fails:
-            raise ConnectionRefusedError("the mail relay is down")
-        self.confirmations.append(pending)
+    def woken(self) -> None:
+        self.wakes += 1
+        with self.engine.connect() as conn:
+            queued = conn.execute(select(outbox.c.id, outbox.c.customer_id).where(
+                outbox.c.kind == CONFIRMATION, outbox.c.id > self._seen).order_by(outbox.c.id)).all()
+            for row_id, customer_id in queued:
+                self._seen = row_id
+                pending = pending_customer(conn, self.signer, BASE_URL, customer_id)
+                if pending is not None:
+                    self.confirmations.append(pending)
 
     def customer(self, first_name: str | None = "Anna", locale: str = "de", n: int = 1) -> str:
         """A new active customer; returns the public id."""
@@ -100,12 +113,13 @@ def site(engine) -> Site:
     signer = LinkSigner([KEY])
     holder: dict[str, Site] = {}
     centre = Centre(engine=engine, write_engine=for_writes(engine), signer=signer,
-                    base_url="https://news.example", catalogue=lambda: holder["site"].catalogue,
-                    csrf_secret=SECRET, today=lambda: holder["site"].today)
-    app = protect(Starlette(routes=routes(centre, on_confirmation_needed=lambda p: holder["site"].mail(p)),
+                    base_url=BASE_URL, catalogue=lambda: holder["site"].catalogue,
+                    csrf_secret=SECRET, today=lambda: holder["site"].today,
+                    signup_allowed=lambda client: holder["site"].signups_allowed)
+    app = protect(Starlette(routes=routes(centre, on_queued=lambda: holder["site"].woken()),
                             exception_handlers=errors.handlers()),
                   SECRET)
-    site = Site(engine, signer, TestClient(app), catalogue())
+    site = Site(engine, signer, TestClient(app), catalogue(), centre)
     holder["site"] = site
     with site.client:
         yield site

@@ -11,11 +11,15 @@ import pytest
 from sqlmodel import Session
 from starlette.testclient import TestClient
 
+from sqlalchemy import select
+
 from preferences.customers import CustomerData
 from preferences.database import make_engine, upgrade
 from preferences.links import LinkSigner, Purpose
+from preferences.optin.tables import outbox
 from preferences.store import create_customer, get_customer_by_external_id, list_consent_events
 from repo_paths import CONTENT
+from send_fixtures import free_port, wait_until
 from service.settings import Settings
 from service.web.app import create_app
 
@@ -36,9 +40,17 @@ def app_env(tmp_path):
                                    "import", default_locale="de")
         session.commit()
         public_id = customer.public_id
-    client = TestClient(create_app(settings), base_url="http://127.0.0.1:8000")
-    yield client, LinkSigner(settings.link_keys), public_id, engine, tmp_path
+    # Entered, so the app's lifespan runs its background threads (the outbox worker among them).
+    with TestClient(create_app(settings), base_url="http://127.0.0.1:8000") as client:
+        yield client, LinkSigner(settings.link_keys), public_id, engine, tmp_path
     engine.dispose()
+
+
+def delivered(outbox, count: int) -> list:
+    """The messages in the Maildir once there are ``count`` (the outbox worker sends them from
+    its thread, a moment after the request that queued them)."""
+    wait_until(lambda: (outbox / "new").is_dir() and len(list(mailbox.Maildir(outbox, create=False))) >= count)
+    return list(mailbox.Maildir(outbox, create=False))
 
 
 def status(engine, external_id="C1"):
@@ -79,7 +91,7 @@ def test_resubscribe_mails_a_one_time_confirm_link(app_env):
     assert client.post(f"{path}/resubscribe", data=form(page, f"{path}/resubscribe")).status_code == 200
     assert status(engine) == "pending"
 
-    messages = list(mailbox.Maildir(tmp_path / "outbox", create=False))
+    messages = delivered(tmp_path / "outbox", 1)
     assert len(messages) == 1 and messages[0]["To"] == "ada@example.com"
     assert messages[0]["Subject"] == "Please confirm your subscription"
     text = messages[0].get_payload(decode=True).decode(messages[0].get_content_charset())
@@ -106,9 +118,9 @@ def test_the_operator_api_is_served_without_csrf(app_env, monkeypatch):
     assert api.get("/api/customers/C2").status_code == 401
 
 
-def confirm_links(outbox) -> list[str]:
+def confirm_links(outbox, count: int) -> list[str]:
     links = []
-    for message in mailbox.Maildir(outbox, create=False):
+    for message in delivered(outbox, count):
         text = message.get_payload(decode=True).decode("utf-8")
         links += re.findall(r"http://127\.0\.0\.1:8000(/confirm/\S+)", text)
     return links
@@ -118,32 +130,36 @@ def test_a_customer_the_api_creates_as_pending_gets_the_confirmation_mail(app_en
     """Issue 10.4: every path that makes a customer pending sends the double opt-in mail."""
     client, _, _, engine, tmp_path = app_env
     settings = replace(client.app.state.settings, api_keys=(("crm", "operator-key-0123456789"),))
-    api = TestClient(create_app(settings), base_url="http://127.0.0.1:8000")
     headers = {"Authorization": "Bearer operator-key-0123456789"}
-    one = api.put("/api/customers/C2", headers=headers, json={"email": "bo@example.com", "status": "pending"})
-    assert one.status_code == 201 and one.json()["confirmation"] == "sent"
-    batch = api.post("/api/customers:batch", headers=headers, json={"customers": [
-        {"external_id": "C3", "email": "cy@example.com", "status": "pending", "locale": "en"},
-        {"external_id": "C4", "email": "di@example.com"}]}).json()
-    assert [r.get("confirmation") for r in batch["results"]] == ["sent", None]  # C4 is active: no mail
-    assert "confirmation" not in api.put("/api/customers/C2", headers=headers,
-                                         json={"email": "bo@example.com"}).json()  # not newly pending
-    links = confirm_links(tmp_path / "outbox")
-    assert len(links) == 2
-    page = api.get(links[0])
-    assert page.status_code == 200
-    assert api.post(links[0], data=form(page.text, links[0])).status_code == 200
+    with TestClient(create_app(settings), base_url="http://127.0.0.1:8000") as api:
+        one = api.put("/api/customers/C2", headers=headers, json={"email": "bo@example.com", "status": "pending"})
+        assert one.status_code == 201 and one.json()["confirmation"] == "queued"
+        batch = api.post("/api/customers:batch", headers=headers, json={"customers": [
+            {"external_id": "C3", "email": "cy@example.com", "status": "pending", "locale": "en"},
+            {"external_id": "C4", "email": "di@example.com"}]}).json()
+        assert [r.get("confirmation") for r in batch["results"]] == ["queued", None]  # C4 is active: no mail
+        assert "confirmation" not in api.put("/api/customers/C2", headers=headers,
+                                             json={"email": "bo@example.com"}).json()  # not newly pending
+        links = confirm_links(tmp_path / "outbox", 2)
+        assert len(links) == 2
+        page = api.get(links[0])
+        assert page.status_code == 200
+        assert api.post(links[0], data=form(page.text, links[0])).status_code == 200
     assert {status(engine, "C2"), status(engine, "C3")} == {"active", "pending"}
 
 
-def test_a_confirmation_the_relay_refuses_never_loses_the_customer(app_env):
+def test_a_relay_that_is_down_delays_the_confirmation_and_never_loses_it(app_env):
     client, _, _, engine, tmp_path = app_env
-    from send_fixtures import free_port
     settings = replace(client.app.state.settings, api_keys=("operator-key-0123456789",),
                        relay=f"smtp://127.0.0.1:{free_port()}?timeout=2&retries=0")
-    api = TestClient(create_app(settings))
-    response = api.put("/api/customers/C2", headers={"Authorization": "Bearer operator-key-0123456789"},
-                       json={"email": "bo@example.com", "status": "pending"})
-    assert response.status_code == 201
-    assert response.json()["confirmation"].startswith("not sent: the mail relay failed")
+    with TestClient(create_app(settings)) as api:
+        response = api.put("/api/customers/C2", headers={"Authorization": "Bearer operator-key-0123456789"},
+                           json={"email": "bo@example.com", "status": "pending"})
+        assert response.status_code == 201 and response.json()["confirmation"] == "queued"
+        wait_until(lambda: _outbox(engine) == [("queued", 1)])  # tried once, waiting for its back-off
     assert status(engine, "C2") == "pending"
+
+
+def _outbox(engine) -> list[tuple[str, int]]:
+    with engine.connect() as conn:
+        return [tuple(row) for row in conn.execute(select(outbox.c.state, outbox.c.attempts))]
