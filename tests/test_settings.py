@@ -41,6 +41,11 @@ def test_settings_are_frozen():
     ({"NEWSLETTER_LINK_KEYS": "short"}, "at least 16"),
     ({"NEWSLETTER_RESULTS_RETENTION_DAYS": "13 months"}, "NEWSLETTER_RESULTS_RETENTION_DAYS"),
     ({"NEWSLETTER_RESULTS_RETENTION_DAYS": "0"}, "number of days"),
+    ({"NEWSLETTER_CONFIRM_DAYS": "a week"}, "NEWSLETTER_CONFIRM_DAYS"),
+    ({"NEWSLETTER_CONFIRM_DAYS": "14", "NEWSLETTER_UNCONFIRMED_DELETE_DAYS": "10"}, "must not be shorter"),
+    ({"NEWSLETTER_SIGNUP_RATE": "lots"}, "NEWSLETTER_SIGNUP_RATE"),
+    ({"NEWSLETTER_BOUNCE_ADDRESS": "bounces+x@nordhaus.example"}, "without \\+"),
+    ({"NEWSLETTER_BOUNCE_ADDRESS": "nobody"}, "NEWSLETTER_BOUNCE_ADDRESS"),
 ])
 def test_bad_values_are_named(env, message):
     with pytest.raises(SettingsError, match=message):
@@ -62,3 +67,14 @@ def test_two_api_keys_of_one_name_are_refused():
 def test_the_results_retention_is_read_in_days():
     assert Settings.from_env({}).results_retention_days == 396
     assert Settings.from_env({"NEWSLETTER_RESULTS_RETENTION_DAYS": " 30 "}).results_retention_days == 30
+
+
+def test_the_lifecycle_settings_are_read():
+    settings = Settings.from_env({"NEWSLETTER_CONFIRM_DAYS": "3", "NEWSLETTER_UNCONFIRMED_DELETE_DAYS": "14",
+                                  "NEWSLETTER_SIGNUP_RATE": "20/hour", "NEWSLETTER_SIGNUP_ORIGINS": "www.Shop.example, ,b.example",
+                                  "NEWSLETTER_BOUNCE_ADDRESS": "returns@nordhaus.example"})
+    assert (settings.confirm_days, settings.unconfirmed_delete_days, settings.signup_rate) == (3, 14, "20/hour")
+    assert settings.signup_origins == {"www.shop.example", "b.example"}
+    assert settings.bounce_address == "returns@nordhaus.example"
+    defaults = Settings.from_env({})
+    assert (defaults.confirm_days, defaults.unconfirmed_delete_days, defaults.rate_limit_storage) == (7, 30, "memory://")

@@ -12,6 +12,7 @@ Written by hand to match preferences/optin/tables.py and preferences/models.py
 an opt_in row from their last change, so their confirm links expire like every other.
 """
 
+from datetime import timedelta
 from typing import Sequence, Union
 
 import sqlalchemy as sa
@@ -103,13 +104,12 @@ def upgrade() -> None:
     op.create_index("ix_outbox_work", "outbox", ["state", "due_at"])
     # Customers already pending: their request is their last change (channel unknown: "page",
     # the only way to become pending again before this revision besides the API and imports).
-    customer = sa.table("customer", sa.column("id"), sa.column("status"), sa.column("updated_at"))
+    customer = sa.table("customer", sa.column("id"), sa.column("status"), sa.column("updated_at", sa.DateTime()))
     rows = op.get_bind().execute(sa.select(customer.c.id, customer.c.updated_at)
                                  .where(customer.c.status == "pending")).all()
     if rows:
-        from datetime import timedelta
-        opt_in = sa.table("opt_in", sa.column("customer_id"), sa.column("channel"), sa.column("requested_at"),
-                          sa.column("expires_at"))
+        opt_in = sa.table("opt_in", sa.column("customer_id"), sa.column("channel"),
+                          sa.column("requested_at", sa.DateTime()), sa.column("expires_at", sa.DateTime()))
         op.bulk_insert(opt_in, [{"customer_id": r.id, "channel": "page", "requested_at": r.updated_at,
                                  "expires_at": r.updated_at + timedelta(days=DEFAULT_TTL_DAYS)} for r in rows])
 

@@ -24,6 +24,7 @@ from typing import Callable
 
 from sqlalchemy import Connection, Engine
 
+from preferences.database import for_writes
 from preferences.links import LinkSigner
 from preferences.optin import outbox
 from preferences.optin.confirmation import is_expired, open_request
@@ -163,7 +164,8 @@ class OutboxThread:
 def outbox_worker(settings: Settings, engine: Engine, content: Callable[[], Content | None]) -> OutboxWorker:
     """The outbox worker of ``settings``: confirmations to the transactional relay
     (``NEWSLETTER_RELAY``), from the main newsletter's sender, bounces to the VERP return path."""
-    return OutboxWorker(engine, parse_target(settings.relay),
+    # IMMEDIATE on SQLite: every transaction of the worker reads, then writes, beside the pages'.
+    return OutboxWorker(for_writes(engine), parse_target(settings.relay),
                         ConfirmationMessages(settings.sender_email, content, settings.confirm_days),
                         LinkSigner(settings.link_keys), settings.base_url,
                         ReturnPath(settings.bounce_address, settings.link_keys))
