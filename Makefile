@@ -26,7 +26,7 @@ demo: $(STAMP)
 	$(BIN)/newsletter results demo-clicks --from maildir:./outbox
 	$(BIN)/newsletter results weekly --date $(EDITION) --by team
 	@echo "Preference page of a demo customer: $$($(BIN)/newsletter customers link CRM-000001)"
-	@echo "Staff preview: http://127.0.0.1:8000/preview   results: http://127.0.0.1:8000/results   (Ctrl+C stops the server)"
+	@echo "Sign-up page: http://127.0.0.1:8000/signup   staff preview: http://127.0.0.1:8000/preview   results: http://127.0.0.1:8000/results   (Ctrl+C stops the server)"
 	$(BIN)/newsletter serve
 
 test: $(STAMP)
