@@ -16,7 +16,7 @@ from starlette.routing import BaseRoute
 
 from preferences.database import make_engine
 from preferences.links import LinkSigner
-from preferences.web.api import routes as api
+from preferences.web.api import opt_ins, routes as api
 from preferences.web.csrf import protect
 from preferences.web.pages import routes as preference_routes
 
@@ -53,7 +53,8 @@ def create_app(settings: Settings, *, extra_routes: Iterable[BaseRoute] = ()) ->
         *ResultsPages(engine, settings.preview_password).routes(),
         *web_version.routes(live, engine, centre.signer, renderer),
         *redirect.routes(centre.signer, clicks),
-        *api.routes(centre, on_queued=outbox.wake, extensions=(results_api.extension(engine),)),
+        *api.routes(centre, on_queued=outbox.wake,
+                    extensions=(results_api.extension(engine), opt_ins.extension(engine))),
         *extra_routes,
     ]
     app = Starlette(
