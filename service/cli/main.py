@@ -15,7 +15,7 @@ from rich.table import Table
 from service.assembly.coverage import edition_coverage
 from service.assembly.edition import Edition
 from service.assembly.recipient import Recipient
-from service.cli import send as send_commands
+from service.cli.sending import command as send_commands
 from service.cli.console import (customer_row_or_exit, edition_day_or_exit, err, load_or_exit, load_settings,
                                  migrated_engine, out, parse_day, renderer_for, safe_url)
 from service.cli.customers import customers_app

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
-from service.cli.send_display import progress_description, waiting_text
+from service.cli.sending.display import progress_description, waiting_text
 from service.sending.spec import SendSpec
 from service.sending.waiting import Waiting
 from service.settings import Settings

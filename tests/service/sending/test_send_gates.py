@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from content_tree import write_tree
 from service.cli.main import app
-from service.cli.send_gates import PARTIAL_EXIT, PLAN_REFUSED_EXIT
+from service.cli.sending.gates import PARTIAL_EXIT, PLAN_REFUSED_EXIT
 from service.sending import ledger
 from send_fixtures import EDITION, add_customers, db_url, engine, migrated_postgres_url  # noqa: F401
 

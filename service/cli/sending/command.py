@@ -29,10 +29,10 @@ from preferences.optin.expiry import expire_unconfirmed
 
 from service.cli.console import edition_day_or_exit, err, load_settings, parse_day, safe_url
 from service.cli.results import refresh_after_send
-from service.cli.send_display import RateColumn, print_report, progress_description
-from service.cli.send_gates import PLAN_REFUSED_EXIT, RELAY_UNREACHABLE_EXIT, check_relay, partial_exit, plan_allows
-from service.cli.send_links import ALLOW_OPTION, check_links
-from service.cli.send_test import comma_list, send_test_mails
+from service.cli.sending.display import RateColumn, print_report, progress_description
+from service.cli.sending.gates import PLAN_REFUSED_EXIT, RELAY_UNREACHABLE_EXIT, check_relay, partial_exit, plan_allows
+from service.cli.sending.links import ALLOW_OPTION, check_links
+from service.cli.sending.proofs import comma_list, send_test_mails
 from service.content.check import load_content
 from service.content.problems import ContentError
 from service.settings import Settings
