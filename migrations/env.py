@@ -20,6 +20,7 @@ import service.results.tables  # noqa: F401,E402  (clicks on tracked links)
 import service.sending.contents  # noqa: F401,E402  (what each variant of an edition held)
 import preferences.suppression.tables  # noqa: F401,E402  (the suppression list, bounce and complaint reports)
 import preferences.optin.tables  # noqa: F401,E402  (double opt-in: requests, proof, consent wording, outbox)
+import service.staff.tables  # noqa: F401,E402  (staff accounts and their audit trail)
 
 config = context.config
 if config.config_file_name is not None:

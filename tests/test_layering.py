@@ -23,15 +23,16 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "preferences.mail": ("preferences",),
     "service.settings": (),
     "service.delivery": (),
+    "service.staff": ("preferences",),
     "service.content": ("preferences",),
     "service.assembly": ("service.content", "preferences"),
     "service.sending": ("service.assembly", "service.content", "service.delivery", "service.settings",
                         "preferences"),
     "service.lifecycle": ("service.assembly", "service.content", "service.delivery", "service.settings", "preferences"),
     "service.results": ("service.sending", "service.assembly", "service.content", "preferences"),
-    "service.web": ("service.results", "service.lifecycle", "service.assembly", "service.content", "service.delivery",
+    "service.web": ("service.staff", "service.results", "service.lifecycle", "service.assembly", "service.content", "service.delivery",
                     "service.settings", "preferences.web", "preferences"),
-    "service.cli": ("service.results", "service.web", "service.sending", "service.lifecycle", "service.assembly",
+    "service.cli": ("service.staff", "service.results", "service.web", "service.sending", "service.lifecycle", "service.assembly",
                     "service.content", "service.delivery", "service.settings", "preferences.mail", "preferences"),
     "service": (),  # the package itself holds nothing but its docstring
 }
