@@ -20,6 +20,7 @@ from service.cli.console import (customer_row_or_exit, edition_day_or_exit, err,
                                  migrated_engine, out, parse_day, renderer_for, safe_url)
 from service.cli.customers import customers_app
 from service.cli.results import results_app
+from service.cli.staff import staff_app
 from service.cli.unsubscribes import unsubscribes_app
 from service.content.check import check_content
 from service.content.owners import codeowners
@@ -207,6 +208,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(customers_app, name="customers")
 app.add_typer(results_app, name="results")
 app.add_typer(unsubscribes_app, name="unsubscribes")
+app.add_typer(staff_app, name="staff")
 
 
 @db_app.command("upgrade")
