@@ -107,6 +107,11 @@ class Settings:
         """Signs CSRF tokens of the preference pages; derived so operators manage one secret."""
         return hmac.new(self.link_keys[0], b"newsletter.csrf.v1", hashlib.sha256).digest()
 
+    @property
+    def staff_session_secret(self) -> bytes:
+        """Signs the staff pages' session cookies; derived like ``csrf_secret``."""
+        return hmac.new(self.link_keys[0], b"newsletter.staff-session.v1", hashlib.sha256).digest()
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
         """Build the settings from environment variables (see the README's settings table)."""

@@ -25,12 +25,16 @@ from service.content.live import LiveContent
 from service.lifecycle.outbox_worker import OutboxThread, outbox_worker
 from service.results.recorder import ClickRecorder
 from service.settings import Settings
+from service.staff.passwords import Passwords
+from service.staff.sessions import Sessions
 from service.web import errors, redirect, results_api
 from service.web import web_version
 from service.web.catalogue import centre_for
 from service.web.preview import PreviewPages
 from service.web.results_pages import ResultsPages
 from service.web.security_headers import SecurityHeaders
+from service.web.staff import StaffAccess
+from service.web.staff import login as staff_login
 
 
 def create_app(settings: Settings, *, extra_routes: Iterable[BaseRoute] = ()) -> Starlette:
@@ -46,10 +50,13 @@ def create_app(settings: Settings, *, extra_routes: Iterable[BaseRoute] = ()) ->
     centre = centre_for(settings, live, engine)
     clicks = ClickRecorder(engine)
     outbox = OutboxThread(outbox_worker(settings, engine, lambda: live.current().content))
+    staff_access = StaffAccess(engine, Sessions(settings.staff_session_secret,
+                                                secure=settings.base_url.startswith("https://")))
     routes: list[BaseRoute] = [
         # The customers' pages first: the router tries the routes in order, on every request.
         *preference_routes(centre, on_queued=outbox.wake),
         *preview.routes(),
+        *staff_login.routes(staff_access, Passwords(), settings.rate_limit_storage),
         *ResultsPages(engine, settings.preview_password).routes(),
         *web_version.routes(live, engine, centre.signer, renderer),
         *redirect.routes(centre.signer, clicks),
@@ -69,6 +76,7 @@ def create_app(settings: Settings, *, extra_routes: Iterable[BaseRoute] = ()) ->
     app.state.engine = engine
     app.state.clicks = clicks
     app.state.outbox = outbox
+    app.state.staff_access = staff_access
     return app
 
 
