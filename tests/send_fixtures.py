@@ -169,7 +169,9 @@ def add_customers(engine, count: int, *, start: int | None = None,
         for low in range(0, count, chunk):
             part = ids[low:low + chunk]
             conn.execute(insert(customer_table), [
-                dict(id=n, public_id=f"pub{n:019d}", external_id=f"CRM-{n}", email=f"kunde.{n}@example.com",
+                # 22 characters ending in "A": a public id as new_public_id makes them, 16 bytes in
+                # canonical base64 (the VERP return path carries the bytes).
+                dict(id=n, public_id=f"pub{n:018d}A", external_id=f"CRM-{n}", email=f"kunde.{n}@example.com",
                      first_name=first_name(n), locale=locale(n), attributes=attributes(n), status=status(n),
                      created_at=now, updated_at=now) for n in part])
             conn.execute(insert(preference_table), [

@@ -58,7 +58,7 @@ class ReturnPath:
     def for_customer(self, public_id: str) -> str:
         """The envelope sender of a mail to the customer with ``public_id``."""
         raw = base64.urlsafe_b64decode(public_id + "==")
-        if len(raw) != ID_BYTES:
+        if len(raw) != ID_BYTES or base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=") != public_id:
             raise ValueError(f"not a public id: {public_id!r}")
         return f"{self._local}+{_b32(raw)}-{self._signature(self._states[0], raw)}@{self._domain}"
 

@@ -1,8 +1,10 @@
 """Delivering a send run: every worker claims batches of planned rows until none is left.
 
 ``BatchSender`` (in every worker) claims a batch of pending rows, re-reads those customers
-(whoever unsubscribed or paused meanwhile is skipped), renders them grouped by variant, delivers
-them, and records each outcome: ``sent`` only once the destination has the message. The plan
+(whoever unsubscribed or paused meanwhile is skipped, and whose address is on the suppression
+list: reason ``suppressed``, one query per batch), renders them grouped by variant, delivers
+them from the customer's VERP return path, and records each outcome: ``sent`` only once the
+destination has the message. The plan
 that makes the rows is service/sending/plan.py; who gets what is service/sending/spec.py.
 
 Nothing here holds more than one batch of customers or messages.
@@ -23,6 +25,8 @@ from sqlalchemy import Engine, select
 from preferences.database import for_writes, make_engine
 from preferences.links import LinkSigner
 from preferences.models import customer_table, preference_table
+from preferences.suppression.return_path import ReturnPath
+from preferences.suppression.store import suppressed_among
 
 from service.assembly.edition import Edition
 from service.assembly.mime import message_id
@@ -38,6 +42,7 @@ from service.sending.spec import Decision, SendSpec, decide
 
 RELAY_BACKOFF_MAX_S = 30.0  # the longest wait between tries of a relay that defers (2, 4, 8, 16 s, ...)
 CUSTOMER_GONE = "customer-deleted"
+SUPPRESSED = "suppressed"  # the address bounced, complained or was suppressed by an operator
 VARIANT_FAILED = "variant does not render"  # a content reason, for the send's exit code
 RELAY_DOWN_EXIT = 3  # a worker's exit code when the relay stayed unreachable
 
@@ -79,6 +84,7 @@ class BatchSender:
         self.previous = self.template.schedule.previous_edition(spec.day)
         settings = spec.settings
         self.renderer = Renderer(LinkSigner(settings.link_keys), settings.base_url, settings.unsubscribe_mailto)
+        self.return_path = ReturnPath(settings.bounce_address, settings.link_keys)
         self.deliverer = deliverer or parse_target(spec.target).open(share=max(1, spec.workers))
         self.date_header = date_header()
         self.edition_id = f"{spec.template}/{spec.day.isoformat()}"  # as CompiledVariant.edition_id
@@ -117,6 +123,7 @@ class BatchSender:
         with self.engine.connect() as conn:
             current = {row.id: row for row in current_send_rows(conn, (c.customer_id for c in claims))}
             last = ledger.last_sent_dates(conn, spec.template, spec.day, current)
+            suppressed = suppressed_among(conn, (row.email for row in current.values()))
         result = BatchResult(claimed=len(claims))
         outcomes: list[ledger.Outcome] = []
         groups: dict = {}
@@ -128,6 +135,9 @@ class BatchSender:
             row = current.get(claim.customer_id)
             if row is None:
                 outcomes.append(ledger.Outcome(claim.id, ledger.SKIPPED, CUSTOMER_GONE))
+                continue
+            if row.email in suppressed:
+                outcomes.append(ledger.Outcome(claim.id, ledger.SKIPPED, SUPPRESSED))
                 continue
             decision = decide(self.edition, row, last.get(row.id), self.previous)
             if decision.state != ledger.SKIPPED and not row.click_tracking:
@@ -185,7 +195,8 @@ class BatchSender:
             return ledger.Outcome(claim.id, FAILED, f"render: {exc.__class__.__name__}", segment, label,
                                   answer=_describe(exc))
         mid = message_id(variant.edition_id, recipient.public_id, self.template.list_id)
-        answer = self.deliverer.deliver(Envelope(self.template.sender_email, recipient.email, mid, data))
+        answer = self.deliverer.deliver(Envelope(self.return_path.for_customer(recipient.public_id), recipient.email,
+                                                 mid, data))
         if answer.state == SENT:
             return ledger.Outcome(claim.id, SENT, None, segment, label, mid, answer.answer)
         if answer.state == FAILED:

@@ -93,7 +93,8 @@ def send_seeds(settings: Settings, content: Content, template: str, day: date, t
     edition = Edition(content, content.templates[template], day)
     renderer = Renderer(LinkSigner(settings.link_keys), settings.base_url, settings.unsubscribe_mailto)
     run_id = f"{template}/{day.isoformat()}/test-{uuid.uuid4().hex[:12]}"  # Message-IDs of this test only
-    sender, stamp = edition.template.sender_email, date_header()
+    # Bounces of seed addresses go to the bounce mailbox too, naming no customer.
+    sender, stamp = settings.bounce_address, date_header()
     deliverer = parse_target(target).open()
     sent: list[SeedMail] = []
     try:

@@ -46,6 +46,11 @@ def test_a_forged_or_foreign_return_path_names_nobody():
     assert ReturnPath("bounces@nordhaus.example", [OLD_KEY]).public_id_of(address) is None
 
 
+def test_only_a_public_id_as_the_service_makes_them_has_a_return_path():
+    with pytest.raises(ValueError):
+        ReturnPath("bounces@nordhaus.example", [KEY]).for_customer("pub0000000000000000001")  # not canonical
+
+
 @pytest.mark.parametrize("bad", ["bounces", "@nordhaus.example", "bounces+x@nordhaus.example", "bounces@"])
 def test_a_bounce_address_must_be_plain(bad):
     with pytest.raises(ValueError):
