@@ -29,12 +29,11 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from preferences import consent
 from preferences.links import EditionRef
-from preferences.models import Channel, Customer
-from preferences.store.status import unsubscribe
+from preferences.models import Channel
+from preferences.store.status import unsubscribe_many
 from preferences.suppression.reports import Report
-from preferences.suppression.store import suppress, suppressed_among
+from preferences.suppression.store import Suppressing, address_key, suppress_many, suppressed_among
 from preferences.suppression.tables import (COMPLAINED, COMPLAINT, HARD, HARD_BOUNCE, SOFT, SOFT_BOUNCES,
                                             bounce_report)
 from preferences.utc import utcnow
@@ -90,19 +89,26 @@ def record_reports(session: Session, matched: Sequence[Matched], rule: SoftBounc
     conn = session.connection()
     new = _insert_new(conn, matched)
     suppressed = set(suppressed_among(conn, {m.email for m in matched}))
-    results = []
+    counts = _SoftCounts(conn, [m for m in matched if m.report.key in new and m.report.kind != COMPLAINT], rule)
+    decided: list[tuple[Matched, Suppressing | None] | None] = []
+    complained: dict[int, EditionRef | None] = {}
     for item in matched:
         if item.report.key not in new:
-            results.append(Recorded(Outcome.DUPLICATE))
+            decided.append(None)
             continue
         new.discard(item.report.key)  # the same key twice in one batch: the second is a duplicate
-        with consent.from_edition(EditionRef(item.template, item.edition_date)
-                                  if item.template and item.edition_date else None):
-            done = _apply(session, item, rule, suppressed)
-        if done:
-            suppressed.add(item.email)
-        results.append(Recorded(Outcome(item.report.kind), done))
-    return results
+        edition = EditionRef(item.template, item.edition_date) if item.template and item.edition_date else None
+        if item.report.kind == COMPLAINT:
+            complained.setdefault(item.customer_id, edition)
+        wanted = None if address_key(item.email) in suppressed else _suppression(item, rule, edition, counts)
+        if wanted is not None:
+            suppressed.add(address_key(item.email))
+        decided.append((item, wanted))
+    unsubscribe_many(conn, complained, Channel.COMPLAINT)
+    added = suppress_many(conn, [d[1] for d in decided if d is not None and d[1] is not None])
+    return [Recorded(Outcome.DUPLICATE) if d is None else
+            Recorded(Outcome(d[0].report.kind), d[1] is not None and address_key(d[1].email) in added)
+            for d in decided]
 
 
 def _insert_new(conn, matched: Sequence[Matched]) -> set[str]:
@@ -118,7 +124,7 @@ def _insert_new(conn, matched: Sequence[Matched]) -> set[str]:
         if r.key in seen:
             continue
         seen.add(r.key)
-        rows.append({"report_key": r.key, "kind": r.kind, "source": r.source, "address": m.email.lower(),
+        rows.append({"report_key": r.key, "kind": r.kind, "source": r.source, "address": address_key(m.email),
                      "customer_id": m.customer_id, "template": m.template, "edition_date": m.edition_date,
                      "message_id": m.message_id or r.message_id, "status": r.status, "detail": r.detail,
                      "reported_at": r.reported_at, "recorded_at": now})
@@ -129,40 +135,47 @@ def _insert_new(conn, matched: Sequence[Matched]) -> set[str]:
     return {row["report_key"] for row in rows}
 
 
-def _apply(session: Session, item: Matched, rule: SoftBounceRule, suppressed: set[str]) -> bool:
-    """The rule for one new report; True if it suppressed the address."""
-    conn, report = session.connection(), item.report
+def _suppression(item: Matched, rule: SoftBounceRule, edition: EditionRef | None,
+                 counts: "_SoftCounts") -> Suppressing | None:
+    """The suppression one new report calls for (its address not suppressed yet), or None."""
+    report = item.report
     if report.kind == COMPLAINT:
-        customer = session.get(Customer, item.customer_id)
-        if customer is not None:
-            unsubscribe(session, customer, Channel.COMPLAINT)
-        if item.email in suppressed:
-            return False
-        return suppress(conn, item.email, COMPLAINED, Channel.COMPLAINT, detail=report.detail,
-                        customer_id=item.customer_id)
-    if item.email in suppressed:
-        return False
+        return Suppressing(item.email, COMPLAINED, Channel.COMPLAINT, item.customer_id, report.detail, edition)
     if report.kind == HARD and item.by != BY_ADDRESS:
-        return suppress(conn, item.email, HARD_BOUNCE, Channel.BOUNCE, detail=_detail(report),
-                        customer_id=item.customer_id)
-    bounced = _messages_bounced(conn, item.customer_id, report, rule)
+        return Suppressing(item.email, HARD_BOUNCE, Channel.BOUNCE, item.customer_id, _detail(report), edition)
+    bounced = counts.messages_bounced(item.customer_id, report)
     if bounced < rule.limit:
-        return False
-    return suppress(conn, item.email, SOFT_BOUNCES, Channel.BOUNCE, customer_id=item.customer_id,
-                    detail=f"{bounced} messages bounced within {rule.days} days; the last: {_detail(report)}")
+        return None
+    return Suppressing(item.email, SOFT_BOUNCES, Channel.BOUNCE, item.customer_id,
+                       f"{bounced} messages bounced within {rule.days} days; the last: {_detail(report)}", edition)
 
 
-def _messages_bounced(conn, customer_id: int, report: Report, rule: SoftBounceRule) -> int:
-    """How many different messages to the customer bounced within the rule's days before the
-    report (itself included): one per Message-ID, else per edition, else per report."""
-    since = report.reported_at - timedelta(days=rule.days)
-    rows = conn.execute(
-        select(bounce_report.c.message_id, bounce_report.c.template, bounce_report.c.edition_date,
-               bounce_report.c.report_key)
-        .where(bounce_report.c.customer_id == customer_id, bounce_report.c.kind.in_((SOFT, HARD)),
-               bounce_report.c.reported_at >= since, bounce_report.c.reported_at <= report.reported_at))
-    return len({row.message_id or (f"{row.template}/{row.edition_date}" if row.template else row.report_key)
-                for row in rows})
+class _SoftCounts:
+    """The recorded bounces of the customers whose new reports may count as repeats (one
+    query per 500 customers, after the batch's own reports were inserted)."""
+
+    def __init__(self, conn, repeats: Sequence[Matched], rule: SoftBounceRule) -> None:
+        self.days = timedelta(days=rule.days)
+        self.rows: dict[int, list] = {}
+        counted = [m for m in repeats if m.report.kind == SOFT or m.by == BY_ADDRESS]
+        ids = sorted({m.customer_id for m in counted})
+        if not ids:
+            return
+        since = min(m.report.reported_at for m in counted) - self.days
+        for start in range(0, len(ids), _CHUNK):
+            for row in conn.execute(
+                    select(bounce_report.c.customer_id, bounce_report.c.message_id, bounce_report.c.template,
+                           bounce_report.c.edition_date, bounce_report.c.report_key, bounce_report.c.reported_at)
+                    .where(bounce_report.c.customer_id.in_(ids[start:start + _CHUNK]),
+                           bounce_report.c.kind.in_((SOFT, HARD)), bounce_report.c.reported_at >= since)):
+                self.rows.setdefault(row.customer_id, []).append(row)
+
+    def messages_bounced(self, customer_id: int, report: Report) -> int:
+        """How many different messages to the customer bounced within the rule's days before
+        the report (itself included): one per Message-ID, else per edition, else per report."""
+        since, until = report.reported_at - self.days, report.reported_at
+        return len({row.message_id or (f"{row.template}/{row.edition_date}" if row.template else row.report_key)
+                    for row in self.rows.get(customer_id, ()) if since <= row.reported_at <= until})
 
 
 def _detail(report: Report) -> str:

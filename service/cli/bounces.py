@@ -14,6 +14,7 @@ or the IMAP server failed (what was done so far stays done, the rest stays for t
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
@@ -21,7 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy.exc import SQLAlchemyError
 
 from preferences.database import make_engine
-from preferences.mail.bounce_mail import read_bounce_mail
+from preferences.mail.bounce_mail import read_bounce_mails
 from preferences.mail.sources import BadSource, MailboxUnavailable, MailSource, open_source
 from preferences.suppression.return_path import ReturnPath
 from service.cli.console import err, load_settings, safe_url
@@ -29,6 +30,8 @@ from service.lifecycle.bounces import Outcome, SoftBounceRule, Tally, record_bat
 
 ASIDE = "Unparseable"
 BATCH = 500  # reports per transaction
+# A large mailbox is read by worker processes (one per core, up to 4) while this one records.
+PARALLEL_FROM, MAX_PROCESSES = 2000, 4
 
 bounces_app = typer.Typer(no_args_is_help=True, help="Bounce and complaint reports (DSN, ARF) from the bounce mailbox.")
 
@@ -43,9 +46,8 @@ class _Run:
         self._mails: list[tuple[str, int]] = []  # (key, how many of the reports are its)
         self._reports: list = []
 
-    def add(self, key: str, raw: bytes) -> None:
+    def add(self, key: str, reports: list | None) -> None:
         self.read += 1
-        reports = read_bounce_mail(raw)
         if reports is None:
             self.aside = self.folder.set_aside(key, ASIDE)
             self.unparseable += 1
@@ -89,9 +91,11 @@ def process(source: Annotated[str, typer.Option(
                TimeRemainingColumn())
     try:
         with Progress(*columns, console=err, transient=True) as bar:
-            task = bar.add_task(f"reading {folder}", total=folder.count_unread())
-            for key, raw in folder.unread_bytes():
-                run.add(key, raw)
+            total = folder.count_unread()
+            task = bar.add_task(f"reading {folder}", total=total)
+            processes = min(os.cpu_count() or 1, MAX_PROCESSES) if total >= PARALLEL_FROM else 1
+            for key, reports in read_bounce_mails(folder.unread_bytes(), processes=processes):
+                run.add(key, reports)
                 bar.advance(task)
             run.flush()
     except SQLAlchemyError as exc:

@@ -7,7 +7,7 @@ A report is matched, per recipient, by the first of:
    edition (template, date) it was;
 2. our VERP return path (``preferences.suppression.return_path``), signed, which names the
    customer even when the report quotes nothing of the message; the edition is then the
-   customer's latest delivery sent before the report, if any;
+   customer's latest delivery sent in the 30 days before the report, if any;
 3. the recipient's address, if it is exactly one customer's (the customer table holds each
    address once); the edition as for 2. Anyone can write an address into a mail to the bounce
    address, so such a match never suppresses at once (see the recording rules).
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from typing import Sequence
 
 from sqlalchemy import Connection, Engine, func, select
@@ -38,6 +39,9 @@ from preferences.suppression.return_path import ReturnPath
 from service.sending.tables import SENT, delivery
 
 _CHUNK = 500
+# How far before a report the delivery it is about is looked for when it quotes no Message-ID:
+# servers give up retrying after about five days; a report older than this is about no edition.
+LOOK_BACK = timedelta(days=30)
 
 
 @dataclass
@@ -75,21 +79,30 @@ def match_reports(conn: Connection, reports: Sequence[Report], return_path: Retu
     public_ids = {r.key: _public_id(r, return_path) for r in reports}
     by_public_id = _customers_by(conn, customer_table.c.public_id, [p for p in public_ids.values() if p])
     by_address = _customers_by(conn, func.lower(customer_table.c.email), [r.address for r in reports if r.address])
-    matched: list[Matched | None] = []
+    found: list[tuple[Report, dict | None, str | None, dict | None]] = []
     for report in reports:
         named = by_address.get(report.address) if report.address else None
         delivered = by_message.get(report.message_id) if report.message_id else None
         if delivered is not None and _holds(named, delivered["customer_id"]):
-            matched.append(Matched(report, delivered["customer_id"], delivered["email"], BY_MESSAGE_ID,
-                                   delivered["template"], delivered["edition_date"], report.message_id))
+            found.append((report, None, BY_MESSAGE_ID, delivered))
             continue
         customer = by_public_id.get(public_ids[report.key]) if public_ids[report.key] else None
         if customer is not None and _holds(named, customer["id"]):
-            matched.append(_with_latest_edition(conn, report, customer, BY_RETURN_PATH))
-        elif named is not None:
-            matched.append(_with_latest_edition(conn, report, named, BY_ADDRESS))
+            found.append((report, customer, BY_RETURN_PATH, None))
         else:
+            found.append((report, named, BY_ADDRESS if named is not None else None, None))
+    latest = _LatestDeliveries(conn, [(customer["id"], report.reported_at) for report, customer, _, _ in found
+                                      if customer is not None])
+    matched: list[Matched | None] = []
+    for report, customer, by, delivered in found:
+        if delivered is not None:
+            matched.append(Matched(report, delivered["customer_id"], delivered["email"], by, delivered["template"],
+                                   delivered["edition_date"], report.message_id))
+        elif customer is None:
             matched.append(None)
+        else:
+            edition = latest.before(customer["id"], report.reported_at)
+            matched.append(Matched(report, customer["id"], customer["email"], by, *(edition or (None, None, None))))
     return matched
 
 
@@ -131,17 +144,31 @@ def _customers_by(conn: Connection, column, values: list[str]) -> dict[str, dict
     return found
 
 
-def _with_latest_edition(conn: Connection, report: Report, customer: dict, by: str) -> Matched:
-    """The match, with the customer's latest delivery sent before the report as its edition."""
-    latest = conn.execute(
-        select(delivery.c.template, delivery.c.edition_date, delivery.c.message_id)
-        .where(delivery.c.customer_id == customer["id"], delivery.c.state == SENT,
-               delivery.c.updated_at <= report.reported_at)
-        .order_by(delivery.c.updated_at.desc()).limit(1)).first()
-    if latest is None:
-        return Matched(report, customer["id"], customer["email"], by)
-    return Matched(report, customer["id"], customer["email"], by, latest.template, latest.edition_date,
-                   latest.message_id)
+class _LatestDeliveries:
+    """The deliveries sent to these customers in the LOOK_BACK before their reports (one query
+    per 500 customers), to name the edition of a report that quotes no Message-ID."""
+
+    def __init__(self, conn: Connection, wanted: list[tuple[int, datetime]]) -> None:
+        self.sent: dict[int, list] = {}
+        ids = sorted({customer_id for customer_id, _ in wanted})
+        if not ids:
+            return
+        since, until = min(at for _, at in wanted) - LOOK_BACK, max(at for _, at in wanted)
+        for start in range(0, len(ids), _CHUNK):
+            for row in conn.execute(
+                    select(delivery.c.customer_id, delivery.c.template, delivery.c.edition_date, delivery.c.message_id,
+                           delivery.c.updated_at)
+                    .where(delivery.c.customer_id.in_(ids[start:start + _CHUNK]), delivery.c.state == SENT,
+                           delivery.c.updated_at >= since, delivery.c.updated_at <= until)):
+                self.sent.setdefault(row.customer_id, []).append(row)
+
+    def before(self, customer_id: int, at: datetime) -> tuple[str, date, str | None] | None:
+        """(template, edition date, Message-ID) of the customer's latest delivery sent before ``at``."""
+        earlier = [row for row in self.sent.get(customer_id, ()) if at - LOOK_BACK <= row.updated_at <= at]
+        if not earlier:
+            return None
+        row = max(earlier, key=lambda r: r.updated_at)
+        return row.template, row.edition_date, row.message_id
 
 
 __all__ = ["Outcome", "Recorded", "SoftBounceRule", "Tally", "match_reports", "record_batch"]
