@@ -40,10 +40,10 @@ def _api_keys(raw: str) -> tuple[tuple[str, str], ...]:
     return tuple(keys)
 
 
-def _days(env: Mapping[str, str], name: str, default: int) -> int:
+def _days(env: Mapping[str, str], name: str, default: int, what: str = "a number of days") -> int:
     raw = env.get(name, str(default)).strip()
     if not raw.isdigit() or int(raw) < 1:
-        raise SettingsError(f"{name} must be a number of days, got {raw!r}")
+        raise SettingsError(f"{name} must be {what} (1 or more), got {raw!r}")
     return int(raw)
 
 
@@ -70,6 +70,14 @@ class Settings:
     # Every mail's envelope sender is this address with the recipient in it (VERP, see
     # preferences.suppression.return_path): the mailbox that bounce reports arrive in.
     bounce_address: str = "bounces@nordhaus.example"
+    # A Maildir or IMAP bounce mailbox's password (`newsletter bounces process --from imap://...`).
+    bounce_imap_password: str | None = field(default=None, repr=False)
+    # Soft bounces suppress an address once this many different messages bounced within the days.
+    soft_bounce_limit: int = 3
+    soft_bounce_days: int = 30
+    # Sign the relay's bounce and complaint webhook (HMAC-SHA256); the first of several is the
+    # current one, the others still verify (rotation). Empty: the webhook answers 503.
+    webhook_secrets: tuple[bytes, ...] = field(default=(), repr=False)
     broker_url: str = "redis://127.0.0.1:6379/0"
     relay: str = "maildir:var/outbox"
     send_queue: str = "newsletter-send"  # the Dramatiq queue: one per deployment
@@ -131,6 +139,11 @@ class Settings:
         if delete_days < confirm_days:
             raise SettingsError("NEWSLETTER_UNCONFIRMED_DELETE_DAYS must not be shorter than NEWSLETTER_CONFIRM_DAYS "
                                 f"({delete_days} < {confirm_days}): a signup would be deleted while its link works")
+        soft_limit = _days(env, "NEWSLETTER_SOFT_BOUNCE_LIMIT", defaults.soft_bounce_limit, what="a number of bounces")
+        soft_days = _days(env, "NEWSLETTER_SOFT_BOUNCE_DAYS", defaults.soft_bounce_days)
+        webhook_secrets = _keys(env.get("NEWSLETTER_WEBHOOK_SECRET", ""))
+        if any(len(secret) < 16 for secret in webhook_secrets):
+            raise SettingsError("NEWSLETTER_WEBHOOK_SECRET: every secret must be at least 16 characters")
         signup_rate = env.get("NEWSLETTER_SIGNUP_RATE", defaults.signup_rate).strip()
         try:
             parse_rate(signup_rate)
@@ -146,6 +159,10 @@ class Settings:
             sender_email=env.get("NEWSLETTER_SENDER", defaults.sender_email),
             unsubscribe_mailto=env.get("NEWSLETTER_UNSUBSCRIBE_MAILTO", defaults.unsubscribe_mailto),
             bounce_address=_bounce_address(env.get("NEWSLETTER_BOUNCE_ADDRESS", defaults.bounce_address)),
+            bounce_imap_password=env.get("NEWSLETTER_BOUNCE_IMAP_PASSWORD") or None,
+            soft_bounce_limit=soft_limit,
+            soft_bounce_days=soft_days,
+            webhook_secrets=webhook_secrets,
             broker_url=env.get("NEWSLETTER_BROKER_URL", defaults.broker_url),
             relay=env.get("NEWSLETTER_RELAY", defaults.relay),
             send_queue=env.get("NEWSLETTER_SEND_QUEUE") or defaults.send_queue,

@@ -46,6 +46,9 @@ def test_settings_are_frozen():
     ({"NEWSLETTER_SIGNUP_RATE": "lots"}, "NEWSLETTER_SIGNUP_RATE"),
     ({"NEWSLETTER_BOUNCE_ADDRESS": "bounces+x@nordhaus.example"}, "without \\+"),
     ({"NEWSLETTER_BOUNCE_ADDRESS": "nobody"}, "NEWSLETTER_BOUNCE_ADDRESS"),
+    ({"NEWSLETTER_SOFT_BOUNCE_LIMIT": "0"}, "NEWSLETTER_SOFT_BOUNCE_LIMIT must be a number of bounces"),
+    ({"NEWSLETTER_SOFT_BOUNCE_DAYS": "a month"}, "NEWSLETTER_SOFT_BOUNCE_DAYS must be a number of days"),
+    ({"NEWSLETTER_WEBHOOK_SECRET": "short"}, "NEWSLETTER_WEBHOOK_SECRET: every secret must be at least 16"),
 ])
 def test_bad_values_are_named(env, message):
     with pytest.raises(SettingsError, match=message):
@@ -78,3 +81,16 @@ def test_the_lifecycle_settings_are_read():
     assert settings.bounce_address == "returns@nordhaus.example"
     defaults = Settings.from_env({})
     assert (defaults.confirm_days, defaults.unconfirmed_delete_days, defaults.rate_limit_storage) == (7, 30, "memory://")
+
+
+def test_the_bounce_settings_are_read_and_their_secrets_never_shown():
+    settings = Settings.from_env({"NEWSLETTER_SOFT_BOUNCE_LIMIT": "5", "NEWSLETTER_SOFT_BOUNCE_DAYS": "14",
+                                  "NEWSLETTER_WEBHOOK_SECRET": "new-webhook-secret-123, old-webhook-secret-456",
+                                  "NEWSLETTER_BOUNCE_IMAP_PASSWORD": "imap-pass"})
+    assert (settings.soft_bounce_limit, settings.soft_bounce_days) == (5, 14)
+    assert settings.webhook_secrets == (b"new-webhook-secret-123", b"old-webhook-secret-456")
+    assert settings.bounce_imap_password == "imap-pass"
+    assert "imap-pass" not in repr(settings) and "webhook-secret" not in repr(settings)
+    defaults = Settings.from_env({})
+    assert (defaults.soft_bounce_limit, defaults.soft_bounce_days, defaults.webhook_secrets,
+            defaults.bounce_imap_password) == (3, 30, (), None)

@@ -19,7 +19,7 @@ Consent events are append-only: they are inserted here and never updated or dele
 Callers import the package (``from preferences import store``) and call ``store.<name>``; the
 modules behind it: ``reads`` (the page state, lookups, the send's rows), ``customers`` (creating
 and upserting customers), ``batch_upsert`` (the import's and the API's batch upsert), ``choices``
-(changing preferences), ``status`` (unsubscribing and confirming), ``row_locks`` (the lock and the
+(changing preferences), ``status`` (unsubscribing, one or a batch, and confirming), ``row_locks`` (the lock and the
 version bump every ORM change takes).
 """
 
@@ -46,7 +46,7 @@ from preferences.store.reads import (
     list_consent_events,
     page_state,
 )
-from preferences.store.status import confirm_subscription, resubscribe_pending, unsubscribe
+from preferences.store.status import confirm_subscription, resubscribe_pending, unsubscribe, unsubscribe_many
 
 __all__ = [
     "CREATED",
@@ -73,6 +73,7 @@ __all__ = [
     "save_choices",
     "send_candidate_ids",
     "unsubscribe",
+    "unsubscribe_many",
     "upsert_customer_by_external_id",
     "upsert_many",
     "Upserted",

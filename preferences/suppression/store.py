@@ -1,5 +1,6 @@
 """The suppression list's writes and lookups, named by intent: ``suppress`` an address, ``lift``
-a suppression, the ``suppressed_among`` of a batch of addresses, one address's ``suppression_of``.
+a suppression, the ``suppressed_among`` of a batch of addresses, one address's ``suppression_of``;
+``suppress_many`` suppresses a batch (a bounce run's) in a few statements.
 
 An address is suppressed by its lowercased form, once: a second reason for an address already
 suppressed changes nothing (the first reason stands). Each change for an address that belongs to
@@ -11,13 +12,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from sqlalchemy import Connection, delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from preferences import consent
-from preferences.models import Channel, customer_table
+from preferences.links import EditionRef
+from preferences.models import Channel, consent_event_table, customer_table
 from preferences.suppression.tables import DETAIL_LIMIT, REASONS, suppression
 from preferences.utc import utcnow
 
@@ -68,6 +71,53 @@ def suppress(conn: Connection, email: str, reason: str, channel: Channel | str, 
     return True
 
 
+@dataclass(frozen=True)
+class Suppressing:
+    """One address to put on the list, for ``suppress_many``: its customer is known, and the
+    consent event names ``edition`` (the edition the bounce or complaint was about), if any."""
+
+    email: str
+    reason: str
+    channel: Channel | str
+    customer_id: int
+    detail: str | None = None
+    edition: EditionRef | None = None
+
+
+def suppress_many(conn: Connection, items: Sequence[Suppressing], *, at: datetime | None = None) -> set[str]:
+    """``suppress`` for a batch (a bounce run's): the addresses not on the list yet are put on
+    it in one statement per 500, each with its consent event; the keys of those it added."""
+    at, actor = at or utcnow(), consent.current_actor()
+    first: dict[str, Suppressing] = {}
+    for item in items:
+        if item.reason not in REASONS:
+            raise ValueError(f"unknown suppression reason {item.reason!r}: one of {', '.join(REASONS)}")
+        first.setdefault(address_key(item.email), item)
+    known = set(suppressed_among(conn, first))
+    new = {address: item for address, item in first.items() if address not in known}
+    if not new:
+        return set()
+    insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(suppression)
+    added: set[str] = set()
+    keys = list(new)
+    for start in range(0, len(keys), _CHUNK):
+        chunk = keys[start:start + _CHUNK]
+        # A concurrent writer that suppressed one of them first wins: RETURNING names ours.
+        added.update(conn.execute(insert.on_conflict_do_nothing(index_elements=["address"])
+                                  .returning(suppression.c.address),
+                                  [dict(address=address, customer_id=new[address].customer_id, reason=new[address].reason,
+                                        detail=None if new[address].detail is None else new[address].detail[:DETAIL_LIMIT],
+                                        actor=actor, created_at=at) for address in chunk]).scalars())
+    events = [{"customer_id": item.customer_id, "field": consent.SUPPRESSED, "old_value": None,
+               "new_value": consent.encode_value(item.reason), "channel": Channel(item.channel), "at": at,
+               "client_hash": None, "actor": actor, "template": item.edition.template if item.edition else None,
+               "edition_date": item.edition.day if item.edition else None}
+              for address, item in new.items() if address in added]
+    if events:
+        conn.execute(consent_event_table.insert(), events)
+    return added
+
+
 def lift(conn: Connection, email: str, channel: Channel | str, *, actor: str | None = None) -> Suppression | None:
     """Take ``email`` off the list (an operator's decision); the suppression it had, or None."""
     found = suppression_of(conn, email)
@@ -101,3 +151,4 @@ def suppressed_among(conn: Connection, emails: Iterable[str]) -> dict[str, str]:
             for email in by_key[address]:
                 found[email] = reason
     return found
+

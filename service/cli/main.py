@@ -18,6 +18,7 @@ from service.assembly.recipient import Recipient
 from service.cli.sending import command as send_commands
 from service.cli.console import (customer_row_or_exit, edition_day_or_exit, err, load_or_exit, load_settings,
                                  migrated_engine, out, parse_day, renderer_for, safe_url)
+from service.cli.bounces import bounces_app
 from service.cli.customers import customers_app
 from service.cli.results import results_app
 from service.cli.staff import staff_app
@@ -209,6 +210,7 @@ app.add_typer(customers_app, name="customers")
 app.add_typer(results_app, name="results")
 app.add_typer(unsubscribes_app, name="unsubscribes")
 app.add_typer(staff_app, name="staff")
+app.add_typer(bounces_app, name="bounces")
 
 
 @db_app.command("upgrade")

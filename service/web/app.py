@@ -27,7 +27,7 @@ from service.results.recorder import ClickRecorder
 from service.settings import Settings
 from service.staff.passwords import Passwords
 from service.staff.sessions import Sessions
-from service.web import errors, redirect, results_api
+from service.web import bounce_webhook, errors, redirect, results_api
 from service.web import web_version
 from service.web.catalogue import centre_for
 from service.web.preview import PreviewPages
@@ -60,6 +60,7 @@ def create_app(settings: Settings, *, extra_routes: Iterable[BaseRoute] = ()) ->
         *ResultsPages(engine, settings.preview_password).routes(),
         *web_version.routes(live, engine, centre.signer, renderer),
         *redirect.routes(centre.signer, clicks),
+        *bounce_webhook.routes(settings, engine),
         *api.routes(centre, on_queued=outbox.wake,
                     extensions=(results_api.extension(engine), opt_ins.extension(engine))),
         *extra_routes,
