@@ -152,3 +152,12 @@ def suppressed_among(conn: Connection, emails: Iterable[str]) -> dict[str, str]:
                 found[email] = reason
     return found
 
+
+def listed(conn: Connection, *, reason: str | None = None, after: str = "", limit: int = 100) -> list[Suppression]:
+    """The suppressions in address order after ``after`` (paging), at most ``limit``, of one
+    ``reason`` if given."""
+    statement = select(suppression).where(suppression.c.address > after)
+    if reason is not None:
+        statement = statement.where(suppression.c.reason == reason)
+    rows = conn.execute(statement.order_by(suppression.c.address).limit(limit))
+    return [Suppression(r.address, r.reason, r.detail, r.actor, r.created_at, r.customer_id) for r in rows]

@@ -22,6 +22,7 @@ from service.cli.bounces import bounces_app
 from service.cli.customers import customers_app
 from service.cli.results import results_app
 from service.cli.staff import staff_app
+from service.cli.suppressions import suppressions_app
 from service.cli.unsubscribes import unsubscribes_app
 from service.content.check import check_content
 from service.content.owners import codeowners
@@ -211,6 +212,7 @@ app.add_typer(results_app, name="results")
 app.add_typer(unsubscribes_app, name="unsubscribes")
 app.add_typer(staff_app, name="staff")
 app.add_typer(bounces_app, name="bounces")
+app.add_typer(suppressions_app, name="suppressions")
 
 
 @db_app.command("upgrade")
