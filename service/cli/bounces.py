@@ -58,6 +58,11 @@ class _Run:
         if len(self._reports) >= BATCH:
             self.flush()
 
+    @property
+    def done(self) -> int:
+        """Mails whose reports are committed (or that were kept aside), not waiting for a batch."""
+        return self.read - len(self._mails)
+
     def flush(self) -> None:
         recorded = self.record(self._reports)
         self.tally.add(recorded)
@@ -100,7 +105,7 @@ def process(source: Annotated[str, typer.Option(
             run.flush()
     except SQLAlchemyError as exc:
         err.print(f"[red]error:[/] database {safe_url(cfg.database_url)}: {exc.__class__.__name__}; "
-                  f"{run.read - len(run._mails)} mails were done, the rest stays for the next run")
+                  f"{run.done} mails were done, the rest stays for the next run")
         raise typer.Exit(1) from exc
     except MailboxUnavailable as exc:
         err.print(f"[red]error:[/] {exc}; the mails not marked yet stay for the next run")

@@ -133,3 +133,12 @@ def test_an_imap_bounce_mailbox_is_recorded_once(engine, sent, imap_server, monk
     assert "0 mails read" in again.output
     with engine.connect() as conn:
         assert len(conn.execute(select(bounce_report)).all()) == 4
+
+
+def test_a_database_that_fails_is_exit_1_and_the_mail_stays_unread(tmp_path, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'not-migrated.db'}")
+    box = mailbox.Maildir(tmp_path / "bounces", create=True)
+    box.add(dsn("bounces@nordhaus.example", [Rcpt("kunde.1@example.com")], returned=None))
+    result = runner.invoke(app, ["bounces", "process", "--from", f"maildir:{tmp_path / 'bounces'}"])
+    assert result.exit_code == 1 and "0 mails were done, the rest stays for the next run" in result.output
+    assert [m.get_subdir() for m in mailbox.Maildir(tmp_path / "bounces", create=False)] == ["new"]

@@ -21,10 +21,11 @@ from service.settings import Settings
 from send_fixtures import EDITION, add_customers, age_deliveries, db_url, engine, migrated_postgres_url, send_demo_edition  # noqa: F401
 
 RETURN_PATH = ReturnPath(Settings().bounce_address, Settings().link_keys)
-def after_the_send() -> str:
-    """A report's arrival just after the send (asked for when the test runs, not when the module
-    was collected minutes before: then the send came after the "report")."""
-    return format_datetime(datetime.now(timezone.utc) + timedelta(seconds=30))
+
+
+def soon() -> str:
+    """A report's date just after the send (the report's own clamp makes it now)."""
+    return format_datetime(datetime.now(timezone.utc) + timedelta(seconds=5))
 
 
 def canonical_public_ids(engine, ids) -> None:
@@ -67,7 +68,7 @@ def test_a_report_that_quotes_nothing_is_matched_by_the_return_path_and_the_late
     verp = RETURN_PATH.for_customer(public["kunde.3@example.com"])
     with engine.connect() as conn:
         [found] = match_reports(conn, reports_of(dsn(verp, [Rcpt("someone@forward.example", last_attempt=None)],
-                                                     returned=None, arrival=after_the_send())),
+                                                     returned=None, arrival=soon())),
                                 RETURN_PATH)
     assert (found.by, found.email, found.template, found.edition_date) == (BY_RETURN_PATH, "kunde.3@example.com",
                                                                           "weekly", EDITION)
@@ -85,7 +86,7 @@ def test_a_forged_return_path_matches_nobody(engine, sent):
 
 def test_the_address_is_the_last_resort_and_only_a_customer_s(engine, sent):
     raw = dsn("bounces@nordhaus.example", [Rcpt("Kunde.4@Example.com", last_attempt=None), Rcpt("nobody@example.org")],
-              returned=None, arrival=after_the_send())
+              returned=None, arrival=soon())
     with engine.connect() as conn:
         by_address, nobody = match_reports(conn, reports_of(raw), RETURN_PATH)
     assert (by_address.by, by_address.email, by_address.edition_date) == (BY_ADDRESS, "kunde.4@example.com", EDITION)
