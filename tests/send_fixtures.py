@@ -113,9 +113,10 @@ def settings_for(url: str) -> Settings:
     return Settings(database_url=url, content_dir=CONTENT)
 
 
-def send_demo_edition(engine, url: str, outbox: Path) -> tuple[list, dict]:
-    """Send the demo edition to the customers there are, into a Maildir, with one worker; the
-    messages as parsed from the Maildir, and the ledger's rows by customer id."""
+def send_demo_edition(engine, url: str, outbox: Path, day: date = EDITION) -> tuple[list, dict]:
+    """Send the demo edition (or the weekly of ``day``) to the customers there are, into a
+    Maildir, with one worker; the messages as parsed from the Maildir, and the ledger's rows by
+    customer id."""
     import mailbox
     from email import message_from_bytes, policy
 
@@ -125,7 +126,7 @@ def send_demo_edition(engine, url: str, outbox: Path) -> tuple[list, dict]:
     from service.sending.plan import plan_run
     from service.sending.spec import SendSpec
 
-    spec = SendSpec(settings_for(url), "weekly", EDITION, f"maildir:{outbox}")
+    spec = SendSpec(settings_for(url), "weekly", day, f"maildir:{outbox}")
     content = load_content(CONTENT)
     plan_run(engine, content, spec)
     sender = BatchSender(spec, "w1", engine=engine, content=content)
@@ -134,7 +135,7 @@ def send_demo_edition(engine, url: str, outbox: Path) -> tuple[list, dict]:
     finally:
         sender.close()
     with engine.connect() as conn:
-        deliveries = {r.customer_id: r for r in ledger.deliveries_of(conn, ledger.EditionKey("weekly", EDITION))}
+        deliveries = {r.customer_id: r for r in ledger.deliveries_of(conn, ledger.EditionKey("weekly", day))}
     messages = [message_from_bytes(m.as_bytes(), policy=policy.default)
                 for m in mailbox.Maildir(outbox, create=False)]
     return messages, deliveries

@@ -14,7 +14,6 @@ from preferences.suppression.return_path import ReturnPath
 from preferences.suppression.tables import HARD_BOUNCE, MANUAL
 from service.content.check import load_content
 from service.sending import ledger
-from service.sending.batch import BatchSender
 from service.sending.local_engine import run_local
 from service.sending.plan import plan_run
 from service.sending.report import Report
@@ -42,17 +41,7 @@ def test_a_suppressed_address_gets_nothing_and_is_reported_and_a_lifted_one_is_m
 
     with engine.begin() as conn:
         suppressions.lift(conn, by_id[2], Channel.OPERATOR, actor="ops")
-    next_week = EDITION + timedelta(days=7)
-    spec = SendSpec(settings_for(db_url), "weekly", next_week, f"maildir:{tmp_path / 'next'}")
-    content = load_content(CONTENT)
-    plan_run(engine, content, spec)
-    sender = BatchSender(spec, "w1", engine=engine, content=content)
-    try:
-        assert sender.run_until_done() == 0
-    finally:
-        sender.close()
-    with engine.connect() as conn:
-        again = {r.customer_id: r for r in ledger.deliveries_of(conn, ledger.EditionKey("weekly", next_week))}
+    _, again = send_demo_edition(engine, db_url, tmp_path / "next", EDITION + timedelta(days=7))
     assert again[2].state == ledger.SENT
 
 
