@@ -7,7 +7,8 @@ and wording), ``consent_text`` (every wording ever shown, by version) and ``outb
 the service owes a customer outside the newsletter, e.g. the confirmation, queued in the same
 transaction as the request and sent by the service's outbox worker); the request
 (``requests``: signup, a resubscribe, a customer created pending), the confirmation
-(``confirmation``), the versions of the consent wording (``wording``) and what happens to
+(``confirmation``), who confirmed their first signup when (``confirmed``: the welcome mail's
+audience), the versions of the consent wording (``wording``) and what happens to
 requests nobody confirms (``expiry``).
 
 May import: ``preferences``; never ``service`` or the web.

@@ -50,6 +50,7 @@ opt_in = Table(
     Column("confirm_channel", String(16), nullable=True),
     Column("confirm_wording", String(40), ForeignKey("consent_text.version"), nullable=True),
     Index("ix_opt_in_open", "customer_id", "confirmed_at"),
+    Index("ix_opt_in_confirmed", "confirmed_at"),  # who confirmed on a day: the welcome mail (0013)
 )
 
 outbox = Table(

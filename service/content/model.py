@@ -10,7 +10,7 @@ from typing import Mapping
 
 from preferences.attributes import Attribute
 
-from service.content.schedule import Schedule
+from service.content.schedule import Schedule, Trigger
 from service.content.segments import Segment
 
 
@@ -82,6 +82,8 @@ class Template:
     layout: str
     layout_path: str
     min_blocks: int = 1
+    # Sent on an event instead of on its schedule (whose editions are then daily): the welcome mail.
+    trigger: Trigger | None = None
     reply_to: str | None = None
     preheader: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     tracking: bool = True  # False: no link of its emails is tracked, not the layout's either
@@ -156,4 +158,13 @@ class Content:
     def main_template(self) -> Template:
         """The newsletter the preference pages speak of ("starting with the edition of ..."):
         ``weekly`` when there is one, else the first template."""
-        return self.templates.get(MAIN_TEMPLATE) or next(iter(self.templates.values()))
+        return (self.templates.get(MAIN_TEMPLATE) or next(iter(self.newsletters().values()), None)
+                or next(iter(self.templates.values())))
+
+    def newsletters(self) -> Mapping[str, Template]:
+        """The templates sent on their schedule (not the welcome mails, sent on an event)."""
+        return {k: t for k, t in self.templates.items() if t.trigger is None}
+
+    def triggered(self) -> Mapping[str, Template]:
+        """The templates sent on an event (the welcome mail and its series), by id."""
+        return {k: t for k, t in self.templates.items() if t.trigger is not None}

@@ -18,12 +18,12 @@ from service.content.markup.mjml_checks import check_markup
 from service.content.markup.sandbox import check_source, editor_environment
 from service.content.model import Slot, Template
 from service.content.problems import Problems
-from service.content.schedule import Schedule, read_schedule
+from service.content.schedule import Schedule, Trigger, read_schedule, read_trigger
 from service.content.utm import read_utm
 from service.content.reading.yaml_lines import LinedDict
 
 TEMPLATE_KEYS = ("name", "list_id", "sender", "reply_to", "subject", "preheader",
-                 "first_name_fallback", "schedule", "min_blocks", "slots", "tracking", "utm")
+                 "first_name_fallback", "schedule", "trigger", "min_blocks", "slots", "tracking", "utm")
 SLOT_KEYS = ("teams", "max", "required", "fallback")
 
 
@@ -68,11 +68,7 @@ def _load_one(directory: Path, shown: str, locales: tuple[str, ...], teams: set[
             lines[f"{key}.{locale}"] = at = _locale_line(reader, key, locale)
             for finding in check_source(text, env):
                 problems.error(yaml_shown, at, f"{key} ({locale}): {finding.message}")
-    schedule = (read_schedule(FieldReader(reader.raw("schedule"), problems, yaml_shown,
-                                          reader.line("schedule"), "schedule mapping"))
-                if reader.has("schedule") else Schedule())
-    if not reader.has("schedule"):
-        reader.error(None, "missing required key 'schedule' (cadence, weekday, time, timezone)")
+    schedule, trigger = _when(reader)
     slots = _slots(reader, teams)
     reply_to = reader.text("reply_to")
     if reply_to is not None and _email_problem(reply_to):
@@ -92,7 +88,7 @@ def _load_one(directory: Path, shown: str, locales: tuple[str, ...], teams: set[
         path=yaml_shown, list_id=list_id, sender_name=sender_name, sender_email=sender_email,
         subject=MappingProxyType(subject),
         first_name_fallback=MappingProxyType(reader.per_locale("first_name_fallback", locales)),
-        schedule=schedule, slots=tuple(slots), layout=layout, layout_path=layout_shown,
+        schedule=schedule, trigger=trigger, slots=tuple(slots), layout=layout, layout_path=layout_shown,
         min_blocks=reader.integer("min_blocks", 1, minimum=0), reply_to=reply_to,
         preheader=MappingProxyType(preheader), tracking=reader.flag("tracking", True), utm=read_utm(reader),
         lines=MappingProxyType(lines),
@@ -101,6 +97,23 @@ def _load_one(directory: Path, shown: str, locales: tuple[str, ...], teams: set[
 
 SENDER_SHAPES = ('news@shop.example, "Shop <news@shop.example>" '
                  'or {name: Shop, email: news@shop.example}')
+
+
+def _when(reader: FieldReader) -> tuple[Schedule, Trigger | None]:
+    """When its emails go out: on a ``schedule`` (the newsletters) or on a ``trigger`` (the
+    welcome mail: to each customer, days after their confirmation); one of the two."""
+    if reader.has("trigger"):
+        if reader.has("schedule"):
+            reader.error("schedule", "a template has a 'schedule' or a 'trigger', not both")
+        trigger = read_trigger(FieldReader(reader.raw("trigger"), reader.problems, reader.path,
+                                           reader.line("trigger"), "trigger mapping"))
+        return trigger.schedule, trigger
+    if not reader.has("schedule"):
+        reader.error(None, "missing required key 'schedule' (cadence, weekday, time, timezone), "
+                           "or 'trigger' (event, after) for a mail sent on an event")
+        return Schedule(), None
+    return read_schedule(FieldReader(reader.raw("schedule"), reader.problems, reader.path,
+                                     reader.line("schedule"), "schedule mapping")), None
 
 
 def _email_problem(address: str) -> str | None:

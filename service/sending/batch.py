@@ -2,7 +2,8 @@
 
 ``BatchSender`` (in every worker) claims a batch of pending rows, re-reads those customers
 (whoever unsubscribed or paused meanwhile is skipped, and whose address is on the suppression
-list: reason ``suppressed``, one query per batch), renders them grouped by variant, delivers
+list: reason ``suppressed``, one query per batch; a welcome mail handed over past its lateness:
+``too-late``), renders them grouped by variant, delivers
 them from the customer's VERP return path, and records each outcome: ``sent`` only once the
 destination has the message. The plan
 that makes the rows is service/sending/plan.py; who gets what is service/sending/spec.py.
@@ -27,6 +28,7 @@ from preferences.links import LinkSigner
 from preferences.models import customer_table, preference_table
 from preferences.suppression.return_path import ReturnPath
 from preferences.suppression.store import suppressed_among
+from preferences.utc import utcnow
 
 from service.assembly.edition import Edition
 from service.assembly.mime import message_id
@@ -39,6 +41,7 @@ from service.delivery.registry import parse_target
 from service.sending import ledger
 from service.sending.contents import record_variant, untracked
 from service.sending.spec import Decision, SendSpec, decide
+from service.sending.triggered import TOO_LATE
 
 RELAY_BACKOFF_MAX_S = 30.0  # the longest wait between tries of a relay that defers (2, 4, 8, 16 s, ...)
 CUSTOMER_GONE = "customer-deleted"
@@ -125,6 +128,9 @@ class BatchSender:
             last = ledger.last_sent_dates(conn, spec.template, spec.day, current)
             suppressed = suppressed_among(conn, (row.email for row in current.values()))
         result = BatchResult(claimed=len(claims))
+        # A mail sent on an event (the welcome) that is handed over past its lateness is not sent.
+        trigger = self.template.trigger
+        late = trigger is not None and trigger.too_late(spec.day, utcnow())
         outcomes: list[ledger.Outcome] = []
         groups: dict = {}
         # Rows claimed again: their worker may have died after delivering, before recording.
@@ -138,6 +144,9 @@ class BatchSender:
                 continue
             if row.email in suppressed:
                 outcomes.append(ledger.Outcome(claim.id, ledger.SKIPPED, SUPPRESSED))
+                continue
+            if late:
+                outcomes.append(ledger.Outcome(claim.id, ledger.SKIPPED, TOO_LATE))
                 continue
             decision = decide(self.edition, row, last.get(row.id), self.previous)
             if decision.state != ledger.SKIPPED and not row.click_tracking:

@@ -1,5 +1,6 @@
 """Which editions ``newsletter send --due`` starts: per template, its latest edition whose time
-has come, unless its run is complete."""
+has come, unless its run is complete. (The mails sent on an event, the welcome mail, have their
+own: service/sending/triggered.py.)"""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ def due_editions(conn, content: Content, now: datetime, max_late: timedelta) -> 
     Only a full run starts an edition: test runs (``--limit``) deliver to real customers and are
     in the ledger, but an edition that only they touched is as late as if they never ran."""
     found = []
-    for template in sorted(content.templates.values(), key=lambda t: t.id):
+    for template in sorted(content.newsletters().values(), key=lambda t: t.id):
         schedule = template.schedule
         today = now.astimezone(ZoneInfo(schedule.timezone)).date()
         day = today if schedule.is_edition(today) and schedule.starts_at(today) <= now \

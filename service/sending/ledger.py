@@ -130,15 +130,16 @@ def add_planned(conn: Connection, edition: EditionKey, rows: Sequence[Mapping]) 
     conn.execute(_ADD_PLANNED, values)
 
 
-def plan_all_pending(conn: Connection, edition: EditionKey, customer_ids) -> int:
-    """Insert a ``pending`` row for every customer id the ``customer_ids`` statement selects that
-    has no row yet, in the database (no row passes through Python); returns the rows added."""
+def plan_all_pending(conn: Connection, edition: EditionKey, customer_ids, *, skipped: str | None = None) -> int:
+    """Insert a ``pending`` row (``skipped`` with that reason) for every customer id the ``customer_ids``
+    statement selects that has no row yet, in the database (no row passes through Python); the rows added."""
     c = delivery.c
     chosen = customer_ids.subquery()
     rows = select(literal(edition.template, String), literal(edition.day, Date), chosen.c.id,
-                  literal(PENDING, String), literal(0, Integer), literal(utcnow(), UTCDateTime()))
+                  literal(SKIPPED if skipped else PENDING, String), literal(skipped, String),
+                  literal(0, Integer), literal(utcnow(), UTCDateTime()))
     statement = (_insert(conn, delivery)
-                 .from_select([c.template, c.edition_date, c.customer_id, c.state, c.attempts, c.updated_at],
+                 .from_select([c.template, c.edition_date, c.customer_id, c.state, c.reason, c.attempts, c.updated_at],
                               rows.where(true()))  # SQLite: a WHERE before ON CONFLICT (no ambiguity)
                  .on_conflict_do_nothing())
     return conn.execute(statement, execution_options={"preserve_rowcount": True}).rowcount
@@ -221,8 +222,7 @@ _RECORD_SQL = (
     "claimed_by = NULL, claimed_at = NULL, updated_at = ? WHERE id = ? AND claimed_by = ? AND state = 'claimed'"
 )
 # The same statement in each driver's positional style (sqlite3: qmark; psycopg: %s).
-_RECORD = {"qmark": _RECORD_SQL, "format": _RECORD_SQL.replace("?", "%s"),
-           "pyformat": _RECORD_SQL.replace("?", "%s")}
+_RECORD = {"qmark": _RECORD_SQL, "format": _RECORD_SQL.replace("?", "%s"), "pyformat": _RECORD_SQL.replace("?", "%s")}
 
 
 # Counting --------------------------------------------------------------------------------------

@@ -47,14 +47,17 @@ class Report:
         return sum(self.states.values()) - self.states[ledger.SKIPPED]
 
     @classmethod
-    def from_ledger(cls, conn, template: str, day: date) -> "Report":
+    def from_ledger(cls, conn, template: str, day: date, *, whole_audience: bool = True) -> "Report":
+        """``whole_audience`` False: the ledger's rows alone (a mail sent on an event, e.g. the
+        welcome, is for the customers who confirmed that day, not for everyone else)."""
         edition = ledger.EditionKey(template, day)
         run = ledger.get_run(conn, edition)
         report = cls(template, day, complete=bool(run and run.completed_at))
         for state, reason, segment, variant, n in ledger.tally(conn, edition):
             report.add(state, reason, segment, variant, n)
         report.planned = sum(report.states.values())
-        report.add_unplanned(_unplanned_by_status(conn, edition))
+        if whole_audience:
+            report.add_unplanned(_unplanned_by_status(conn, edition))
         return report
 
     @classmethod

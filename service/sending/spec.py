@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from preferences.due import due_reason
+from preferences.models import Frequency
 
 from service.assembly.edition import Assembly, Edition
 from service.sending import ledger
@@ -48,7 +49,9 @@ def decide(edition: Edition, row, last_sent: date | None, previous: date | None,
 
     ``variant=False`` (the plan): a due customer's variant is left to the worker, which works
     it out again anyway from the customer's data as it is at handover."""
-    reason = due_reason(row.status, row.frequency, row.paused_until, edition.date, last_sent, previous)
+    # A mail sent on an event (the welcome) is not a newsletter edition: the frequency is not its.
+    frequency = row.frequency if edition.template.trigger is None else Frequency.WEEKLY
+    reason = due_reason(row.status, frequency, row.paused_until, edition.date, last_sent, previous)
     if reason:
         segment = edition.segment_for(row.attributes or {}, row.locale)  # for the report
         return Decision(ledger.SKIPPED, reason, segment.id if segment else None)

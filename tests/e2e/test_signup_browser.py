@@ -2,7 +2,8 @@
 (``create_app``: pages, CSRF, the outbox worker in its lifespan) under uvicorn, over SQLite, the
 transactional relay a Maildir: a visitor fills in the hosted form, the confirmation mail arrives
 in the outbox, its link opens the confirm page, the button confirms, and the settings page the
-confirm page links to shows the choices made at sign-up. Screenshots (desktop and phone) go to
+confirm page links to shows the choices made at sign-up; then cron's ``send --due`` sends the
+welcome mail, with the blocks of her groups, whose settings link leads to the same page. Screenshots (desktop and phone) go to
 the test's tmp dir."""
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ from dataclasses import replace
 from email import message_from_bytes, policy
 
 from sqlalchemy import select
+from typer.testing import CliRunner
 
 from preferences.database import make_engine, upgrade
 from preferences.optin.tables import opt_in
 from repo_paths import CONTENT
+from service.cli.main import app
 from service.settings import Settings
 from service.web.app import create_app
 from chromium import browser, free_port, serving  # noqa: F401  (browser is a fixture)
@@ -71,6 +74,26 @@ def test_signup_confirmation_mail_confirm_and_settings_in_chromium(browser, tmp_
         ticked = [box.get_attribute("value") for box in phone.locator("input[name=groups]").all() if box.is_checked()]
         assert len(ticked) == 2  # what she chose at sign-up
         phone.screenshot(path=str(tmp_path / "settings-phone.png"), full_page=True)
+
+        # Cron's `send --due` sends the welcome mail; its settings link opens her preference page.
+        sent = CliRunner().invoke(app, ["send", "--due", "--to", f"maildir:{tmp_path / 'editions'}", "--workers", "0"],
+                                  env={"DATABASE_URL": url, "NEWSLETTER_CONTENT_DIR": str(CONTENT),
+                                       "NEWSLETTER_BASE_URL": base, "NEWSLETTER_RELAY": f"maildir:{tmp_path / 'outbox'}"})
+        assert sent.exit_code == 0, sent.output
+        [welcome] = mails(tmp_path / "editions", 1)
+        assert welcome["To"].addresses[0].addr_spec == "Lena.Vogel@example.com"
+        assert welcome["Subject"] == "Willkommen bei Nordhaus, Lena!"
+        html = welcome.get_body(("html",)).get_content()
+        reader = browser.new_page(viewport={"width": 390, "height": 844})  # a mail program: no page's CSP
+        reader.set_content(html)
+        shown = reader.locator("body").inner_text()
+        assert "Willkommen bei Nordhaus!" in shown
+        assert "Raus in die Natur" in shown and "Kochen mit Freude" not in shown  # her groups, not the others
+        reader.screenshot(path=str(tmp_path / "welcome-phone.png"), full_page=True)
+        settings_link = reader.locator("a", has_text="Einstellungen ansehen").get_attribute("href")
+        phone.goto(settings_link)
+        assert phone.url.startswith(f"{base}/preferences/")
+        assert len([b for b in phone.locator("input[name=groups]").all() if b.is_checked()]) == 2
 
     engine = make_engine(url)
     with engine.connect() as conn:

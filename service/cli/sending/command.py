@@ -16,6 +16,7 @@ and exit codes here (with several editions, the highest code):
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Annotated, Optional
@@ -25,27 +26,26 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy.exc import SQLAlchemyError
 
 from preferences.database import make_engine
-from preferences.optin.expiry import expire_unconfirmed
 
 from service.cli.console import edition_day_or_exit, err, load_settings, parse_day, safe_url
 from service.cli.results import refresh_after_send
 from service.cli.sending.display import RateColumn, print_report, progress_description
 from service.cli.sending.gates import PLAN_REFUSED_EXIT, RELAY_UNREACHABLE_EXIT, check_relay, partial_exit, plan_allows
 from service.cli.sending.links import ALLOW_OPTION, check_links
+from service.cli.sending.owed_mail import send_owed_mail
 from service.cli.sending.proofs import comma_list, send_test_mails
 from service.content.check import load_content
 from service.content.problems import ContentError
 from service.settings import Settings
 from service.delivery.base import BadTarget
 from service.delivery.registry import parse_target
-from service.delivery.smtp import hide_password
-from service.lifecycle.outbox_worker import outbox_worker
 from service.sending import ledger
 from service.sending.due_editions import due_editions
 from service.sending.local_engine import WorkerError, run_inline, run_local
 from service.sending.plan import PlanCounts, plan_run
 from service.sending.report import Report
 from service.sending.spec import SendSpec
+from service.sending.triggered import due_triggered, plan_triggered, unfinished
 from service.sending.waiting import Waiting
 
 INCOMPLETE_EXIT = RELAY_UNREACHABLE_EXIT
@@ -128,6 +128,11 @@ def send(
                 err.print(f"[red]error:[/] unknown template {template!r} "
                           f"(templates: {', '.join(sorted(content.templates))})")
                 raise typer.Exit(2)
+            if content.templates[template].trigger is not None and test_to is None:
+                err.print(f"[red]error:[/] {template} is sent on an event (trigger: "
+                          f"{content.templates[template].trigger.event}), to each customer once: "
+                          "`newsletter send --due` sends it; --test-to sends test mails of it")
+                raise typer.Exit(2)
             day = edition_day_or_exit(content.templates[template], parse_day(date_), force, "sends it anyway")
             editions = [(template, day)]
         if test_to is not None:
@@ -144,7 +149,9 @@ def send(
             spec = SendSpec(cfg, name, day, to or "", batch_size=batch_size, lease=lease, workers=max(1, workers))
             code = max(code, _run(engine, content, spec, workers, dry_run, limit, engine_name))
         if due and not dry_run:
-            _owed_mail(cfg, engine, content)
+            code = max(code, _triggered(cfg, engine, content, to or "", workers, engine_name, batch_size, lease,
+                                        allow_partial))
+            send_owed_mail(cfg, engine, content)
     except SQLAlchemyError as exc:
         err.print(f"[red]error:[/] database {safe_url(cfg.database_url)}: {exc.__class__.__name__}: "
                   f"{str(exc).splitlines()[0]} (run `newsletter db upgrade` first?)")
@@ -166,27 +173,38 @@ def _due(engine, content, max_late: timedelta, force: bool) -> list[tuple[str, d
             continue
         chosen.append((edition.template, edition.day))
     if not chosen:
-        err.print("nothing due")
+        err.print("no newsletter edition due")
     return chosen
 
 
-def _owed_mail(cfg: Settings, engine, content) -> None:
-    """What cron's `send --due` does besides the editions: send what the outbox owes (the
-    confirmations the web app's worker could not send, e.g. while the relay was down) and
-    apply the double opt-in's time limits."""
-    drained = outbox_worker(cfg, engine, lambda: content).drain()
-    with engine.begin() as conn:
-        expired = expire_unconfirmed(conn, timedelta(days=cfg.unconfirmed_delete_days))
-    if drained.sent or drained.deferred or drained.failed:
-        err.print(f"outbox ({hide_password(cfg.relay)}): {drained.sent:,} sent, {drained.deferred:,} deferred "
-                  f"(relay not taking mail: tried again later), {drained.failed:,} given up", markup=False)
-    if expired.deleted or expired.unsubscribed:
-        err.print(f"unconfirmed after {cfg.unconfirmed_delete_days} days: {expired.deleted:,} signups deleted, "
-                  f"{expired.unsubscribed:,} former customers back to unsubscribed", markup=False)
+def _triggered(cfg: Settings, engine, content, to: str, workers: int, engine_name: str, batch_size: int,
+               lease: float, allow_partial: bool) -> int:
+    """Plan and send the mails sent on an event (the welcome mail and its series) whose time has
+    come; the highest exit code of their runs (0 when none had anyone to send to)."""
+    editions = due_triggered(content, datetime.now(timezone.utc))
+    late = Counter()
+    for edition in editions:
+        added = plan_triggered(engine, content.templates[edition.template], edition)
+        if edition.too_late and added:
+            late[edition.template] += added
+    for name, n in sorted(late.items()):
+        err.print(f"{name}: {n:,} customer{'' if n == 1 else 's'} not sent, confirmed longer ago than its "
+                  "max_late (reason too-late: did `send --due` not run?)", markup=False)
+    code = 0
+    for edition in unfinished(engine, editions):
+        if not plan_allows(cfg, content, edition.template, edition.day, allow_partial=allow_partial):
+            code = max(code, PLAN_REFUSED_EXIT)  # its rows wait, pending, for fixed content
+            continue
+        spec = SendSpec(cfg, edition.template, edition.day, to, batch_size=batch_size, lease=lease,
+                        workers=max(1, workers))
+        code = max(code, _run(engine, content, spec, workers, False, None, engine_name, planned=True))
+    return code
 
 
 def _run(engine, content, spec: SendSpec, workers: int, dry_run: bool, limit: int | None,
-         engine_name: str = "local") -> int:
+         engine_name: str = "local", *, planned: bool = False) -> int:
+    """Plan and deliver one edition; ``planned``: its rows are planned already (a mail sent on
+    an event), deliver them and report the ledger's rows alone."""
     if dry_run:
         counts = plan_run(engine, content, spec, limit=limit, dry_run=True)
         with engine.connect() as conn:
@@ -202,6 +220,8 @@ def _run(engine, content, spec: SendSpec, workers: int, dry_run: bool, limit: in
             bar.update(task, completed=done, total=done + states[ledger.PENDING] + states[ledger.CLAIMED])
 
         def plan(tick) -> PlanCounts:
+            if planned:
+                return PlanCounts(complete=True)
             return plan_run(engine, content, spec, limit=limit, on_batch=lambda _counts: tick())
 
         def waiting(status: Waiting | None) -> None:  # what the send waits for, on the bar's line
@@ -221,7 +241,7 @@ def _run(engine, content, spec: SendSpec, workers: int, dry_run: bool, limit: in
             err.print(f"[red]error:[/] {exc}; run the same command again to continue")
             return INCOMPLETE_EXIT
     with engine.connect() as conn:
-        report = Report.from_ledger(conn, spec.template, spec.day)
+        report = Report.from_ledger(conn, spec.template, spec.day, whole_audience=not planned)
     print_report(report)
     refresh_after_send(engine, spec.settings)
     if result.relay_down:

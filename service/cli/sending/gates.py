@@ -24,8 +24,9 @@ from service.assembly.coverage import edition_coverage
 from service.cli.console import err, renderer_for
 from service.content.model import Content
 from service.delivery.smtp import RelayUnreachable
-from service.sending.batch import CUSTOMER_GONE, VARIANT_FAILED
+from service.sending.batch import CUSTOMER_GONE, SUPPRESSED, VARIANT_FAILED
 from service.sending.report import Report
+from service.sending.triggered import TOO_LATE
 from service.settings import Settings
 
 PLAN_REFUSED_EXIT = 1  # the edition was not started: its plan has errors (as for content errors)
@@ -59,11 +60,16 @@ def plan_allows(cfg: Settings, content: Content, template: str, day: date, *, al
     return dry_run
 
 
+# Skips that are about the customer or the timing, not the content: a deleted customer, a
+# suppressed address, a welcome mail handed over past its lateness.
+NOT_CONTENT = frozenset({CUSTOMER_GONE, SUPPRESSED, TOO_LATE})
+
+
 def content_misses(report: Report) -> Counter:
     """Customers not sent for a content reason, by reason (not: unsubscribed, paused, refused by
     the relay, ...)."""
     found = Counter({reason: n for reason, n in report.skipped.items()
-                     if reason not in SKIP_REASONS and reason != CUSTOMER_GONE})
+                     if reason not in SKIP_REASONS and reason not in NOT_CONTENT})
     if report.failed[VARIANT_FAILED]:
         found[VARIANT_FAILED] = report.failed[VARIANT_FAILED]
     return found

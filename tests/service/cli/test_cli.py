@@ -98,7 +98,7 @@ def test_plan_rejects_a_day_that_is_not_an_edition(repo):
 def test_plan_of_an_unknown_template(repo):
     result = runner.invoke(app, ["plan", "daily"])
     assert result.exit_code == 2
-    assert "unknown template 'daily' (templates: monthly, weekly)" in result.output
+    assert "unknown template 'daily' (templates: monthly, weekly, welcome, welcome-tips)" in result.output
 
 
 def test_bad_date_is_a_usage_error(repo):

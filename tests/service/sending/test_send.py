@@ -361,6 +361,6 @@ def test_send_due_from_the_command_line(db_url, engine, tmp_path, monkeypatch):
         assert conn.execute(ledger.delivery.select()).all().__len__() == 2 * 3
     # Complete now: a second call (cron, a minute later) finds nothing to do.
     again = runner.invoke(app, ["send", "--due", "--to", f"maildir:{box}", "--workers", "0", "--force"])
-    assert again.exit_code == 0 and "nothing due" in again.output
+    assert again.exit_code == 0 and "no newsletter edition due" in again.output
     assert runner.invoke(app, ["send", "weekly", "--due", "--to", f"maildir:{box}"]).exit_code == 2
     assert runner.invoke(app, ["send", "weekly", "--date", EDITION.isoformat()]).exit_code == 2  # no --to
