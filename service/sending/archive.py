@@ -108,7 +108,7 @@ def sent_copy(conn: Connection, edition: EditionKey, customer_id: int) -> Sent |
     ).first()
     if found is None:
         return None
-    body = None if found.data is None else SentBody.from_bytes(_decompressed(found.compression, found.data))
+    body = None if found.data is None else body_from(found.compression, found.data)
     return Sent(found.variant, found.body_digest, found.updated_at, body)
 
 
@@ -124,10 +124,11 @@ def prune(conn: Connection, before: date) -> Pruned:
     return Pruned(editions, size[0], int(size[1]))
 
 
-def _decompressed(compression: str, data: bytes) -> bytes:
+def body_from(compression: str, data: bytes) -> SentBody:
+    """A stored body read back (``archive_body``'s ``compression`` and ``data``)."""
     if compression != COMPRESSION:
         raise ValueError(f"archived body compressed with {compression!r}, which this version cannot read")
-    return zlib.decompress(data)
+    return SentBody.from_bytes(zlib.decompress(data))
 
 
 def _insert(conn: Connection, table: Table):

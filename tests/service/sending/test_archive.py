@@ -27,6 +27,7 @@ from preferences.models import customer_table, preference_table
 from service.assembly.edition import Edition
 from service.assembly.recipient import Recipient
 from service.assembly.render import Renderer
+from service.assembly.sent import SentBody
 from service.cli.main import app
 from service.content.check import load_content
 from service.content.live import LiveContent
@@ -37,7 +38,8 @@ from service.sending.spec import SendSpec
 from service.sending.tables import delivery
 from service.settings import Settings
 from service.web import web_version
-from send_fixtures import CONTENT, EDITION, add_customers, attributes_for, db_url, engine, migrated_postgres_url  # noqa: F401
+from send_fixtures import (CONTENT, EDITION, add_customers, attributes_for, db_url, engine,  # noqa: F401
+                           migrated_postgres_url)
 
 NEXT = EDITION + timedelta(days=7)
 
@@ -214,7 +216,7 @@ class ArchiveChecking:
             row = conn.execute(select(customer_table.c.id).where(customer_table.c.email == envelope.recipient)).one()
             recipient = Recipient.from_row(current_send_rows(conn, [row.id])[0])
             stored = conn.execute(select(archive.archive_body.c.compression, archive.archive_body.c.data)).all()
-        bodies = [archive.SentBody.from_bytes(archive._decompressed(c, d)) for c, d in stored]
+        bodies = [archive.body_from(c, d) for c, d in stored]
         assert any(self.renderer.sent_html(b, recipient).encode() == html for b in bodies)
         self.checked += 1
         return self.inner.deliver(envelope)
@@ -326,14 +328,17 @@ def test_prune_deletes_old_editions_archives_and_their_web_versions_answer_404(e
     assert old.status_code == 404 and "This view does not exist" in old.text
     young = html_parts(tmp_path / "second")[email]
     assert client.get(view_path(young)).content == masked(young, email)
-    # Days count back from today: nothing of these (future) editions is old enough.
-    assert "of 0 editions" in runner.invoke(app, ["archive", "prune", "--older-than", "400d"]).output
+    # Days count back from today: N days keeps the edition of N days ago, N - 1 does not.
+    days = (date.today() - NEXT).days
+    assert "of 0 editions" in runner.invoke(app, ["archive", "prune", "--older-than", f"{days}d"]).output
+    assert "of 1 editions" in runner.invoke(app, ["archive", "prune", "--older-than", f"{days - 1}d"]).output
+    assert client.get(view_path(young)).status_code == 404
 
 
-def sample_body(word: str) -> archive.SentBody:
+def sample_body(word: str) -> SentBody:
     from service.assembly.personal import Substitution
 
-    return archive.SentBody("weekly/2026-11-23", "de", "there", Substitution.split("Hi @@nl:recipient.first_name@@"),
+    return SentBody("weekly/2026-11-23", "de", "there", Substitution.split("Hi @@nl:recipient.first_name@@"),
                             Substitution.split(f"<p>{word} @@nl:recipient.first_name@@</p>"), Substitution.split(word))
 
 
