@@ -21,6 +21,7 @@ import service.sending.contents  # noqa: F401,E402  (what each variant of an edi
 import preferences.suppression.tables  # noqa: F401,E402  (the suppression list, bounce and complaint reports)
 import preferences.optin.tables  # noqa: F401,E402  (double opt-in: requests, proof, consent wording, outbox)
 import service.staff.tables  # noqa: F401,E402  (staff accounts and their audit trail)
+import service.sending.archive  # noqa: F401,E402  (the archive of sent bodies: sent is sent)
 
 config = context.config
 if config.config_file_name is not None:

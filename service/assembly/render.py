@@ -28,6 +28,7 @@ from service.assembly.edition import Assembly, Edition, VariantKey
 from service.assembly.mime import MessageTemplate, mailbox, message_id
 from service.assembly.personal import Substitution
 from service.assembly.recipient import Recipient
+from service.assembly.sent import SentBody
 from service.assembly.tracking import LAYOUT, TOKEN_FIELD, LinkTracker, Target, edition_token_of
 from service.content.markup.compose import render_block, render_layout, render_preheader, render_subject, variant_context
 from service.content.markup.mjml import compile_mjml
@@ -140,8 +141,10 @@ class Renderer:
                                edition_query(edition_id), quote(edition_id, safe=""))
 
     # -- per recipient --------------------------------------------------------------------
-    def values(self, variant: CompiledVariant, template_fallback: str, recipient: Recipient) -> dict[str, str]:
-        """The raw (unescaped) personal values of one recipient."""
+    def values(self, variant: CompiledVariant | SentBody, template_fallback: str,
+               recipient: Recipient) -> dict[str, str]:
+        """The raw (unescaped) personal values of one recipient (of a variant, or of an archived
+        body: both name their edition, which is all the values depend on besides the recipient)."""
         public_id = recipient.public_id
         sign, edition_id = self.signer.url, variant.edition_id
         edition_token = edition_token_of(self.signer, public_id, edition_id)
@@ -161,6 +164,17 @@ class Renderer:
         """The HTML part exactly as the recipient's mail program decodes it (CRLF line ends)."""
         values = self.values(variant, self._fallback(edition, variant), recipient)
         return variant.html.fill(values, _escape_html).replace("\n", "\r\n")
+
+    def sent_body(self, edition: Edition, variant: CompiledVariant) -> SentBody:
+        """What every recipient of ``variant`` is sent but for their own values (the archive's unit)."""
+        return SentBody(variant.edition_id, variant.key.locale, self._fallback(edition, variant), variant.subject,
+                        variant.html, variant.text)
+
+    def sent_html(self, body: SentBody, recipient: Recipient) -> str:
+        """An archived body's HTML part for ``recipient``: the same bytes as ``html`` gave when the
+        body was sent, for the same recipient values."""
+        values = self.values(body, body.first_name_fallback, recipient)
+        return body.html.fill(values, _escape_html).replace("\n", "\r\n")
 
     def text(self, edition: Edition, variant: CompiledVariant, recipient: Recipient) -> str:
         """The plain-text part as decoded (CRLF line ends)."""

@@ -18,6 +18,7 @@ from service.assembly.recipient import Recipient
 from service.cli.sending import command as send_commands
 from service.cli.console import (customer_row_or_exit, edition_day_or_exit, err, load_or_exit, load_settings,
                                  migrated_engine, out, parse_day, renderer_for, safe_url)
+from service.cli.archive import archive_app, sent_html
 from service.cli.bounces import bounces_app
 from service.cli.customers import customers_app
 from service.cli.results import results_app
@@ -150,6 +151,11 @@ def preview(template: Annotated[str, typer.Argument(help="template name, e.g. we
     edition = Edition(loaded, chosen, day, drafts=drafts)
     if customer is not None:
         recipient = _customer(cfg, customer)
+        sent = sent_html(cfg, template, day, recipient)  # an edition they were sent: what was sent
+        if sent is not None:
+            _write_preview(out_file or PREVIEW_DIR / f"preview-{template}-{day}-{customer}-sent.html", sent,
+                           out_file is None)
+            return
         assembly = edition.assembly_for(recipient)
         if assembly is None:
             err.print(f"[red]error:[/] customer {customer} matches no segment: not sent")
@@ -171,8 +177,12 @@ def preview(template: Annotated[str, typer.Argument(help="template name, e.g. we
     variant = renderer.for_recipient(edition, assembly, recipient)  # --customer: as the send renders it
     html = renderer.html(edition, variant, recipient)
     who = customer or assembly.segment.id
-    target = out_file or PREVIEW_DIR / f"preview-{template}-{day}-{who}-{assembly.key.locale}.html"
-    if out_file is None:
+    _write_preview(out_file or PREVIEW_DIR / f"preview-{template}-{day}-{who}-{assembly.key.locale}.html", html,
+                   out_file is None)
+
+
+def _write_preview(target: Path, html: str, make_folder: bool) -> None:
+    if make_folder:
         target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(html, encoding="utf-8", newline="")
     err.print(f"wrote {target} ({len(html.encode()) // 1024} KB)")
@@ -213,6 +223,7 @@ app.add_typer(unsubscribes_app, name="unsubscribes")
 app.add_typer(staff_app, name="staff")
 app.add_typer(bounces_app, name="bounces")
 app.add_typer(suppressions_app, name="suppressions")
+app.add_typer(archive_app, name="archive")
 
 
 @db_app.command("upgrade")

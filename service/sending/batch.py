@@ -5,7 +5,8 @@
 list: reason ``suppressed``, one query per batch; a welcome mail handed over past its lateness:
 ``too-late``), renders them grouped by variant, delivers
 them from the customer's VERP return path, and records each outcome: ``sent`` only once the
-destination has the message. The plan
+destination has the message, with the archived body it was sent (``_archive``: each variant's
+body stored once before its first handover, service/sending/archive.py). The plan
 that makes the rows is service/sending/plan.py; who gets what is service/sending/spec.py.
 
 Nothing here holds more than one batch of customers or messages.
@@ -38,7 +39,7 @@ from service.content.check import load_content
 from service.content.model import Content
 from service.delivery.base import DEFERRED, FAILED, SENT, Deliverer, Envelope
 from service.delivery.registry import parse_target
-from service.sending import ledger
+from service.sending import archive, ledger
 from service.sending.contents import record_variant, untracked
 from service.sending.spec import Decision, SendSpec, decide
 from service.sending.triggered import TOO_LATE
@@ -92,6 +93,7 @@ class BatchSender:
         self.date_header = date_header()
         self.edition_id = f"{spec.template}/{spec.day.isoformat()}"  # as CompiledVariant.edition_id
         self.recorded_variants: set[str] = set()  # whose contents this worker wrote (once each)
+        self.archived: dict[str, str] = {}  # variant label -> digest of the body this worker archived
 
     def run_until_done(self, planning_done: Callable[[], bool] = lambda: True,
                        should_stop: Callable[[], bool] = lambda: False) -> int:
@@ -154,7 +156,8 @@ class BatchSender:
                 decision = dataclasses.replace(decision, variant=untracked(decision.variant))
             if again.get(claim.id) in held:
                 outcomes.append(ledger.Outcome(claim.id, SENT, None, decision.segment, decision.variant,
-                                               again[claim.id], "found at the destination after a crash"))
+                                               again[claim.id], "found at the destination after a crash",
+                                               body_digest=self._held_body(decision, row)))
                 continue
             if decision.state == ledger.SKIPPED:
                 outcomes.append(ledger.Outcome(claim.id, ledger.SKIPPED, decision.reason,
@@ -164,7 +167,7 @@ class BatchSender:
                 groups.setdefault((decision.assembly.key, bool(row.click_tracking)), []).append((claim, row, decision))
         delivered, renewed_at = 0, time.monotonic()
         for items in groups.values():
-            variant, variant_error = None, None
+            variant, variant_error, digest = None, None, None
             for claim, row, decision in items:
                 if result.deferred:
                     outcomes.append(ledger.Outcome(claim.id, ledger.PENDING, "deferred", tried=False))
@@ -175,13 +178,14 @@ class BatchSender:
                         variant = self.renderer.variant(self.edition, decision.assembly,
                                                         tracked=bool(row.click_tracking))
                         self._record_contents(decision)
+                        digest = self._archive(decision, variant)
                 except Exception as exc:  # noqa: BLE001 (a variant that does not render fails its rows)
                     variant_error = _describe(exc)
                 if variant_error:
                     outcome = ledger.Outcome(claim.id, FAILED, VARIANT_FAILED, decision.segment,
                                              decision.variant, answer=variant_error)
                 else:
-                    outcome = self._deliver_one(claim, row, decision, variant, result)
+                    outcome = self._deliver_one(claim, row, decision, variant, result, digest)
                 outcomes.append(outcome)
                 delivered += 1
                 if delivered % self.deliverer.record_every == 0:
@@ -194,7 +198,8 @@ class BatchSender:
         self._record(outcomes, result)
         return result
 
-    def _deliver_one(self, claim, row, decision: Decision, variant, result: BatchResult) -> ledger.Outcome:
+    def _deliver_one(self, claim, row, decision: Decision, variant, result: BatchResult,
+                     digest: str | None = None) -> ledger.Outcome:
         segment, label = decision.segment, decision.variant
         try:
             recipient = Recipient.from_row(row)
@@ -207,7 +212,7 @@ class BatchSender:
         answer = self.deliverer.deliver(Envelope(self.return_path.for_customer(recipient.public_id), recipient.email,
                                                  mid, data))
         if answer.state == SENT:
-            return ledger.Outcome(claim.id, SENT, None, segment, label, mid, answer.answer)
+            return ledger.Outcome(claim.id, SENT, None, segment, label, mid, answer.answer, body_digest=digest)
         if answer.state == FAILED:
             return ledger.Outcome(claim.id, FAILED, "refused by the relay", segment, label, mid, answer.answer)
         assert answer.state == DEFERRED
@@ -223,6 +228,29 @@ class BatchSender:
             with self.writes.begin() as conn:
                 record_variant(conn, self.spec.template, self.spec.day, decision.variant, decision.assembly)
             self.recorded_variants.add(decision.variant)
+
+    def _archive(self, decision: Decision, variant) -> str:
+        # Committed before the variant's first handover: a row recorded sent with this digest
+        # (ledger.record) always finds its body. Once per variant and worker, never per recipient.
+        digest = self.archived.get(decision.variant)
+        if digest is None:
+            with self.writes.begin() as conn:
+                digest = archive.store(conn, self.spec.edition, decision.variant,
+                                       self.renderer.sent_body(self.edition, variant))
+            self.archived[decision.variant] = digest
+        return digest
+
+    def _held_body(self, decision: Decision, row) -> str | None:
+        """The body of a message a dead worker handed over before it could record it: the variant
+        as this worker compiles it (the same, unless the content changed in between); None when
+        the customer would not get it now (their assembly is gone), and so no body is known."""
+        if decision.assembly is None:
+            return None
+        try:
+            variant = self.renderer.variant(self.edition, decision.assembly, tracked=bool(row.click_tracking))
+        except Exception:  # noqa: BLE001 (a variant that does not render has nothing to archive)
+            return None
+        return self._archive(decision, variant)
 
     def _record(self, outcomes: list[ledger.Outcome], result: BatchResult) -> None:
         if not outcomes:

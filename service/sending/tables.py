@@ -49,6 +49,8 @@ delivery = Table(
     Column("claimed_at", UTCDateTime(), nullable=True),
     Column("updated_at", UTCDateTime(), nullable=False),
     Column("answer", Text, nullable=True),  # the relay's last answer, as it said it
+    # The archived body it was sent (service/sending/archive.py): sha256 hex, set with "sent".
+    Column("body_digest", String(64), nullable=True),
     UniqueConstraint("template", "edition_date", "customer_id", name="uq_delivery_template_edition_customer"),
     CheckConstraint("state IN ('pending', 'claimed', 'sent', 'skipped', 'failed')", name="state"),
     Index("ix_delivery_work", "template", "edition_date", "state"),

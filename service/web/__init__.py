@@ -6,5 +6,6 @@ Owns: the one registry of exception handlers that turns domain errors into statu
 wiring to the engine (``catalogue``).
 
 May import: everything below it in the service (``content``, ``assembly``, ``delivery``,
-``lifecycle``, ``results``, ``settings``) and ``preferences`` with ``preferences.web``. Not ``service.cli``.
+``sending`` (the web version reads the ledger and the archive of what was sent), ``lifecycle``,
+``results``, ``settings``) and ``preferences`` with ``preferences.web``. Not ``service.cli``.
 """

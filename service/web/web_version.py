@@ -2,7 +2,16 @@
 
 The link is signed for the customer and bound to the edition, so it shows nobody else's email
 and no other edition; whatever is wrong with it, the answer is the same 404 page. A view link
-gets forwarded with the email, so the page shows the address only masked (``masked_address``)."""
+gets forwarded with the email, so the page shows the address only masked (``masked_address``).
+
+Sent is sent: once the ledger says the customer was sent the edition, the page is the archived
+body they got (service/sending/archive.py) filled with their values as the send filled it, so it
+is the HTML part of their mail byte for byte, whatever blocks, dates or the customer's choices
+changed since; only the personal fields are today's (name, the masked address, the signed links
+under the current keys and base URL). An edition whose archive was pruned answers the 404 page:
+rendering it again from today's content would show a mail that was never sent, and the answer
+to a link that no longer works is the one every bad link gets. Not sent (yet), or sent before
+the archive existed: rendered from the current content, as it would be sent now."""
 
 from __future__ import annotations
 
@@ -25,6 +34,8 @@ from service.assembly.edition import Edition
 from service.assembly.recipient import Recipient
 from service.assembly.render import Renderer
 from service.content.live import LiveContent
+from service.sending.archive import sent_copy
+from service.sending.ledger import EditionKey
 from service.web.errors import PAGE_LANGUAGES
 
 # The email alone, as in a mail program: no scripts, no forms, images over https only.
@@ -63,20 +74,23 @@ def _render(live: LiveContent, engine: Engine, signer: LinkSigner, renderer: Ren
         edition_date = date.fromisoformat(day)
     except (BadLink, ValueError):
         return None
+    with engine.connect() as conn:
+        row = customer_send_row(conn, public_id=public_id)
+        sent = None if row is None else sent_copy(conn, EditionKey(template_id, edition_date), row.id)
+    if row is None:
+        return None
+    recipient = Recipient.from_row(row)
+    shown = dataclasses.replace(recipient, email=masked_address(recipient.email))
+    if sent is not None:
+        return None if sent.body is None else renderer.sent_html(sent.body, shown)
     content = live.current().content
     template = content.templates.get(template_id) if content else None
     if template is None:
         return None
-    with engine.connect() as conn:
-        row = customer_send_row(conn, public_id=public_id)
-    if row is None:
-        return None
-    recipient = Recipient.from_row(row)
     edition = Edition(content, template, edition_date)
     assembly = edition.assembly_for(recipient)
     if assembly is None or assembly.skip_reason:
         return None
-    shown = dataclasses.replace(recipient, email=masked_address(recipient.email))
     # A customer who opted out of click measuring sees the untracked links here too.
     return renderer.html(edition, renderer.for_recipient(edition, assembly, recipient), shown)
 
