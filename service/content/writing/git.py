@@ -54,6 +54,15 @@ def commit(top: Path, path: Path, author: Author, message: str) -> str:
     return _git(top, "rev-parse", "HEAD").strip()
 
 
+def unstage(top: Path, path: Path) -> None:
+    """Take ``path`` out of the index again (after a refused commit), as it was at HEAD."""
+    relative = Path(path).resolve().relative_to(top).as_posix()
+    try:
+        _git(top, "reset", "--quiet", "--", relative)
+    except GitError:
+        pass  # a repository without any commit yet: nothing to go back to
+
+
 def last_author(top: Path, path: Path) -> str | None:
     """The author name of the last commit that changed ``path`` (None: never committed)."""
     relative = Path(path).resolve().relative_to(top).as_posix()

@@ -97,6 +97,7 @@ class BlockStore:
                     commit = git.commit(top, path, author, message)
                 except GitError as exc:
                     self._restore(path, current)
+                    git.unstage(top, path)
                     raise SaveError(str(exc)) from exc
             return Saved(path, etag_of(data), previous, commit)
 
