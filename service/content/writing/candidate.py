@@ -39,7 +39,9 @@ def check_candidate(root: Path, relative: str, text: str, today: date | None = N
     with tempfile.TemporaryDirectory(prefix="newsletter-candidate-") as scratch:
         copy = Path(scratch) / "content"
         shutil.copytree(root, copy, symlinks=True, ignore=shutil.ignore_patterns(".git", ".*.tmp"))
-        target = copy / relative
+        target = (copy / relative).resolve()
+        if not target.is_relative_to(copy.resolve()):
+            raise ValueError(f"{relative!r} is not a path inside the content folder")
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(text.encode("utf-8"))
         result = check_content(copy, today, shown_root=shown_root)

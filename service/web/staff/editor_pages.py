@@ -13,6 +13,7 @@ ready is ``release``'s rule. German or English, no JavaScript."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Callable
 
@@ -43,6 +44,7 @@ from service.web.staff.forms import TOKEN_FIELD, form_ok, form_token, language
 from service.web.staff.pages import EDIT_PREFIX, STAFF_HEADERS, page
 
 NEW = "+new"
+_SAFE = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")  # a team or a locale as a file name part
 MAX_PART = 600 * 1024  # a body of up to 512 KB, as a content file may be
 _LISTS = ("product_groups", "segments")
 
@@ -125,7 +127,9 @@ class EditorPages:
         if new:
             if form.name_problem():
                 placed.add("name", Problem("", 1, texts(language(request))["name_rule"]))
-            name = f"{form.name}.{form.locale or default_locale}"
+            locale = form.locale if _SAFE.fullmatch(form.locale or "") else default_locale
+            # A refused name is checked under a stand-in, never as a path of its own.
+            name = f"{form.name if not form.name_problem() else 'new-block'}.{locale}"
         current = None if new else self._read(team, name)
         original = None if current is None else current.decode("utf-8", "replace")
         written = BlockForm.from_file(original)[1] if original is not None else {}
@@ -202,6 +206,8 @@ class EditorPages:
     # -- shared steps --------------------------------------------------------------------
     def _account(self, request: Request, team: str | None):
         authorize_staff(request, self.password)
+        if team is not None and not _SAFE.fullmatch(team):
+            raise HTTPException(404, f"There is no team {team!r}.")
         account = getattr(request.state, "staff", None)
         return release.must_edit(account, team if team is not None else (account.team if account else "") or "")
 

@@ -3,8 +3,9 @@
 An editor edits their team's blocks; a reviewer of the team may also set them ready; an admin
 may do everything for every team. A team with ``four_eyes: true`` (teams.yaml) releases a
 block only by a second person: setting it ready must change nothing but the status (else the
-reviewer releases their own text), and the version's author must be someone else. What is
-already ready and stays exactly as it is needs nobody's approval."""
+reviewer releases their own text), and the version's author must be someone else (the author as
+the editor recorded it, else git's; a version neither knows came through the repository and its
+own review). What is already ready and stays exactly as it is needs nobody's approval."""
 
 from __future__ import annotations
 

@@ -241,3 +241,15 @@ def test_the_team_page_lists_slot_locale_status_window_and_where_each_block_is_u
     assert "2026-11-02 – …" in row and "badge ready" in row
     assert page.count('<tr id="block-') == len(list((root / "blocks/advice").glob("*.mjml")))
     assert re.search(r"<strong>(weekly|monthly) \d{4}-\d\d-\d\d</strong>: [\w-]+ \((de|en)", page)
+
+
+def test_a_new_block_name_or_team_that_is_a_path_writes_nowhere(site, tmp_path):
+    client, root, _ = site
+    sign_in(client, "lena")
+    new = "/edit/advice/+new"
+    _, form = opened(client, new)
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if ".git" not in p.parts)
+    answer = post(client, form, path=new, name="../../../escaped", locale="../x", title="x", body="<mj-section/>\n")
+    assert answer.status_code == 422 and 'id="err-name"' in answer.text
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if ".git" not in p.parts) == before
+    assert client.get("/edit/..%2F..").status_code == 404

@@ -136,3 +136,8 @@ def test_a_block_that_breaks_another_file_is_not_ok(content):
     other = (content / "blocks/advice/knife-care.en.mjml").read_text()
     checked = check_candidate(content, "blocks/advice/aaa.en.mjml", other)
     assert not checked.ok and any("story" in p.message for p in (*checked.own, *checked.elsewhere))
+
+
+def test_the_candidate_is_never_written_outside_the_copy(content):
+    with pytest.raises(ValueError):
+        check_candidate(content, "blocks/advice/../../../escaped.mjml", "x")
