@@ -13,6 +13,8 @@ class _Forms(HTMLParser):
         self.forms: list[dict[str, Any]] = []
         self._select: str | None = None
         self._options: list[tuple[str, bool]] = []
+        self._textarea: str | None = None
+        self._text: list[str] = []
         self.urls: list[str] = []
 
     def handle_starttag(self, tag, attrs):
@@ -28,12 +30,22 @@ class _Forms(HTMLParser):
                 return
             if kind not in ("submit", "button", "image", "reset"):
                 self.forms[-1]["fields"].append((a["name"], a.get("value", "on" if kind == "checkbox" else "")))
+        elif tag == "textarea" and self.forms and "name" in a:
+            self._textarea, self._text = a["name"], []
         elif tag == "select":
             self._select, self._options = a.get("name"), []
         elif tag == "option" and self._select is not None:
             self._options.append((a.get("value", ""), "selected" in a))
 
+    def handle_data(self, data):
+        if self._textarea is not None:
+            self._text.append(data)
+
     def handle_endtag(self, tag):
+        if tag == "textarea" and self._textarea is not None:
+            text = "".join(self._text)  # a browser drops the one newline right after <textarea>
+            self.forms[-1]["fields"].append((self._textarea, text[1:] if text.startswith("\n") else text))
+            self._textarea = None
         if tag == "select" and self._select is not None:
             chosen = [v for v, s in self._options if s] or [v for v, _ in self._options[:1]]
             self.forms[-1]["fields"].extend((self._select, v) for v in chosen)

@@ -35,10 +35,12 @@ def load_content(content_dir: Path) -> Content:
     return result.content
 
 
-def check_content(content_dir: Path, today: date | None = None) -> CheckResult:
-    """Load everything and report all errors and warnings (warnings about dates need `today`)."""
+def check_content(content_dir: Path, today: date | None = None, shown_root: str | None = None) -> CheckResult:
+    """Load everything and report all errors and warnings (warnings about dates need `today`).
+    `shown_root` names the folder in messages (default: as the working directory sees it); a
+    copy checked in its place (the editor's candidate) passes the original's name."""
     root = Path(content_dir).resolve()
-    shown_root = _shown(root)
+    shown_root = shown_root or shown_name(root)
     problems = Problems()
     if not root.is_dir():
         problems.error(shown_root, 1, "content folder not found")
@@ -99,7 +101,7 @@ def _team_folders(root: Path) -> frozenset[str]:
     return frozenset(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else frozenset()
 
 
-def _shown(root: Path) -> str:
+def shown_name(root: Path) -> str:
     """How paths are written in messages: relative to the working directory when the content is
     under it (as CI runs the check from the repository root), else the whole absolute path, so
     that every path in a message can be opened as printed."""

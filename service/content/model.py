@@ -28,6 +28,7 @@ class Team:
     id: str
     name: str
     reviewers: tuple[str, ...]
+    four_eyes: bool = False  # a block is set ready only by a second person, not its author
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ def load_teams(root: Path, problems: Problems, shown_root: str) -> dict[str, Tea
     teams: dict[str, Team] = {}
     for item, line in items:
         reader = FieldReader(item, problems, shown, line, "team (id, name, reviewers)")
-        reader.only(("id", "name", "reviewers"))
+        reader.only(("id", "name", "reviewers", "four_eyes"))
         team_id = reader.ident("id")
         name = reader.text("name", required=True)
         reviewers = tuple(r for r, _ in reader.text_list("reviewers") or [])
@@ -55,7 +55,7 @@ def load_teams(root: Path, problems: Problems, shown_root: str) -> dict[str, Tea
         if team_id in teams:
             reader.error("id", f"duplicate team id {team_id!r}")
             continue
-        teams[team_id] = Team(team_id, name, reviewers)
+        teams[team_id] = Team(team_id, name, reviewers, reader.flag("four_eyes", False))
     return None if len(problems.errors) > before else teams
 
 

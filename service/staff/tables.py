@@ -1,5 +1,6 @@
-"""The staff's tables, as the migrations create them (``migrations/versions/0012_staff.py``;
-``tests/service/staff/test_accounts.py`` compares the two)."""
+"""The staff's tables, as the migrations create them (``migrations/versions/0012_staff.py`` and
+``0015_block_changes.py``; ``tests/service/staff/test_accounts.py`` and
+``test_block_changes.py`` compare the two)."""
 
 from __future__ import annotations
 
@@ -38,4 +39,24 @@ staff_event = Table(
     Column("client_hash", String(64), nullable=True),
     Column("at", UTCDateTime(), nullable=False),
     Index("ix_staff_event_staff", "staff_id", "at"),
+)
+
+block_change = Table(
+    "block_change", SQLModel.metadata,
+    Column("id", Integer, primary_key=True),
+    Column("block", String(200), nullable=False),  # <team>/<file name without .mjml>
+    Column("team", String(64), nullable=False),
+    Column("action", String(16), nullable=False),  # created, edited, approved (set ready)
+    Column("version", String(64), nullable=False),  # SHA-256 of the file as written (its ETag)
+    Column("previous", String(64), nullable=True),  # the version it replaced (None: a new file)
+    # Who wrote this version's text: the editor for an edit; for an approval, which changes the
+    # status alone, the author of the version approved (four-eyes: never the approver).
+    Column("author", String(64), nullable=False),
+    Column("staff_id", Integer, ForeignKey("staff.id"), nullable=False),  # who saved it
+    Column("actor", String(64), nullable=False),
+    Column("status", String(16), nullable=False),  # the block's status after the change
+    Column("git_commit", String(64), nullable=True),  # None: the folder is no git work tree
+    Column("at", UTCDateTime(), nullable=False),
+    CheckConstraint("action IN ('created', 'edited', 'approved')", name="action"),
+    Index("ix_block_change_block", "block", "at"),
 )

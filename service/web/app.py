@@ -35,6 +35,7 @@ from service.web.results_pages import ResultsPages
 from service.web.security_headers import SecurityHeaders
 from service.web.staff import StaffAccess
 from service.web.staff import login as staff_login
+from service.web.staff.editor_pages import EditorPages
 
 
 def create_app(settings: Settings, *, extra_routes: Iterable[BaseRoute] = ()) -> Starlette:
@@ -58,6 +59,7 @@ def create_app(settings: Settings, *, extra_routes: Iterable[BaseRoute] = ()) ->
         *preview.routes(),
         *staff_login.routes(staff_access, Passwords(), settings.rate_limit_storage),
         *ResultsPages(engine, settings.preview_password).routes(),
+        *EditorPages(settings, preview.live, new_renderer, staff_access, engine).routes(),
         *web_version.routes(live, engine, centre.signer, renderer),
         *redirect.routes(centre.signer, clicks),
         *bounce_webhook.routes(settings, engine),

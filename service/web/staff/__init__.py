@@ -1,6 +1,8 @@
 """The staff side of the web app: the pages' shared look and headers (``pages``), who may see
-them (``access``: staff accounts with a session, or the demo's shared password) and signing in
-and out (``login``). The preview and results pages build on these.
+them (``access``: staff accounts with a session, or the demo's shared password), signing in
+and out (``login``) and the forms' guards (``forms``). The preview and results pages build on
+these; the block editor is ``editor_pages`` with its form, usage list, preview and release rules
+(imported by the app itself: it builds on the preview).
 
 May import: what ``service.web`` may (``service.staff`` for the accounts, among them)."""
 

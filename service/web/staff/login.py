@@ -11,8 +11,6 @@ the browser goes back to the staff page it came from (``next``, a path on this s
 from __future__ import annotations
 
 from typing import Callable
-from urllib.parse import urlsplit
-
 from limits import parse, storage, strategies
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -24,10 +22,10 @@ from preferences.consent import client_hash
 from service.staff import accounts
 from service.staff.passwords import Passwords
 from service.web.staff.access import LOGIN_PATH, StaffAccess
+from service.web.staff.forms import LANGUAGES, language as _language, same_site as _same_site
 from service.web.staff.pages import PREFIX, STAFF_HEADERS, page
 
 LOGOUT_PATH = "/staff/logout"
-LANGUAGES = ("de", "en")
 PER_CLIENT, PER_NAME = parse("10/15 minutes"), parse("5/15 minutes")
 
 
@@ -124,33 +122,8 @@ class _LoginPages:
         return HTMLResponse(body, status_code=status, headers=STAFF_HEADERS)
 
 
-def _language(request: Request) -> str:
-    asked = request.query_params.get("lang")
-    if asked in LANGUAGES:
-        return asked  # type: ignore[return-value]
-    for part in request.headers.get("accept-language", "").split(",")[:8]:
-        code = part.split(";")[0].strip().split("-")[0].lower()
-        if code in LANGUAGES:
-            return code
-    return LANGUAGES[0]
-
-
 def _safe_next(value: str) -> str:
     """Where to go after signing in: a path on this site (never ``//host`` or a URL elsewhere)."""
     if value.startswith("/") and not value.startswith(("//", "/\\")) and len(value) < 2000 and value.isprintable():
         return value
     return PREFIX
-
-
-def _same_site(request: Request) -> bool:
-    """Whether a POST came from a page of this very site. Browsers say so in ``Sec-Fetch-Site``
-    (the staff pages send no Referer, so Chromium's ``Origin`` is ``null``); an older one by
-    ``Origin``; a client that is no browser sends neither and is not at risk of forgery."""
-    fetch_site = request.headers.get("sec-fetch-site")
-    if fetch_site is not None:
-        return fetch_site == "same-origin"
-    origin = request.headers.get("origin")
-    if origin is None:
-        referer = request.headers.get("referer")
-        return referer is None or urlsplit(referer).netloc == request.headers.get("host", request.url.netloc)
-    return origin != "null" and urlsplit(origin).netloc == request.headers.get("host", request.url.netloc)

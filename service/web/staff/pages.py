@@ -11,6 +11,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 PREFIX = "/preview"
 RESULTS_PREFIX = "/results"  # the results pages: staff too
 ACCOUNT_PREFIX = "/staff"  # signing in and out
+EDIT_PREFIX = "/edit"  # the block editor
 # The email is shown in srcdoc, so it lives under this policy too: its inline CSS and https
 # images load, nothing else does (no scripts, fonts, frames or form posts elsewhere).
 PAGE_CSP = ("default-src 'none'; img-src https: data:; style-src 'unsafe-inline'; frame-src 'self'; "
@@ -20,7 +21,7 @@ STAFF_HEADERS = {"Content-Security-Policy": PAGE_CSP, "Cache-Control": "no-store
 
 def is_staff_path(path: str) -> bool:
     return any(path == prefix or path.startswith((prefix + "/", prefix + "."))
-               for prefix in (PREFIX, RESULTS_PREFIX, ACCOUNT_PREFIX))
+               for prefix in (PREFIX, RESULTS_PREFIX, ACCOUNT_PREFIX, EDIT_PREFIX))
 
 
 @functools.cache
