@@ -2,7 +2,7 @@
 approved (set ready) a version someone else wrote (four-eyes).
 
 Revision ID: 0015
-Revises: 0012
+Revises: 0014
 Create Date: 2026-12-03
 
 Written by hand to match service/staff/tables.py (tests/service/staff/test_block_changes.py
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0015"
-down_revision: Union[str, None] = "0012"
+down_revision: Union[str, None] = "0014"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
