@@ -30,8 +30,9 @@ from service.results.refresh import refreshed_at
 from service.results.tables import DELIVERED, result_audience
 from service.sending.tables import SENT, delivery, send_run
 
-# Google's email sender guidelines (bulk senders, in force since February 2024; Yahoo's sender
-# requirements alike): keep the spam rate users report below 0.10%, never reach 0.30%.
+# Google's email sender guidelines (for bulk senders, enforced since February 2024): keep the
+# spam rate users report below 0.10% and never reach 0.30%; Yahoo's sender requirements name
+# 0.3%. The stricter one, so a warning comes before either provider acts.
 COMPLAINT_LIMIT = Fraction(1, 1000)
 # Not a Gmail or Yahoo figure (they publish none for bounces): the limit relays hold senders to,
 # e.g. Amazon SES asks for a bounce rate below 2% and reviews an account from 5%. Mailbox
@@ -52,8 +53,8 @@ class RateWarning:
     @property
     def text(self) -> str:
         if self.code == COMPLAINT_RATE:
-            return (f"complaint rate {self.rate:.2%} is over the limit of {float(self.limit):.1%} (Gmail's and "
-                    "Yahoo's bulk sender rules): check where these addresses came from (an import, an old "
+            return (f"complaint rate {self.rate:.2%} is over the limit of {float(self.limit):.1%} (Gmail's "
+                    "bulk sender guidelines): check where these addresses came from (an import, an old "
                     "list, a sign-up without confirmation) and that unsubscribing is easy to find")
         return (f"hard-bounce rate {self.rate:.2%} is over the limit of {float(self.limit):.0%}: the list "
                 "holds addresses that do not exist; check its source (an import, an old list) and that "

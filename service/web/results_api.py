@@ -74,7 +74,7 @@ OPERATION = Operation(
     "unsubscribes from the editions' links and the narrower choices made instead. Read from the rollups that "
     "`newsletter results refresh` writes (`refreshed_at`). By edition, also the messages handed over (`sent`) and "
     "the recipients reported as hard bounces, soft bounces and complaints with their rates over `sent`, and "
-    "`warnings` where a rate is over its limit (complaints over 0.1%, Gmail's and Yahoo's bulk sender rules; hard "
+    "`warnings` where a rate is over its limit (complaints over 0.1%, Gmail's bulk sender guidelines; hard "
     "bounces over 2%).",
     ok=(200, "The figures, ranked by click rate for blocks, teams, links and groups", "Results"), errors=(400,),
     parameters=tuple(PARAMETERS))
