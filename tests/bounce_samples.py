@@ -133,3 +133,15 @@ def sample_original(to: str = "kunde.1@example.com", message_id: str = "<weekly.
             + f"From: Nordhaus <newsletter@nordhaus.example>\r\nTo: {to}\r\nSubject: Weekly\r\n"
             + f"Date: Mon, 23 Nov 2026 08:00:00 +0100\r\nMessage-ID: {message_id}\r\nMIME-Version: 1.0\r\n"
             + "Content-Type: text/plain; charset=utf-8\r\n\r\nHallo!\r\n").encode()
+
+
+def report_about(message, kind: str, number: int) -> bytes:
+    """A report about a sent message (as parsed from the outbox): a DSN of a hard bounce (5.1.1,
+    ``kind`` "hard") or a soft one (4.2.2 mailbox full, "soft"), or an ARF complaint ("complaint");
+    ``number`` makes the report's own Message-ID (the same number twice: the same report)."""
+    original, recipient = message.as_bytes(), message["To"].addresses[0].addr_spec
+    if kind == "complaint":
+        return arf("fbl@nordhaus.example", original=original, report_id=f"<arf.{number}@fbl.mailbox.example>")
+    status = {"hard": "5.1.1", "soft": "4.2.2"}[kind]
+    return dsn("bounces@nordhaus.example", [Rcpt(recipient, status=status, diagnostic=f"smtp; 550 {status} no")],
+               original=original, report_id=f"<dsn.{number}@mx.mailbox.example>")

@@ -2,8 +2,10 @@
 refreshing the rollups, and pruning old clicks.
 
 ``newsletter results TEMPLATE [--date D | --from D --to D] [--by ...] [--format table|csv|json]``
-shows; ``refresh`` and ``prune`` are the jobs a send and cron run. Exit codes: 0 done, 1 the
-database has a problem, 2 bad usage."""
+shows, by edition with the bounce and complaint rates, and in a table a warning line for each
+edition over a limit (complaints 0.1%, hard bounces 2%; a report, so still exit 0); ``refresh``
+and ``prune`` are the jobs a send and cron run. Exit codes: 0 done, 1 the database has a
+problem, 2 bad usage."""
 
 from __future__ import annotations
 
@@ -13,13 +15,15 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 from typer.core import TyperGroup
 
 from preferences.database import make_engine
 from service.cli.console import err, load_settings, out, parse_day, safe_url
-from service.results.export import columns, csv_text, records
+from service.results.deliverability import Deliverability, deliverability_by_edition
+from service.results.export import DELIVERABILITY_COLUMNS, columns, csv_text, records
 from service.results.figures import BY, Figures, Period, choose_period, results_by
 from service.results.refresh import refresh
 from service.results.retention import oldest_kept, prune
@@ -60,6 +64,7 @@ def show(template: Annotated[str, typer.Argument(help="template name, e.g. weekl
         with engine.connect() as conn:
             period = _period(conn, template, by, date_, first, last)
             rows = results_by(conn, period, by, team) if period else []
+            rates = deliverability_by_edition(conn, period) if rows else {}
     except SQLAlchemyError as exc:
         _database_error(cfg, exc)
     finally:
@@ -69,13 +74,14 @@ def show(template: Annotated[str, typer.Argument(help="template name, e.g. weekl
                   "did `newsletter results refresh` run since?")
         return
     if format_ == "csv":
-        out.file.write(csv_text(rows, by))
+        out.file.write(csv_text(rows, by, rates))
     elif format_ == "json":
         out.file.write(json.dumps({"template": template, "from": period.first.isoformat(),
-                                   "to": period.last.isoformat(), "by": by, "rows": records(rows, by)},
+                                   "to": period.last.isoformat(), "by": by, "rows": records(rows, by, rates)},
                                   ensure_ascii=False, indent=2) + "\n")
     else:
-        out.print(_table(rows, by, f"{template} {_span(period)} by {by}"))
+        out.print(_table(rows, by, rates, f"{template} {_span(period)} by {by}"))
+        _print_warnings(template, rates)
 
 
 @results_app.command("refresh")
@@ -138,24 +144,36 @@ def _span(period: Period) -> str:
     return str(period.first) if period.first == period.last else f"{period.first} to {period.last}"
 
 
-def _table(rows: list[Figures], by: str, title: str) -> Table:
-    names = [name for name in columns(by) if name not in ("segments", "measured")]  # in csv and json
+def _print_warnings(template: str, rates: dict[date, Deliverability]) -> None:
+    """One line per limit an edition passed, after the table (any ``--by``: they matter more)."""
+    for day, found in rates.items():
+        for warning in found.warnings:
+            out.print(f"[bold red]warning:[/] {escape(template)} {day}: {escape(warning.text)}", soft_wrap=True)
+
+
+def _table(rows: list[Figures], by: str, rates: dict[date, Deliverability], title: str) -> Table:
+    # In csv and json only: the segments, the measured, the counts behind the bounce rates.
+    hidden = ("segments", "measured", "sent", "hard_bounces", "soft_bounces", "complaints", "warnings")
+    names = [name for name in columns(by) if name not in hidden]
     table = Table(title=title, title_justify="left")
     for name in names:
         table.add_column(by if name == "key" else _HEADERS.get(name, name),
                          justify="right" if name not in _TEXT else "left", overflow="fold")
-    for values in records(rows, by):
+    for values in records(rows, by, rates):
         table.add_row(*(_shown(name, values[name]) for name in names))
     return table
 
 
 _HEADERS = {"click_rate": "rate", "machine_clicks": "machine", "unsubscribes": "unsub.",
             "unsubscribe_rate": "churn", "narrowed": "narrowed instead", "narrowed_rate": "rate",
-            "changes": "their choices"}
+            "changes": "their choices", "hard_bounce_rate": "hard b.", "soft_bounce_rate": "soft b.",
+            "complaint_rate": "compl."}
 _TEXT = ("key", "title", "team", "segments", "url", "changes")
 
 
 def _shown(name: str, value) -> str:
+    if name in DELIVERABILITY_COLUMNS:
+        return f"{value:.2%}"  # the complaint limit is 0.1%
     if name.endswith("_rate"):
         return f"{value:.1%}"
     if isinstance(value, dict):

@@ -15,7 +15,8 @@ from starlette.responses import JSONResponse, Response
 
 from preferences.web.api.inputs import ApiError
 from preferences.web.api.openapi import Extension, Operation
-from service.results.export import AUDIENCE_COLUMNS, LINK_COLUMNS, records
+from service.results.deliverability import COMPLAINT_RATE, HARD_BOUNCE_RATE, deliverability_by_edition
+from service.results.export import EDITION_COLUMNS, LINK_COLUMNS, records
 from service.results.figures import BY, choose_period, results_by
 from service.results.refresh import refreshed_at
 
@@ -43,8 +44,14 @@ _ROW_PROPERTIES = {
     "machine_clicks": _COUNT, "unsubscribes": _COUNT, "unsubscribe_rate": _RATE, "narrowed": _COUNT,
     "narrowed_rate": _RATE, "changes": {"type": "object", "additionalProperties": _COUNT},
     "segments": {"type": "array", "items": {"type": "string"}}, "url": {"type": "string"},
+    # By edition: bounce and complaint rates over the messages handed over (distinct recipients).
+    "sent": {**_COUNT, "description": "Messages handed over (the ledger's sent deliveries): the rates' base"},
+    "hard_bounces": _COUNT, "hard_bounce_rate": _RATE, "soft_bounces": _COUNT, "soft_bounce_rate": _RATE,
+    "complaints": _COUNT, "complaint_rate": _RATE,
+    "warnings": {"type": "array", "items": {"type": "string", "enum": [COMPLAINT_RATE, HARD_BOUNCE_RATE]},
+                 "description": "The limits passed: complaint rate over 0.1%, hard-bounce rate over 2%"},
 }
-assert set(_ROW_PROPERTIES) == set(AUDIENCE_COLUMNS) | set(LINK_COLUMNS)
+assert set(_ROW_PROPERTIES) == set(EDITION_COLUMNS) | set(LINK_COLUMNS)
 SCHEMAS = {
     "Results": {
         "type": "object", "additionalProperties": False,
@@ -65,7 +72,10 @@ OPERATION = Operation(
     "product group",
     "Unique clickers, clicks and click rate over the recipients who got what is measured (machine clicks apart), "
     "unsubscribes from the editions' links and the narrower choices made instead. Read from the rollups that "
-    "`newsletter results refresh` writes (`refreshed_at`).",
+    "`newsletter results refresh` writes (`refreshed_at`). By edition, also the messages handed over (`sent`) and "
+    "the recipients reported as hard bounces, soft bounces and complaints with their rates over `sent`, and "
+    "`warnings` where a rate is over its limit (complaints over 0.1%, Gmail's bulk sender guidelines; hard "
+    "bounces over 2%).",
     ok=(200, "The figures, ranked by click rate for blocks, teams, links and groups", "Results"), errors=(400,),
     parameters=tuple(PARAMETERS))
 
@@ -91,10 +101,11 @@ def extension(engine: Engine) -> Extension:
             with engine.connect() as conn:
                 period = choose_period(conn, template, by, first, last)
                 rows = results_by(conn, period, by, team) if period else []
+                rates = deliverability_by_edition(conn, period) if period and by == "edition" else {}
                 refreshed = refreshed_at(conn)
             return {"template": template, "by": by, "team": team,
                     "from": _iso(period.first) if period else None, "to": _iso(period.last) if period else None,
-                    "refreshed_at": refreshed.isoformat() if refreshed else None, "rows": records(rows, by)}
+                    "refreshed_at": refreshed.isoformat() if refreshed else None, "rows": records(rows, by, rates)}
 
         return JSONResponse(await run_in_threadpool(work))
 

@@ -2,8 +2,10 @@
 
 - ``GET /results``: one template over a range of editions (default: the last 8 with results):
   per edition delivered, clickers, clicks, click rate, machine clicks, churn and the narrower
-  choices made instead, with a trend chart and a churn chart; then one edition (default the
-  latest) by block (ranked, with a chart), team and segment.
+  choices made instead, with a trend chart and a churn chart, and beside them the bounce and
+  complaint rates, with a warning in words for each edition over a limit
+  (``service.results.deliverability``); then one edition (default the latest) by block (ranked,
+  with a chart), team and segment.
 - ``GET /results/team/{team}``: one team's blocks ranked over the range, with the segments each
   reached, and its links.
 - ``GET /results.csv?by=...``: any of those tables as CSV, the same figures.
@@ -23,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
+from service.results.deliverability import deliverability_by_edition
 from service.results.export import csv_text
 from service.results.figures import (BY, Figures, Period, editions_with_results, results_by,
                                      templates_with_results)
@@ -80,8 +83,10 @@ class ResultsPages:
                 trend = results_by(conn, chosen.period, "edition")
                 blocks = results_by(conn, chosen.one, "block")
                 days = [f.key for f in trend]
+                rates = {day.isoformat(): found for day, found in deliverability_by_edition(conn, chosen.period).items()}
                 context.update(
-                    trend=trend, blocks=blocks, teams=results_by(conn, chosen.one, "team"),
+                    trend=trend, blocks=blocks, rates=rates,
+                    warned=[(day, found) for day, found in rates.items() if found.warnings], teams=results_by(conn, chosen.one, "team"),
                     segments=results_by(conn, chosen.one, "segment"),
                     trend_chart=_both(charts.trend, days, [f.click_rate for f in trend],
                                       f"Click rate per edition, {chosen.template}") if len(trend) > 1 else None,
@@ -114,13 +119,16 @@ class ResultsPages:
         team = request.query_params.get("team") or None
         with self.engine.connect() as conn:
             chosen = self._select(conn, request, _PARAMS | {"by", "team"})
+            rates = None
             if not chosen.editions:
                 rows: list[Figures] = []
             else:
                 rows = results_by(conn, chosen.period if by == "edition" or team else chosen.one, by, team)
+            if by == "edition":
+                rates = deliverability_by_edition(conn, chosen.period) if chosen.editions else {}
         span = f"{chosen.editions[0]}_{chosen.editions[-1]}" if chosen.editions else "none"
         name = f"results-{chosen.template}-{by}{'-' + team if team else ''}-{span}.csv"
-        return Response(csv_text(rows, by), media_type="text/csv; charset=utf-8",
+        return Response(csv_text(rows, by, rates), media_type="text/csv; charset=utf-8",
                         headers={**STAFF_HEADERS, "Content-Disposition": f'attachment; filename="{_safe(name)}"'})
 
     # -- what the query asks for ----------------------------------------------------------------

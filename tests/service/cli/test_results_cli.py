@@ -75,6 +75,38 @@ def test_the_figures_as_table_csv_and_json(outbox):
     assert rates == sorted(rates, reverse=True)  # ranked
 
 
+def test_an_edition_over_a_limit_gets_a_warning_line(outbox, tmp_path):
+    import mailbox
+    from email import message_from_bytes, policy
+
+    from bounce_samples import report_about
+
+    assert invoke("results", "refresh").exit_code == 0
+    quiet = invoke("results", "weekly")
+    assert quiet.exit_code == 0 and "0.00%" in quiet.output and "warning" not in quiet.output
+    sent = sorted((message_from_bytes(m.as_bytes(), policy=policy.default) for m in mailbox.Maildir(outbox)),
+                  key=lambda m: str(m["To"]))
+    bounces = mailbox.Maildir(tmp_path / "bounces", create=True)
+    # Of 60: a hard bounce (1.67%, under 2%), a complaint (1.67%, over 0.1%), 3 soft bounces.
+    for n, (message, kind) in enumerate([(sent[0], "hard"), (sent[1], "complaint"), (sent[2], "soft"),
+                                         (sent[3], "soft"), (sent[4], "soft")]):
+        bounces.add(report_about(message, kind, n))
+    assert invoke("bounces", "process", "--from", f"maildir:{tmp_path / 'bounces'}").exit_code == 0
+    shown = invoke("results", "weekly")
+    assert shown.exit_code == 0  # a report, not a gate
+    [warning] = [line for line in shown.output.splitlines() if line.startswith("warning:")]
+    assert warning.startswith("warning: weekly 2026-11-23: complaint rate 1.67% is over the limit of 0.1%")
+    assert "hard-bounce" not in shown.output.split("warning:")[1]
+    [row] = json.loads(invoke("results", "weekly", "--format", "json").output)["rows"]
+    assert (row["sent"], row["hard_bounces"], row["complaints"], row["soft_bounces"], row["warnings"]) == \
+        (60, 1, 1, 3, ["complaint-rate"])
+    bounces.add(report_about(sent[5], "hard", 9))  # 2 of 60: 3.33%
+    assert invoke("bounces", "process", "--from", f"maildir:{tmp_path / 'bounces'}").exit_code == 0
+    lines = [line for line in invoke("results", "weekly", "--by", "block").output.splitlines()
+             if line.startswith("warning:")]
+    assert len(lines) == 2 and "hard-bounce rate 3.33% is over the limit of 2%" in lines[1]
+
+
 @pytest.mark.parametrize("args, message", [
     (("--by", "colour"), "--by must be one of"),
     (("--format", "xml"), "--format must be"),

@@ -12,9 +12,16 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 from starlette.testclient import TestClient
 
+from bounce_samples import report_about
+from preferences.mail.bounce_mail import read_bounce_mail
+from preferences.suppression.recording import SoftBounceRule
+from preferences.suppression.return_path import ReturnPath
+from service.lifecycle.bounces import record_batch
+from service.results.deliverability import deliverability_by_edition
 from service.results.export import records
 from service.results.figures import Period, results_by
 from service.results.refresh import refresh
+from service.settings import Settings
 from service.web.app import create_app
 from api_fuzz import call_and_validate
 from send_fixtures import (EDITION, add_customers, age_deliveries, db_url, engine,  # noqa: F401
@@ -46,9 +53,33 @@ def test_the_figures_are_the_same_as_everywhere(client, engine, by):
     assert response.status_code == 200
     body = response.json()
     with engine.connect() as conn:
-        expected = records(results_by(conn, Period("weekly", EDITION, EDITION), by), by)
+        period = Period("weekly", EDITION, EDITION)
+        expected = records(results_by(conn, period, by), by, deliverability_by_edition(conn, period))
     assert body["rows"] == expected and (body["from"], body["to"]) == ("2026-11-23", "2026-11-23")
     assert body["refreshed_at"] and body["template"] == "weekly" and body["by"] == by
+
+
+def test_the_editions_carry_their_bounce_and_complaint_rates(client, engine, tmp_path):
+    import mailbox
+    from email import message_from_bytes, policy
+
+    messages = sorted((message_from_bytes(m.as_bytes(), policy=policy.default)
+                       for m in mailbox.Maildir(tmp_path / "outbox")), key=lambda m: str(m["To"]))
+    [quiet] = client.get("/api/results", headers=AUTH).json()["rows"]
+    assert (quiet["sent"], quiet["hard_bounces"], quiet["hard_bounce_rate"], quiet["warnings"]) == (16, 0, 0.0, [])
+    reports = [r for n, (m, kind) in enumerate([(messages[0], "hard"), (messages[1], "soft"), (messages[2], "soft")])
+               for r in read_bounce_mail(report_about(m, kind, n))]
+    record_batch(engine, reports, ReturnPath(Settings().bounce_address, Settings().link_keys), SoftBounceRule())
+    [row] = client.get("/api/results", headers=AUTH).json()["rows"]
+    assert {name: row[name] for name in ("sent", "hard_bounces", "hard_bounce_rate", "soft_bounces",
+                                         "soft_bounce_rate", "complaints", "complaint_rate", "warnings")} == {
+        "sent": 16, "hard_bounces": 1, "hard_bounce_rate": 0.0625, "soft_bounces": 2, "soft_bounce_rate": 0.125,
+        "complaints": 0, "complaint_rate": 0.0, "warnings": ["hard-bounce-rate"]}
+    schema = client.get("/api/openapi.json").json()["components"]["schemas"]["Results"]
+    assert schema["properties"]["rows"]["items"]["properties"]["warnings"]["items"]["enum"] == \
+        ["complaint-rate", "hard-bounce-rate"]
+    block = client.get("/api/results", params={"by": "block"}, headers=AUTH).json()["rows"][0]
+    assert "sent" not in block and "warnings" not in block  # by edition only
 
 
 def test_a_team_and_a_range(client):

@@ -13,9 +13,15 @@ from dataclasses import replace
 import pytest
 from starlette.testclient import TestClient
 
+from bounce_samples import report_about
+from preferences.mail.bounce_mail import read_bounce_mail
+from preferences.suppression.recording import SoftBounceRule
+from preferences.suppression.return_path import ReturnPath
+from service.lifecycle.bounces import record_batch
 from service.results.export import csv_text
 from service.results.figures import Figures, Period, results_by
 from service.results.refresh import refresh
+from service.settings import Settings
 from service.web.app import create_app
 from send_fixtures import (EDITION, add_customers, age_deliveries, db_url, engine,  # noqa: F401
                            migrated_postgres_url, send_demo_edition, settings_for)
@@ -80,6 +86,49 @@ def test_the_csv_downloads_are_the_tables_figures(site, engine, by):
     expected = figures(engine, by)
     assert [row["key"] for row in rows] == [f.key for f in expected]
     assert [int(row["clickers"]) for row in rows] == [f.clickers for f in expected]
+
+
+def outbox_messages(folder) -> list:
+    import mailbox
+    from email import message_from_bytes, policy
+
+    return sorted((message_from_bytes(m.as_bytes(), policy=policy.default) for m in mailbox.Maildir(folder)),
+                  key=lambda m: m["To"].addresses[0].addr_spec)
+
+
+def record_reports_about(engine, reports: list[tuple[object, str]]) -> None:
+    """Each (sent message, kind) reported in a mail of its own, read and recorded as
+    ``newsletter bounces process`` does."""
+    read = [r for n, (message, kind) in enumerate(reports) for r in read_bounce_mail(report_about(message, kind, n))]
+    record_batch(engine, read, ReturnPath(Settings().bounce_address, Settings().link_keys), SoftBounceRule())
+
+
+def test_without_reports_the_rates_are_zero_and_nothing_warns(site):
+    html = site.get("/results", headers=AUTH).text
+    row = re.search(r"<tr class=\"chosen\">(.*?)</tr>", html, re.S).group(1)
+    assert row.count("0.00%<br><span class=\"muted\">0 of 24</span>") == 3
+    assert "Warning" not in html and "over 2%" not in html
+
+
+def test_the_page_warns_in_words_of_each_limit_passed(site, engine, tmp_path):
+    messages = outbox_messages(tmp_path / "outbox")
+    # 1 hard bounce and 1 complaint of 24 (4.17% each), 2 soft bounces (never warned), one report twice.
+    record_reports_about(engine, [(messages[0], "hard"), (messages[1], "complaint"), (messages[2], "soft"),
+                                  (messages[3], "soft")])
+    record_reports_about(engine, [(messages[1], "complaint")])  # another report, the same address
+    html = site.get("/results", headers=AUTH).text
+    alert = re.search(r'<section class="banner bad" role="alert".*?</section>', html, re.S).group(0)
+    assert "Warning: mailbox providers may block these mails" in alert
+    assert "Edition 2026-11-23:</strong> complaint rate 4.17% is over the limit of 0.1%" in alert
+    assert "hard-bounce rate 4.17% is over the limit of 2%" in alert and "check its source" in alert
+    assert "soft" not in alert
+    row = re.search(r"<tr class=\"chosen\">(.*?)</tr>", html, re.S).group(1)
+    assert '<td class="over">4.17% <strong>over 2%</strong><br><span class="muted">1 of 24</span>' in row
+    assert '<td class="over">4.17% <strong>over 0.1%</strong><br><span class="muted">1 of 24</span>' in row
+    assert "<td>8.33%<br><span class=\"muted\">2 of 24</span></td>" in row
+    [line] = list(csv.DictReader(io.StringIO(site.get("/results.csv", params={"by": "edition"}, headers=AUTH).text)))
+    assert (line["sent"], line["hard_bounces"], line["complaints"], line["soft_bounces"]) == ("24", "1", "1", "2")
+    assert (line["complaint_rate"], line["warnings"]) == ("0.041667", "complaint-rate hard-bounce-rate")
 
 
 def test_a_csv_cell_never_runs_as_a_formula():
