@@ -8,12 +8,11 @@ from datetime import date, timedelta
 from typing import Annotated
 
 import typer
-from sqlalchemy.exc import SQLAlchemyError
 
 from preferences.database import for_writes, make_engine
 
 from service.assembly.recipient import Recipient
-from service.cli.console import err, load_settings, renderer_for, safe_url
+from service.cli.console import database_or_exit, err, load_settings, renderer_for
 from service.sending import archive
 from service.sending.ledger import EditionKey
 from service.settings import Settings
@@ -41,17 +40,9 @@ def prune_command(older_than: Annotated[str, typer.Option(
     """Delete the archived mails of editions older than that; their web versions then answer the
     404 page of a link that no longer works (the ledger keeps who was sent what)."""
     before = oldest_kept(older_than, date.today())
-    cfg_url = load_settings().database_url
-    engine = make_engine(cfg_url)
-    try:
-        with for_writes(engine).begin() as conn:
-            done = archive.prune(conn, before)
-    except SQLAlchemyError as exc:
-        err.print(f"[red]error:[/] cannot prune the archive in {safe_url(cfg_url)}: {exc.__class__.__name__} "
-                  "(run `newsletter db upgrade` first?)")
-        raise typer.Exit(1) from exc
-    finally:
-        engine.dispose()
+    with database_or_exit(load_settings().database_url, "cannot prune the archive in") as engine, \
+            for_writes(engine).begin() as conn:
+        done = archive.prune(conn, before)
     err.print(f"pruned the archive of {done.editions} editions dated before {before.isoformat()}: "
               f"{done.bodies} bodies, {done.compressed_bytes / 1e6:.1f} MB")
 

@@ -4,11 +4,14 @@ messages and exit codes (2: bad usage or settings, 1: bad content or database)."
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from typing import Iterator
 
 import typer
 from rich.console import Console
+from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -76,18 +79,25 @@ def safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def customer_row_or_exit(cfg: Settings, external_id: str):
-    """One customer in the send's row shape (preferences.store.customer_send_row), or exit 1."""
-    engine = make_engine(cfg.database_url)
+@contextmanager
+def database_or_exit(url: str, doing: str) -> Iterator[Engine]:
+    """An engine for a command's work on the database at ``url``; a database error there becomes
+    one message (``doing``: "cannot read customers from", ...) and exit 1."""
+    engine = make_engine(url)
     try:
-        with engine.connect() as conn:
-            row = customer_send_row(conn, external_id=external_id)
+        yield engine
     except SQLAlchemyError as exc:
-        err.print(f"[red]error:[/] cannot read customers from {safe_url(cfg.database_url)} "
-                  "(run `newsletter db upgrade` first?)")
+        err.print(f"[red]error:[/] {doing} {safe_url(url)}: {exc.__class__.__name__} "
+                  "(run `newsletter db upgrade` first?)", markup=True)
         raise typer.Exit(1) from exc
     finally:
         engine.dispose()
+
+
+def customer_row_or_exit(cfg: Settings, external_id: str):
+    """One customer in the send's row shape (preferences.store.customer_send_row), or exit 1."""
+    with database_or_exit(cfg.database_url, "cannot read customers from") as engine, engine.connect() as conn:
+        row = customer_send_row(conn, external_id=external_id)
     if row is None:
         err.print(f"[red]error:[/] no customer with external id {external_id!r}")
         raise typer.Exit(1)

@@ -27,7 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from preferences.database import make_engine
 
-from service.cli.console import edition_day_or_exit, err, load_settings, parse_day, safe_url
+from service.cli.console import database_or_exit, edition_day_or_exit, err, load_settings, parse_day, safe_url
 from service.cli.results import refresh_after_send
 from service.cli.sending.display import RateColumn, print_report, progress_description
 from service.cli.sending.gates import PLAN_REFUSED_EXIT, RELAY_UNREACHABLE_EXIT, check_relay, partial_exit, plan_allows
@@ -265,17 +265,14 @@ def _print_test_run_note(limit: int, complete: bool) -> None:
 def report(template: Annotated[str, typer.Argument(help="template name, e.g. weekly")],
            date_: Annotated[str, typer.Option("--date", help="edition date")]) -> None:
     """Print the report of an edition's send again, from the ledger."""
-    cfg = load_settings()
-    engine = make_engine(cfg.database_url)
-    try:
-        with engine.connect() as conn:
-            found = Report.from_ledger(conn, template, parse_day(date_))
-    except SQLAlchemyError as exc:
-        err.print(f"[red]error:[/] cannot read the ledger in {safe_url(cfg.database_url)} "
-                  "(run `newsletter db upgrade` first?)")
-        raise typer.Exit(1) from exc
-    finally:
-        engine.dispose()
+    cfg, day = load_settings(), parse_day(date_)
+    try:  # a mail sent on an event (the welcome) is reported for its own customers, not the audience
+        known = load_content(cfg.content_dir).templates.get(template)
+    except ContentError:
+        known = None
+    on_event = known is not None and known.trigger is not None
+    with database_or_exit(cfg.database_url, "cannot read the ledger in") as engine, engine.connect() as conn:
+        found = Report.from_ledger(conn, template, day, whole_audience=not on_event)
     if not found.planned:
         err.print(f"no send of {template} {date_} in the ledger")
         raise typer.Exit(1)

@@ -92,6 +92,10 @@ def test_a_new_subscriber_is_welcomed_once_with_the_blocks_of_their_groups(engin
     again, mails = send_due()  # cron, a few minutes later
     assert again.exit_code == 0, again.output
     assert len(mails) == 2 and "welcome " not in again.output
+    day = mails[0]["Message-ID"].strip(" <").split(".")[1]
+    report = CliRunner().invoke(app, ["report", "welcome", "--date", day])
+    assert report.exit_code == 0, report.output
+    assert "customers 2  due 2  sent 2" in report.output  # its own customers, not the 3 imported ones
 
 
 def test_the_series_next_step_comes_days_later_and_a_missed_welcome_is_not_sent_late(engine, send_due):  # noqa: F811
