@@ -62,7 +62,7 @@ class RateWarning:
                     "list, a sign-up without confirmation) and that unsubscribing is easy to find")
         return (f"hard-bounce rate {self.rate:.2%} is over the limit of {float(self.limit):.0%}: the list "
                 "holds addresses that do not exist; check its source (an import, an old list) and that "
-                "`newsletter bounces process` runs, so hard bounces are suppressed")
+                "the bounce mailbox is read (cron: newsletter bounces process), so hard bounces are suppressed")
 
 
 @dataclass(frozen=True)
