@@ -1,6 +1,7 @@
 """The suppression list's writes and lookups, named by intent: ``suppress`` an address, ``lift``
 a suppression, the ``suppressed_among`` of a batch of addresses, one address's ``suppression_of``;
-``suppress_many`` suppresses a batch (a bounce run's) in a few statements.
+``suppress_many`` suppresses a batch (a bounce run's) in a few statements; ``suppress_by_hand``
+is an operator's (the command line's and the API's one way).
 
 An address is suppressed by its lowercased form, once: a second reason for an address already
 suppressed changes nothing (the first reason stands). Each change for an address that belongs to
@@ -19,9 +20,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from preferences import consent
+from preferences.customers import normalise_email
+from preferences.errors import InvalidInput
 from preferences.links import EditionRef
 from preferences.models import Channel, consent_event_table, customer_table
-from preferences.suppression.tables import DETAIL_LIMIT, REASONS, suppression
+from preferences.suppression.tables import DETAIL_LIMIT, MANUAL, REASONS, suppression
 from preferences.utc import utcnow
 
 _CHUNK = 500
@@ -35,6 +38,12 @@ class Suppression:
     actor: str | None
     created_at: datetime
     customer_id: int | None
+    id: int
+
+    @classmethod
+    def of(cls, row) -> "Suppression":
+        """A row of the ``suppression`` table."""
+        return cls(row.address, row.reason, row.detail, row.actor, row.created_at, row.customer_id, row.id)
 
 
 def address_key(email: str) -> str:
@@ -69,6 +78,40 @@ def suppress(conn: Connection, email: str, reason: str, channel: Channel | str, 
         with consent.acting_as(actor):
             consent.record_many(conn, customer_id, [(consent.SUPPRESSED, None, reason)], channel, at=at)
     return True
+
+
+def check_by_hand(email: object, note: object) -> tuple[str, str]:
+    """The address and the note of an operator's suppression, checked: InvalidInput naming
+    ``email`` (not an address) and ``note`` (blank, too long, or more than one line)."""
+    problems: dict[str, str] = {}
+    address = ""
+    try:
+        address = normalise_email(email)
+    except ValueError as error:
+        problems["email"] = str(error)
+    text = note.strip() if isinstance(note, str) else ""
+    if not text:
+        problems["note"] = "say why the address is suppressed"
+    elif len(text) > DETAIL_LIMIT:
+        problems["note"] = f"at most {DETAIL_LIMIT} characters"
+    elif any(ord(c) < 32 or ord(c) == 127 for c in text):
+        problems["note"] = "one line, without control characters"
+    if problems:
+        raise InvalidInput(problems)
+    return address, text
+
+
+def suppress_by_hand(conn: Connection, email: object, note: object, channel: Channel | str, *,
+                     actor: str | None) -> tuple[Suppression, bool]:
+    """An operator puts ``email`` on the list (reason ``manual``, ``note`` saying why, for whoever
+    reads the list later): the address's suppression after it, and whether this call put it
+    there (False: it was suppressed already, and its first reason stands). InvalidInput as
+    ``check_by_hand`` says."""
+    address, text = check_by_hand(email, note)
+    added = suppress(conn, address, MANUAL, channel, detail=text, actor=actor)
+    found = suppression_of(conn, address)
+    assert found is not None  # put there now, or there already: in this transaction either way
+    return found, added
 
 
 @dataclass(frozen=True)
@@ -119,11 +162,16 @@ def suppress_many(conn: Connection, items: Sequence[Suppressing], *, at: datetim
 
 
 def lift(conn: Connection, email: str, channel: Channel | str, *, actor: str | None = None) -> Suppression | None:
-    """Take ``email`` off the list (an operator's decision); the suppression it had, or None."""
+    """Take ``email`` off the list (an operator's decision); the suppression it had, or None.
+
+    Only the list changes: a customer who unsubscribed (a complaint unsubscribes too) stays
+    unsubscribed, since only the customer can subscribe again."""
     found = suppression_of(conn, email)
     if found is None:
         return None
-    conn.execute(delete(suppression).where(suppression.c.address == found.address))
+    # By its id: a concurrent lift (and a new suppression of the address since) is not this one's.
+    if conn.execute(delete(suppression).where(suppression.c.id == found.id)).rowcount == 0:
+        return None
     customer_id = found.customer_id if found.customer_id is not None else _customer_of(conn, found.address)
     if customer_id is not None:
         with consent.acting_as(actor):
@@ -134,8 +182,7 @@ def lift(conn: Connection, email: str, channel: Channel | str, *, actor: str | N
 def suppression_of(conn: Connection, email: str) -> Suppression | None:
     """The suppression of ``email``, or None."""
     row = conn.execute(select(suppression).where(suppression.c.address == address_key(email))).first()
-    return None if row is None else Suppression(row.address, row.reason, row.detail, row.actor, row.created_at,
-                                                row.customer_id)
+    return None if row is None else Suppression.of(row)
 
 
 def suppressed_among(conn: Connection, emails: Iterable[str]) -> dict[str, str]:
@@ -160,4 +207,4 @@ def listed(conn: Connection, *, reason: str | None = None, after: str = "", limi
     if reason is not None:
         statement = statement.where(suppression.c.reason == reason)
     rows = conn.execute(statement.order_by(suppression.c.address).limit(limit))
-    return [Suppression(r.address, r.reason, r.detail, r.actor, r.created_at, r.customer_id) for r in rows]
+    return [Suppression.of(row) for row in rows]

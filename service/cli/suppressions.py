@@ -12,13 +12,15 @@ import getpass
 from typing import Annotated, Optional
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from preferences.customers import normalise_email
+from preferences.errors import InvalidInput
 from preferences.models import Channel
 from preferences.suppression import store
-from preferences.suppression.tables import MANUAL, REASONS
+from preferences.suppression.tables import REASONS
 from service.cli.console import err, load_settings, migrated_engine, out, safe_url
 
 suppressions_app = typer.Typer(no_args_is_help=True, help="The suppression list: addresses never mailed.")
@@ -70,11 +72,18 @@ def add(email: Annotated[str, typer.Argument(help="the address")],
         note: Annotated[str, typer.Option("--note", help="why, for whoever reads the list later")],
         actor: AsOption = None) -> None:
     """Suppress an address by hand (reason manual)."""
-    address = _address(email)
-    added = _run(lambda conn: store.suppress(conn, address, MANUAL, Channel.OPERATOR, detail=note,
-                                             actor=actor or getpass.getuser()))
-    err.print(f"{address} suppressed" if added else f"{address} was suppressed already (the first reason stands)",
-              markup=False)
+    def work(conn):
+        try:
+            return store.suppress_by_hand(conn, email, note, Channel.OPERATOR, actor=actor or getpass.getuser())
+        except InvalidInput as invalid:
+            for field, message in invalid.errors.items():
+                given = email if field == "email" else note
+                err.print(f"[red]error:[/] {escape(field)} {escape(repr(given))}: {escape(message)}")
+            raise typer.Exit(2) from invalid
+
+    found, added = _run(work)
+    err.print(f"{found.address} suppressed" if added
+              else f"{found.address} was suppressed already (for {found.reason}; the first reason stands)", markup=False)
 
 
 @suppressions_app.command("remove")

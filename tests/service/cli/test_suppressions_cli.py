@@ -44,4 +44,6 @@ def test_add_list_remove_with_the_operator_in_the_trail(cli_db_url):
 def test_mistakes_exit_2(cli_db_url):
     assert run("remove", "nobody@example.com").exit_code == 2
     assert run("add", "not an address", "--note", "x").exit_code == 2
+    blank = run("add", "anna@example.com", "--note", " ")
+    assert blank.exit_code == 2 and "note" in blank.output
     assert run("list", "--reason", "spam").exit_code == 2
