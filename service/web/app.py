@@ -16,7 +16,7 @@ from starlette.routing import BaseRoute
 
 from preferences.database import make_engine
 from preferences.links import LinkSigner
-from preferences.web.api import opt_ins, routes as api
+from preferences.web.api import opt_ins, routes as api, suppressions
 from preferences.web.csrf import protect
 from preferences.web.pages import routes as preference_routes
 
@@ -64,7 +64,8 @@ def create_app(settings: Settings, *, extra_routes: Iterable[BaseRoute] = ()) ->
         *redirect.routes(centre.signer, clicks),
         *bounce_webhook.routes(settings, engine),
         *api.routes(centre, on_queued=outbox.wake,
-                    extensions=(results_api.extension(engine), opt_ins.extension(engine))),
+                    extensions=(results_api.extension(engine), opt_ins.extension(engine),
+                                suppressions.extension(centre))),
         *extra_routes,
     ]
     app = Starlette(

@@ -20,8 +20,8 @@ PREFIX = "/api"
 _ERRORS = {
     400: "Malformed request: JSON syntax, encoding, or a bad query parameter",
     401: "Missing or wrong API key",
-    404: "No customer with this external id (or no route: a path no customer's id can make, e.g. "
-         "with a line break)",
+    404: "No customer with this external id, or no suppression with this id (or no route: a path no "
+         "id can make, e.g. with a line break)",
     409: "Conflict: the email belongs to another customer, or the given version is stale",
     412: "If-Match does not match the current preferences version",
     413: "Request body too large",
@@ -42,7 +42,7 @@ class Operation:
     summary: str
     description: str = ""
     request: str | None = None  # component schema of the JSON body
-    ok: tuple[int, str, str | None] = (200, "OK", None)  # status, description, component schema
+    ok: tuple[int, str, str | None] = (200, "OK", None)  # status, description, component schema (204: none)
     errors: tuple[int, ...] = ()
     parameters: tuple[str, ...] = ()  # component parameters
     secured: bool = True
@@ -142,8 +142,11 @@ def document(locales: tuple[str, ...], product_groups: Mapping[str, Any],
 
 def _operation(operation: Operation) -> dict[str, Any]:
     status, text, schema = operation.ok
-    responses = {str(status): _json_response(text, schema) if schema else
-                 {"description": text, "content": {"application/json": {"schema": {"type": "object"}}}}}
+    if status == 204:  # No Content: a description only
+        responses: dict[str, Any] = {"204": {"description": text}}
+    else:
+        responses = {str(status): _json_response(text, schema) if schema else
+                     {"description": text, "content": {"application/json": {"schema": {"type": "object"}}}}}
     for extra_status, (extra_text, extra_schema) in operation.extra.items():
         responses[str(extra_status)] = _json_response(extra_text, extra_schema)
     # 404 on every path with an id: the router answers it for an id no route can match.

@@ -37,11 +37,13 @@ CATALOGUE = Catalogue(
 )
 
 
-def make_client(engine, keys=(KEY,)) -> TestClient:
+def make_client(engine, keys=(KEY,), extensions=lambda centre: ()) -> TestClient:
+    """The API over ``engine``; ``extensions(centre)``: the extension operations to serve beside it."""
     centre = Centre(engine=engine, write_engine=for_writes(engine), signer=LinkSigner([b"k" * 32]),
                     base_url="https://news.example", catalogue=lambda: CATALOGUE, api_keys=tuple(keys),
                     today=lambda: TODAY)
-    return TestClient(Starlette(routes=routes(centre), exception_handlers=errors.handlers()),
+    return TestClient(Starlette(routes=routes(centre, extensions=extensions(centre)),
+                                exception_handlers=errors.handlers()),
                       raise_server_exceptions=True)
 
 

@@ -1,5 +1,5 @@
 """The operator API fuzzed from its own OpenAPI document (schemathesis), in process: every
-operation, with requests the schema allows and requests it forbids. No answer may be a 5xx, a
+operation (the suppression list's extension included), with requests the schema allows and requests it forbids. No answer may be a 5xx, a
 status or content type the document does not declare, a body that does not fit its schema, or
 an acceptance of a request the schema forbids.
 
@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 
 from preferences.database import make_engine, upgrade
+from preferences.web.api import suppressions
 from api_fuzz import call_and_validate
 from test_api import KEY, make_client
 
@@ -25,14 +26,16 @@ def api(tmp_path_factory):
     url = f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'api.db'}"
     upgrade(url)
     engine = make_engine(url)
-    client = make_client(engine)
+    client = make_client(engine, extensions=lambda centre: (suppressions.extension(centre),))
     yield schemathesis.openapi.from_asgi("/api/openapi.json", client.app)
     engine.dispose()
 
 
 OPERATIONS = ["PUT /api/customers/{external_id}", "GET /api/customers/{external_id}", "POST /api/customers:batch",
               "GET /api/customers/{external_id}/preferences", "PATCH /api/customers/{external_id}/preferences",
-              "POST /api/customers/{external_id}/unsubscribe", "GET /api/customers/{external_id}/consent-events"]
+              "POST /api/customers/{external_id}/unsubscribe", "GET /api/customers/{external_id}/consent-events",
+              "GET /api/suppressions", "GET /api/suppressions/{id}", "POST /api/suppressions",
+              "DELETE /api/suppressions/{id}"]
 
 
 def test_every_operation_is_fuzzed(api):
