@@ -31,6 +31,7 @@ from service.assembly.recipient import Recipient
 from service.assembly.sent import SentBody
 from service.assembly.tracking import LAYOUT, TOKEN_FIELD, LinkTracker, Target, edition_token_of
 from service.content.markup.compose import render_block, render_layout, render_preheader, render_subject, variant_context
+from service.content.markup.document import dress
 from service.content.markup.mjml import compile_mjml
 
 GMAIL_CLIP_BYTES = 102 * 1024
@@ -125,9 +126,11 @@ class Renderer:
                                tracked=on)
         for name, mark in marks.items():
             layout = layout.replace(mark, bodies[name], 1)
-        html = compile_mjml(layout).replace("\r\n", "\n")
-        text = html_to_text(html)
         subject = render_subject(template, key.locale, context)
+        # The recipient's language and the subject as the title, whatever the layout says.
+        html = compile_mjml(dress(layout, key.locale, escape(subject)), template.hosts.social_icons)
+        html = html.replace("\r\n", "\n")
+        text = html_to_text(html)
         subject_sub = Substitution.split(subject)
         html_sub, text_sub = Substitution.split(html), Substitution.split(text)
         mime = MessageTemplate(

@@ -8,10 +8,14 @@ from datetime import date
 from pathlib import Path
 from types import MappingProxyType
 
+from markupsafe import escape
+
 from service.content.audience import load_audience
 from service.content.blocks import Vocabulary, load_blocks
+from service.content.hosts import added_by_mjml, check_hosts, users_of
 from service.content.markup.compose import (RenderError, render_block, render_layout, render_preheader, render_subject,
                       variant_context)
+from service.content.markup.document import dress
 from service.content.markup.mjml import MjmlError, compile_mjml, wrap_block
 from service.content.markup.sandbox import field_lines
 from service.content.model import Block, Content, Template
@@ -63,6 +67,7 @@ def check_content(content_dir: Path, today: date | None = None, shown_root: str 
     if team_ids is not None:
         _check_slot_teams(blocks, templates, team_ids, problems)
         _check_fallbacks(templates, blocks, team_ids, problems)
+    check_hosts(templates, blocks, problems)
     _compile_samples(templates, blocks, audience.locales, problems)
     if today is not None:
         _warn_unseen(blocks, templates, today, problems)
@@ -162,8 +167,11 @@ def _compile_samples(templates: dict[str, Template], blocks: dict[str, Block],
         if block.path in broken:
             continue
         context = variant_context(sample, date(2026, 1, 1), "sample", "Sample", block.locale)
+        user = next(iter(users_of(block, templates)), sample)
         try:
-            compile_mjml(wrap_block(render_block(block, context)))
+            source = render_block(block, context)
+            _warn_added(source, compile_mjml(wrap_block(source), user.hosts.social_icons), user, block.path,
+                        block.body_line, problems)
         except RenderError as exc:
             problems.error(exc.path, exc.line, exc.message)
         except MjmlError as exc:
@@ -174,13 +182,23 @@ def _compile_samples(templates: dict[str, Template], blocks: dict[str, Block],
         for locale in locales:
             context = variant_context(template, date(2026, 1, 1), "sample", "Sample", locale)
             try:
-                render_subject(template, locale, context)
+                subject = render_subject(template, locale, context)
                 render_preheader(template, locale, context)
-                compile_mjml(render_layout(template, {}, context))
+                source = render_layout(template, {}, context)
+                html = compile_mjml(dress(source, locale, escape(subject)), template.hosts.social_icons)
+                if locale == locales[0]:
+                    _warn_added(source, html, template, template.layout_path, 1, problems)
             except RenderError as exc:
                 problems.error(exc.path, exc.line, exc.message)
             except MjmlError as exc:
                 problems.error(template.layout_path, 1, f"layout does not compile: {exc}")
+
+
+def _warn_added(source: str, html: str, template: Template, path: str, line: int, problems: Problems) -> None:
+    for host in added_by_mjml(source, html, template.hosts):
+        problems.warn(path, line, f"the compiled email loads from or links to {host!r}, which no content "
+                                  f"file names: one of MJML's default icons (<mj-accordion>, <mj-carousel>: set "
+                                  f"their icon attributes to an image on your asset host)")
 
 
 def _warn_unseen(blocks: dict[str, Block], templates: dict[str, Template], today: date,

@@ -69,6 +69,17 @@ class Slot:
 
 
 @dataclass(frozen=True)
+class Hosts:
+    """Where a template's emails may load images from and link to (template.yaml's
+    ``asset_hosts`` / ``link_hosts``; None: not declared, not checked) and the base address of
+    its social icons (``social_icons``; MJML's default is a third party, www.mailjet.com)."""
+
+    assets: tuple[str, ...] | None = None
+    links: tuple[str, ...] | None = None
+    social_icons: str | None = None
+
+
+@dataclass(frozen=True)
 class Template:
     id: str
     names: Mapping[str, str]  # per locale, the default locale first
@@ -91,6 +102,7 @@ class Template:
     # utm_<key> query parameters for every web link (source, medium, campaign, content, term),
     # each value with its {edition}, {template}, {block}, {team} still to fill in per link.
     utm: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    hosts: Hosts = Hosts()
     lines: Mapping[str, int] = key_lines()
 
     def line_of(self, key: str) -> int:

@@ -1,4 +1,5 @@
-"""Static checks of an MJML body as the editor wrote it: known tags, alt texts, safe links.
+"""Static checks of an MJML body as the editor wrote it: known tags, alt texts, links a screen
+reader can name, safe links.
 
 mjml-python passes unknown tags and attributes silently, so the tag set is checked here."""
 
@@ -62,12 +63,21 @@ def link_problem(value: str) -> str | None:
     return f"link {value!r} is not https: or mailto:"
 
 
+# Set by the service for every email, from the recipient's language and the subject line.
+SERVICE_SET = {"mj-title": "<mj-title> is set by the service: every email's title is its subject line "
+                           "(remove this line)"}
+NAMELESS_LINK = ("a link whose only content is an image without alt text: screen readers cannot say "
+                 "where it goes (give the image an alt naming the link's target)")
+
+
 class _Scanner(HTMLParser):
     def __init__(self, whole_document: bool):
         super().__init__(convert_charrefs=True)
         self.whole_document = whole_document
         self.findings: list[Finding] = []
         self.in_defaults = 0  # inside <mj-attributes>, tags are attribute defaults, not content
+        # Open <a> elements: [line, has a name (text or an image's alt), holds an image].
+        self.links: list[list] = []
 
     def add(self, message: str) -> None:
         self.findings.append(Finding(self.getpos()[0], message))
@@ -79,6 +89,16 @@ class _Scanner(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag == "mj-attributes" and self.in_defaults:
             self.in_defaults -= 1
+        if tag == "a" and self.links:
+            line, named, image = self.links.pop()
+            if image and not named:
+                self.findings.append(Finding(line, NAMELESS_LINK))
+            elif named and self.links:
+                self.links[-1][1] = True
+
+    def handle_data(self, data: str) -> None:
+        if self.links and data.strip():
+            self.links[-1][1] = True
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = dict(attrs)
@@ -92,8 +112,11 @@ class _Scanner(HTMLParser):
             self.in_defaults += 1
         if self.in_defaults:
             return
-        if tag in IMAGE_TAGS and values.get("alt") is None:
-            self.add(f"<{tag}> without alt text (write alt=\"\" for a decorative image)")
+        if tag in SERVICE_SET and self.whole_document:
+            self.add(SERVICE_SET[tag])
+        if tag == "mjml" and "lang" in values:
+            self.add("lang on <mjml> is set by the service: each email carries its recipient's language")
+        self._check_names(tag, values)
         for name, value in attrs:
             if name in LINK_ATTRIBUTES and value is not None and not (tag == "mj-font" and name == "href"):
                 problem = link_problem(value)
@@ -103,3 +126,20 @@ class _Scanner(HTMLParser):
                 self.add(f"event handler attribute {name!r} is not allowed in email")
         if tag == "script":
             self.add("<script> is not allowed in email")
+
+    def _check_names(self, tag: str, values: dict[str, str | None]) -> None:
+        """Every image has an alt text; every link (an icon too) has a name screen readers say."""
+        alt = values.get("alt")
+        if tag in IMAGE_TAGS and alt is None:
+            self.add(f"<{tag}> without alt text (write alt=\"\" for a decorative image)")
+        elif tag == "mj-image" and values.get("href") and not (alt or "").strip():
+            self.add(NAMELESS_LINK.replace("a link whose only content is an image", "a linked <mj-image>"))
+        if tag == "mj-social-element" and not (alt or "").strip():
+            self.add("<mj-social-element> without alt text: its icon is a link of its own, which screen "
+                     "readers cannot name (write alt=\"Instagram\", the network's name)")
+        if tag == "a":
+            self.links.append([self.getpos()[0], False, False])
+        elif tag == "img" and self.links:
+            self.links[-1][2] = True
+            if (alt or "").strip():
+                self.links[-1][1] = True

@@ -135,8 +135,8 @@ def test_utm_also_where_nothing_is_tracked(tree):
 def test_a_share_button_gets_no_utm(tree):
     layout = tree / "templates" / "weekly" / "layout.mjml"
     layout.write_text(layout.read_text(encoding="utf-8").replace(
-        'name="facebook-noshare" href="https://www.facebook.com/nordhaus.example"',
-        'name="facebook" href="https://www.nordhaus.example/share-me"'), encoding="utf-8")
+        'name="facebook-noshare" alt="Facebook" href="https://www.facebook.com/nordhaus.example"',
+        'name="facebook" alt="Facebook" href="https://www.nordhaus.example/share-me"'), encoding="utf-8")
     add_to_template(tree, UTM)
     _, variant, _, _ = compiled(tree)
     assert not any("share-me" in t.url for t in variant.links)
