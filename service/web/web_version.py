@@ -48,10 +48,11 @@ def not_found_page() -> str:
         _ = translations.for_locale(locale).gettext
         heading, text = _("This view does not exist"), _("The link is incomplete or no longer valid.")
         parts.append(f'<h1 lang="{locale}">{escape(heading)}</h1><p lang="{locale}">{escape(text)}</p>')
-    return ('<!doctype html><html lang="de"><meta charset="utf-8">\n'
-            '<meta name="viewport" content="width=device-width, initial-scale=1"><title>Not found</title>\n'
+    title = escape(translations.for_locale(PAGE_LANGUAGES[0]).gettext("This view does not exist"))
+    return (f'<!doctype html><html lang="{PAGE_LANGUAGES[0]}"><meta charset="utf-8">\n'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title>\n'
             '<body style="font-family: Helvetica, Arial, sans-serif; max-width: 32rem; margin: 3rem auto; '
-            'padding: 0 1rem">\n' + "\n".join(parts) + "\n</body></html>")
+            'padding: 0 1rem">\n<main>\n' + "\n".join(parts) + "\n</main>\n</body></html>")
 
 
 def routes(live: LiveContent, engine: Engine, signer: LinkSigner, renderer: Renderer) -> list[Route]:
