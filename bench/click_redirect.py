@@ -11,7 +11,7 @@ holds) and counts the click rows against the redirects answered.
 Prints redirects/s and latency percentiles, the clicks counted, then one JSON line. Targets
 (issue 11): >= 3,000 redirects/s, p99 <= 10 ms, every click counted.
 
-    .venv/bin/python bench/click.py [--duration 20] [--customers 2000]
+    .venv/bin/python bench/click_redirect.py [--duration 20] [--customers 2000]
 """
 
 from __future__ import annotations

@@ -1,0 +1,26 @@
+"""The benches run as their docstrings say: each docstring's command names the script itself, and
+no bench shadows an importable module (a script's folder comes first on sys.path). No bench runs."""
+import ast
+import pkgutil
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCHES = sorted((ROOT / "bench").glob("*.py"))
+COMMAND = re.compile(r"\.venv/bin/python (bench/\S+\.py)")
+
+
+def test_every_bench_docstring_names_its_own_script():
+    wrong = {}
+    for path in BENCHES:
+        named = COMMAND.findall(ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or "")
+        if named != [f"bench/{path.name}"]:
+            wrong[path.name] = named
+    assert wrong == {}
+
+
+def test_no_bench_shadows_an_importable_module():
+    others = {m.name for m in pkgutil.iter_modules() if Path(getattr(m.module_finder, "path", "")) != ROOT / "bench"}
+    names = others | set(sys.stdlib_module_names)
+    assert [p.name for p in BENCHES if p.stem in names] == []
