@@ -170,13 +170,6 @@ def test_every_package_says_what_it_owns_and_may_import():
     assert silent == []
 
 
-def test_no_benchmark_shadows_a_package():
-    # bench/ scripts run with their folder first on sys.path: bench/preferences.py once hid the
-    # preferences package from every script beside it.
-    shadows = [p.name for p in (ROOT / "bench").glob("*.py") if p.stem in PACKAGES]
-    assert shadows == []
-
-
 # The checks themselves, on a small tree made for them --------------------------------------------
 
 @pytest.fixture
