@@ -1,8 +1,12 @@
 """MIME messages assembled from pre-encoded parts: the per-variant work is done once.
 
-Each body is quoted-printable encoded piece by piece at the variant's placeholders; a recipient
-costs encoding their few values and one join. Soft line breaks (`=` CRLF) around every value
-keep each piece's encoding independent of what is substituted next to it."""
+A body that is ASCII in lines of at most 998 octets (an HTML body made so by
+service.assembly.ascii_html) goes as 7bit: its pieces are its bytes, a recipient's values are
+only encoded to ASCII, and a recipient whose values would make a line too long gets that part
+quoted-printable instead. Any other body is quoted-printable encoded piece by piece at the
+variant's placeholders; a recipient costs encoding their few values and one join. Soft line
+breaks (`=` CRLF) around every value keep each piece's encoding independent of what is
+substituted next to it."""
 
 from __future__ import annotations
 
@@ -19,6 +23,10 @@ from service.assembly.personal import Substitution
 
 CRLF = b"\r\n"
 SOFT_BREAK = b"=\r\n"
+MAX_LINE = 998  # octets in a line without its CRLF (RFC 5322)
+# Not 7bit data (RFC 2045 2.7): beyond ASCII, NUL, or a CR/LF that is not a line end of ours.
+_NOT_7BIT = re.compile(r"[^\x01-\x09\x0b\x0c\x0e-\x7f]")
+_NOT_7BIT_LITERAL = re.compile(r"[^\x01-\x0c\x0e-\x7f]")  # a literal's LF is a line end
 _ATEXT_PHRASE = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~ -]+$")
 
 
@@ -104,6 +112,63 @@ class EncodedBody:
         return out
 
 
+@dataclass(frozen=True)
+class SevenBitBody:
+    """An ASCII body sent as it is: its pieces with CRLF line ends, the fields between them, and
+    the lines that a long value could push past 998 octets (their room and their fields)."""
+
+    pieces: tuple[bytes, ...]
+    fields: tuple[str, ...]
+    tight: tuple[tuple[int, tuple[str, ...]], ...]
+    distinct: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    skeleton: tuple[bytes | None, ...] = field(init=False, repr=False, compare=False)
+    _pick: Callable[[Mapping[str, bytes]], tuple[bytes, ...]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        skeleton: list[bytes | None] = [self.pieces[0]]
+        for piece in self.pieces[1:]:
+            skeleton += (None, piece)
+        object.__setattr__(self, "skeleton", tuple(skeleton))
+        object.__setattr__(self, "distinct", tuple(dict.fromkeys(self.fields)))
+        pick = operator.itemgetter(*self.fields) if self.fields else (lambda _: ())
+        object.__setattr__(self, "_pick", pick if len(self.fields) != 1 else (lambda values: (pick(values),)))
+
+    @classmethod
+    def of(cls, body: Substitution, longest: Mapping[str, int]) -> "SevenBitBody | None":
+        """The body as 7bit, or None if it is not ASCII or a line cannot fit even short values."""
+        if any(_NOT_7BIT_LITERAL.search(p) for p in body.literals):
+            return None
+        tight, room, names = [], MAX_LINE, []  # the current line: room left, its fields
+        for index, literal in enumerate(body.literals):
+            lines = literal.split("\n")
+            room -= len(lines[0])
+            for line in lines[1:]:
+                if room < 0:
+                    return None
+                if sum(longest[n] for n in names) > room:
+                    tight.append((room, tuple(names)))
+                room, names = MAX_LINE - len(line), []
+            if index < len(body.fields):
+                names.append(body.fields[index])
+        if room < 0:
+            return None
+        if sum(longest[n] for n in names) > room:
+            tight.append((room, tuple(names)))
+        return cls(tuple(p.replace("\n", "\r\n").encode("ascii") for p in body.literals), body.fields, tuple(tight))
+
+    def encode(self, values: Mapping[str, str]) -> list[bytes] | None:
+        """The body's bytes in pieces; None when a value is not ASCII or a line would be too long."""
+        if any(_NOT_7BIT.search(values[name]) for name in self.distinct):
+            return None
+        encoded = {name: values[name].encode("ascii") for name in self.distinct}
+        for room, names in self.tight:
+            if sum(len(encoded[n]) for n in names) > room:
+                return None
+        out = list(self.skeleton)
+        out[1::2] = self._pick(encoded)
+        return out
+
+
 class MessageTemplate:
     """Everything about one variant's messages that does not depend on the recipient.
 
@@ -112,7 +177,9 @@ class MessageTemplate:
 
     def __init__(self, *, sender: str, reply_to: str | None, list_name: str | None, list_id: str | None,
                  subject: Substitution, text: Substitution, html: Substitution | None, boundary_seed: str,
-                 verbatim: frozenset[str] = frozenset()):
+                 verbatim: frozenset[str] = frozenset(), longest: Mapping[str, int] | None = None):
+        """``longest``: each HTML field's longest value once escaped, which makes an ASCII HTML
+        body eligible for 7bit (lines a long value could overflow are checked per recipient)."""
         # '=_' never occurs in quoted-printable output, so it cannot collide with a body line.
         self.boundary = "=_nl_" + hashlib.sha256(boundary_seed.encode()).hexdigest()[:24]
         self.subject = subject
@@ -125,8 +192,12 @@ class MessageTemplate:
             "MIME-Version: 1.0",
         ]
         self.text = EncodedBody.of(text, verbatim)
-        self.html = EncodedBody.of(html, verbatim) if html is not None else None
-        if self.html is None:
+        self._html, self._verbatim, self._html_qp = html, verbatim, None
+        self.html = EncodedBody.of(html, verbatim) if html is not None and longest is None else None
+        self.html_7bit = SevenBitBody.of(html, longest) if html is not None and longest is not None else None
+        if html is not None and longest is not None and self.html_7bit is None:
+            self.html = EncodedBody.of(html, verbatim)
+        if html is None:
             self.static_headers = "\r\n".join(static).encode("ascii") + CRLF + part % b"plain"
             self.text_open, self.html_open, self.close = CRLF, b"", b""
             return
@@ -135,6 +206,8 @@ class MessageTemplate:
         b = self.boundary.encode("ascii")
         self.text_open = CRLF + b"--" + b + CRLF + part % b"plain" + CRLF
         self.html_open = CRLF + b"--" + b + CRLF + part % b"html" + CRLF
+        self.html_7bit_open = (CRLF + b"--" + b + CRLF + b"Content-Type: text/html; charset=utf-8\r\n"
+                               b"Content-Transfer-Encoding: 7bit\r\n" + CRLF)
         self.close = CRLF + b"--" + b + b"--" + CRLF
 
     def with_subject_prefix(self, prefix: str) -> "MessageTemplate":
@@ -156,8 +229,20 @@ class MessageTemplate:
         ).encode("ascii")
         parts = [headers, self.static_headers, self.text_open]
         parts += self.text.encode(text_values)
-        if self.html is not None:
-            parts.append(self.html_open)
-            parts += self.html.encode(html_values or text_values)
+        if self._html is not None:
+            values = html_values or text_values
+            seven = self.html_7bit.encode(values) if self.html_7bit is not None else None
+            if seven is not None:
+                parts.append(self.html_7bit_open)
+                parts += seven
+            else:
+                parts.append(self.html_open)
+                parts += self._quoted_html().encode(values)
             parts.append(self.close)
         return b"".join(parts)
+
+    def _quoted_html(self) -> EncodedBody:
+        # Built on first need only where 7bit is the rule: a recipient whose values do not fit.
+        if self.html is None:
+            self.html = EncodedBody.of(self._html, self._verbatim)
+        return self.html

@@ -24,6 +24,7 @@ from markupsafe import escape
 from preferences.links import edition_query
 from preferences.links import TOKEN_LENGTH, LinkSigner, Purpose
 
+from service.assembly.ascii_html import fold, to_ascii
 from service.assembly.edition import Assembly, Edition, VariantKey
 from service.assembly.mime import MessageTemplate, mailbox, message_id
 from service.assembly.personal import Substitution
@@ -36,10 +37,15 @@ from service.content.markup.mjml import compile_mjml
 
 GMAIL_CLIP_BYTES = 102 * 1024
 MAX_CACHED_VARIANTS = 512
-# The longest value each personal field may have once escaped for HTML (import limits x escaping).
-LONGEST_HTML = {"recipient.first_name": 100 * 6, "recipient.email": 254 * 5,
+# The longest value each personal field may have once escaped for HTML (import limits x escaping:
+# a character of a name may become a reference as long as "&#1114111;", one of an address "&#x27;").
+LONGEST_HTML = {"recipient.first_name": 100 * 10, "recipient.email": 254 * 6,
                 "links.preferences": 300, "links.unsubscribe": 300, "links.view_online": 260,
                 TOKEN_FIELD: TOKEN_LENGTH}
+# What folding the HTML into lines allows for each field: a long but ordinary value (the mail goes
+# quoted-printable for a recipient whose values do not fit after all).
+LONGEST_TYPICAL = dict.fromkeys(LONGEST_HTML, 100) | {
+    "links.preferences": 300, "links.unsubscribe": 300, "links.view_online": 260, TOKEN_FIELD: TOKEN_LENGTH}
 _TEXT_CONFIG = ParserConfig(css=CSS_PROFILES["strict"], display_links=True, display_images=False)
 _BLANK_LINES = re.compile(r"\n[ \t]*(\n[ \t]*){2,}")
 _UNSAFE_ADDRESS = re.compile(r"[\s<>,;\"\\]")
@@ -131,6 +137,8 @@ class Renderer:
         html = compile_mjml(dress(layout, key.locale, escape(subject)), template.hosts.social_icons)
         html = html.replace("\r\n", "\n")
         text = html_to_text(html)
+        # ASCII in short lines: the HTML part then goes 7bit, with nothing to encode per recipient.
+        html = fold(to_ascii(html), LONGEST_TYPICAL)
         subject_sub = Substitution.split(subject)
         html_sub, text_sub = Substitution.split(html), Substitution.split(text)
         mime = MessageTemplate(
@@ -138,6 +146,7 @@ class Renderer:
             list_name=template.name(key.locale), list_id=template.list_id, subject=subject_sub, text=text_sub,
             html=html_sub, boundary_seed=f"{edition.content.version}/{assembly.body_key}",
             verbatim=frozenset({TOKEN_FIELD}),  # a token: 45 characters of [A-Za-z0-9_.-]
+            longest=LONGEST_HTML,
         )
         edition_id = f"{key.template}/{key.edition_date.isoformat()}"
         return CompiledVariant(key, assembly, html_sub, text_sub, subject_sub, mime, tuple(tracker.targets),
@@ -245,4 +254,6 @@ def html_to_text(html: str) -> str:
 
 
 def _escape_html(value: str) -> str:
-    return htmllib.escape(value, quote=True)
+    # ASCII, like the rest of the compiled HTML (service.assembly.ascii_html).
+    escaped = htmllib.escape(value, quote=True)
+    return escaped if escaped.isascii() else escaped.encode("ascii", "xmlcharrefreplace").decode("ascii")

@@ -17,7 +17,8 @@ would go over SMTP; the ``From `` separator lines and the blank line after each 
 LF, as mbox readers (Python's mailbox) expect, which gives each message back unchanged: turning
 a message's CRLF into LF in Python cost more than writing it. A body line that starts with
 ``From `` (after any ``>``) gets one more ``>`` (mboxrd); the messages this service builds have
-none (quoted-printable bodies, headers with a colon), so the check is one search.
+none (headers with a colon; bodies whose lines start with markup or quoted-printable), so the check
+is one search.
 
 Durability (``fsync``): ``batch`` (default) fsyncs each batch file and the folder before the
 worker records the batch as sent; ``none`` leaves it to the kernel.

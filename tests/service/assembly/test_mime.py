@@ -129,12 +129,16 @@ VALUES = {
 }
 
 
+# What the renderer passes for an HTML body that may go 7bit: each field's longest value.
+LONGEST = dict.fromkeys(FIELD_NAMES, 300)
+
+
 def template(html: str, text: str, subject: str = "Hallo " + placeholder("recipient.first_name"),
-             reply_to: str | None = "service@shop.example") -> MessageTemplate:
+             reply_to: str | None = "service@shop.example", longest=None) -> MessageTemplate:
     return MessageTemplate(sender=mailbox("Shop Ü", "news@shop.example"), reply_to=reply_to,
                            list_name="Weekly newsletter", list_id="weekly.shop.example",
                            subject=Substitution.split(subject), text=Substitution.split(text),
-                           html=Substitution.split(html), boundary_seed="seed")
+                           html=Substitution.split(html), boundary_seed="seed", longest=longest)
 
 
 def build(mime: MessageTemplate, values=VALUES, html_values=None) -> bytes:
@@ -208,12 +212,15 @@ def bodies(draw):
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(html=bodies(), text=bodies(), values=st.fixed_dictionaries({name: _value for name in FIELD_NAMES}))
-def test_any_body_and_values_parse_back_byte_for_byte(html, text, values):
+@given(html=bodies(), text=bodies(), values=st.fixed_dictionaries({name: _value for name in FIELD_NAMES}),
+       longest=st.sampled_from([None, LONGEST, dict.fromkeys(FIELD_NAMES, 5)]))
+def test_any_body_and_values_parse_back_byte_for_byte(html, text, values, longest):
+    # Whichever encoding the HTML part takes (quoted-printable, 7bit, 7bit with this recipient
+    # falling back): the mail program decodes the same bytes.
     (html_source, html_sub), (text_source, text_sub) = html, text
     if html_sub.fields != tuple(re.findall(r"@@nl:([a-z_]+\.[a-z_]+)@@", html_source)):
         return  # generated text that happens to spell a placeholder: not a case of interest
-    mime = template(html_source, text_source, subject="Hi")
+    mime = template(html_source, text_source, subject="Hi", longest=longest)
     data = mime.build(to="a@example.com", date="Mon, 23 Nov 2026 06:00:00 +0000",
                       message_id="<x.1@weekly.shop.example>", unsubscribe_url="https://n.example/u/t",
                       unsubscribe_mailto="mailto:u@shop.example", text_values=values, html_values=values)
@@ -228,3 +235,39 @@ def test_any_body_and_values_parse_back_byte_for_byte(html, text, values):
 def test_a_link_token_is_quoted_printable_as_it_is(token):
     # Why the renderer may pass the click token's field as "verbatim": encoding it changes nothing.
     assert qp(token) == token.encode("ascii")
+
+
+# -- 7bit HTML -------------------------------------------------------------------------------------
+
+def test_an_ascii_html_body_goes_7bit_as_it_is():
+    html = f'<p>Hallo {placeholder("recipient.first_name")} &#252;</p>\n<a href="{placeholder("links.unsubscribe")}">x</a>\n'
+    data = build(template(html, "Hallo\n", longest=LONGEST), html_values={**VALUES, "recipient.first_name": "Zo&#235;"})
+    assert_wire_format(data)
+    rich = parse(data).get_body(("html",))
+    assert rich["Content-Transfer-Encoding"] == "7bit" and rich.defects == []
+    assert rich.get_payload(decode=True) == (
+        b'<p>Hallo Zo&#235; &#252;</p>\r\n<a href="https://n.example/unsubscribe/tok2">x</a>\r\n')
+    assert b"=3D" not in data and b'href="https://n.example/unsubscribe/tok2"' in data  # not encoded
+
+
+@pytest.mark.parametrize("html", ["<p>Zoë</p>", "<p>a\rb</p>", "<p>a\x00b</p>", "<p>" + "x" * 999 + "</p>"])
+def test_a_body_that_is_not_7bit_data_stays_quoted_printable(html):
+    mime = template(html, "t\n", longest=LONGEST)
+    assert mime.html_7bit is None
+    rich = parse(build(mime)).get_body(("html",))
+    assert rich["Content-Transfer-Encoding"] == "quoted-printable"
+    assert rich.get_payload(decode=True) == html.encode()
+
+
+def test_a_recipient_whose_value_would_overflow_a_line_gets_quoted_printable():
+    # 900 octets of line around the name: a name of up to 98 octets fits, a longer one does not.
+    html = "<p>" + "x" * 450 + placeholder("recipient.first_name") + "y" * 443 + "</p>\n<p>end</p>\n"
+    mime = template(html, "t\n", longest=LONGEST)
+    assert mime.html_7bit is not None and mime.html_7bit.tight == ((998 - 900, ("recipient.first_name",)),)
+    for name, encoding in (("a" * 98, "7bit"), ("a" * 99, "quoted-printable"), ("Zoë", "quoted-printable")):
+        data = build(mime, html_values={**VALUES, "recipient.first_name": name})
+        assert_wire_format(data)
+        rich = parse(data).get_body(("html",))
+        assert rich["Content-Transfer-Encoding"] == encoding
+        assert rich.get_payload(decode=True) == html.replace(placeholder("recipient.first_name"), name).replace(
+            "\n", "\r\n").encode()

@@ -132,7 +132,7 @@ def test_every_header_and_both_parts_parse_back(edition, renderer, name, locale)
 
 
 @pytest.mark.parametrize("name, in_html", [
-    ("Jürgen Groß", "Jürgen Groß"), ('O"Brien, Jr.', "O&quot;Brien, Jr."), ("Tom & Jerry", "Tom &amp; Jerry"),
+    ("Jürgen Groß", "J&#252;rgen Gro&#223;"), ('O"Brien, Jr.', "O&quot;Brien, Jr."), ("Tom & Jerry", "Tom &amp; Jerry"),
     ("<img src=x onerror=alert(1)>", "&lt;img src=x onerror=alert(1)&gt;"), ("'single'", "&#x27;single&#x27;"),
 ])
 def test_the_name_is_escaped_in_the_html_part_only(edition, renderer, name, in_html):
@@ -301,8 +301,9 @@ def test_variants_are_cached_per_content_version_and_key(content, edition, rende
 # -- sizes -----------------------------------------------------------------------------------------
 
 def longest_recipient(n: int = 9) -> Recipient:
-    # Each value at what LONGEST_HTML allows once escaped: 100 quotes become 600 bytes.
-    return person('"' * 100, n=n, address="a" * 64 + "@" + "b" * 63 + "." + "c" * 60 + ".example")
+    # Each value at what LONGEST_HTML allows once escaped: 100 characters past U+F423F become
+    # "&#1114109;" each, 1,000 bytes.
+    return person("\U0010FFFD" * 100, n=n, address="a" * 64 + "@" + "b" * 63 + "." + "c" * 60 + ".example")
 
 
 def all_variants(content, edition, renderer):
@@ -356,4 +357,4 @@ def test_no_unsubscribe_link_has_no_offset(tmp_path, monkeypatch):
     assert variant.unsubscribe_offset() is None
     # The subject ("Hallo {{ recipient.first_name }}") is the title, and MJML's article label.
     assert variant.html.fields == ("recipient.first_name",) * 3 + ("recipient.email",)
-    assert variant.longest_html() == len("".join(variant.html.literals).encode()) + 3 * 600 + 254 * 5
+    assert variant.longest_html() == len("".join(variant.html.literals).encode()) + 3 * 1000 + 254 * 6

@@ -86,7 +86,8 @@ def test_a_forwarded_view_link_does_not_disclose_the_address(tmp_path):
     engine.dispose()
     assert response.status_code == 200
     assert "anna.berg" not in response.text and "example.com" not in response.text
-    assert "This email was sent to a…@e….com because" in response.text
+    # The web version is the mail's HTML, ASCII with its other characters as references.
+    assert "This email was sent to a&#8230;@e&#8230;.com because" in response.text
 
 
 @pytest.mark.parametrize("email, masked", [
