@@ -33,7 +33,7 @@ from service.web.app import create_app
 READERS = 0.22     # the share of messages whose reader clicks
 SCANNED = 0.02     # the share of messages a mail gateway sweeps
 LEAVERS = 0.006    # the share of messages whose reader unsubscribes with one click
-_TRACKED = re.compile(r"https?://[^\s\"'<>]+/r/[A-Za-z0-9_.-]+/[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{22}")
+_TRACKED = re.compile(r"https?://[^\s\"'<>]+/r/~?[A-Za-z0-9_.-]+/[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{22}")
 
 
 @dataclass

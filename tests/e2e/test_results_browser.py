@@ -23,7 +23,7 @@ from service.web.app import create_app
 from chromium import browser, serving  # noqa: F401  (browser is a fixture)
 from send_fixtures import EDITION, add_customers, age_deliveries, send_demo_edition, settings_for
 
-TRACKED = re.compile(r"http://127\.0\.0\.1:8000(/r/[A-Za-z0-9_.-]+/[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{22})")
+TRACKED = re.compile(r"http://127\.0\.0\.1:8000(/r/~?[A-Za-z0-9_.-]+/[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{22})")
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):

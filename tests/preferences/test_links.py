@@ -196,6 +196,41 @@ def test_seal_gives_back_any_text_unchanged(text):
     assert signer.unseal(sealed, Purpose.CLICK) == text
 
 
+DICTIONARY = b"https://www.?utm_source=newsletter&utm_medium=email"
+
+
+@given(st.text(max_size=300))
+@settings(max_examples=200)
+def test_a_deflated_seal_gives_back_any_text_unchanged(text):
+    signer = LinkSigner([OLD_KEY])
+    sealed = signer.seal(text, Purpose.CLICK, DICTIONARY)
+    assert re.fullmatch(r"~[A-Za-z0-9_-]*\.[A-Za-z0-9_-]{22}", sealed)
+    assert signer.unseal(sealed, Purpose.CLICK, DICTIONARY) == text
+
+
+def test_deflating_against_a_dictionary_shortens_a_link_target():
+    text = "weekly/2026-11-23\x1flayout\x1f\x1f0\x1fhttps://www.shop.example/?utm_source=newsletter&utm_medium=email"
+    plain, deflated = (LinkSigner([OLD_KEY]).seal(text, Purpose.CLICK, d) for d in (None, DICTIONARY))
+    assert len(deflated) < 0.7 * len(plain)
+
+
+def test_a_deflated_seal_needs_its_dictionary_and_a_plain_one_opens_with_or_without():
+    signer = LinkSigner([OLD_KEY])
+    with pytest.raises(BadLink):
+        signer.unseal(signer.seal("https://shop.example/", Purpose.CLICK, DICTIONARY), Purpose.CLICK)
+    # Links sealed before there was a dictionary keep working when one is given.
+    assert signer.unseal(signer.seal("https://shop.example/", Purpose.CLICK), Purpose.CLICK,
+                         DICTIONARY) == "https://shop.example/"
+
+
+def test_a_deflated_seal_is_never_inflated_past_the_limit():
+    signer = LinkSigner([OLD_KEY])
+    sealed = signer.seal("a" * 100_000, Purpose.CLICK, DICTIONARY)  # signed by a key holder: still refused
+    assert len(sealed) < 4096
+    with pytest.raises(BadLink):
+        signer.unseal(sealed, Purpose.CLICK, DICTIONARY)
+
+
 def test_a_sealed_value_survives_key_rotation_and_nothing_else():
     sealed = LinkSigner([OLD_KEY]).seal("https://shop.example/ä?x=1", Purpose.CLICK)
     assert LinkSigner([NEW_KEY, OLD_KEY]).unseal(sealed, Purpose.CLICK) == "https://shop.example/ä?x=1"

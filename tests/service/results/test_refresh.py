@@ -29,7 +29,7 @@ from send_fixtures import (EDITION, add_customers, age_deliveries, db_url, engin
 
 BASE = "http://127.0.0.1:8000"
 SIGNER = LinkSigner(Settings().link_keys)
-TRACKED = re.compile(re.escape(BASE) + r"/r/[A-Za-z0-9_.-]+/[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{22}")
+TRACKED = re.compile(re.escape(BASE) + r"/r/~?[A-Za-z0-9_.-]+/[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{22}")
 PERIOD = Period("weekly", EDITION, EDITION)
 NEW_TABLES = ("'variant_block'", "'block_group'", "'result_click'", "'result_audience'", "'result_state'",
               "'verdict'")

@@ -18,7 +18,7 @@ from send_fixtures import (add_customers, db_url, engine, migrated_postgres_url,
                            send_demo_edition, settings_for)
 
 BASE = "http://127.0.0.1:8000"  # the settings' default base URL
-TRACKED = re.compile(r"/r/[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{22}/")
+TRACKED = re.compile(r"/r/~?[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{22}/")
 
 
 def parts(message) -> tuple[str, str]:

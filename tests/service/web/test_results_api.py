@@ -30,7 +30,7 @@ from send_fixtures import (EDITION, add_customers, age_deliveries, db_url, engin
 KEY = "results-api-key-0123456789"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 BASE = "http://127.0.0.1:8000"
-TRACKED = re.compile(re.escape(BASE) + r"(/r/[A-Za-z0-9_.-]+/[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{22})")
+TRACKED = re.compile(re.escape(BASE) + r"(/r/~?[A-Za-z0-9_.-]+/[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{22})")
 
 
 @pytest.fixture

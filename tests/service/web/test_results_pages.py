@@ -27,7 +27,7 @@ from send_fixtures import (EDITION, add_customers, age_deliveries, db_url, engin
                            migrated_postgres_url, send_demo_edition, settings_for)
 
 BASE = "http://127.0.0.1:8000"
-TRACKED = re.compile(re.escape(BASE) + r"(/r/[A-Za-z0-9_.-]+/[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{22})")
+TRACKED = re.compile(re.escape(BASE) + r"(/r/~?[A-Za-z0-9_.-]+/[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{22})")
 AUTH = {"Authorization": "Basic " + base64.b64encode(b"staff:results-pw").decode()}
 
 
