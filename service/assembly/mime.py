@@ -158,9 +158,10 @@ class SevenBitBody:
 
     def encode(self, values: Mapping[str, str]) -> list[bytes] | None:
         """The body's bytes in pieces; None when a value is not ASCII or a line would be too long."""
-        if any(_NOT_7BIT.search(values[name]) for name in self.distinct):
+        own = [values[name] for name in self.distinct]
+        if _NOT_7BIT.search("".join(own)):
             return None
-        encoded = {name: values[name].encode("ascii") for name in self.distinct}
+        encoded = {name: value.encode("ascii") for name, value in zip(self.distinct, own)}
         for room, names in self.tight:
             if sum(len(encoded[n]) for n in names) > room:
                 return None

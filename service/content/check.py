@@ -31,15 +31,25 @@ class CheckResult:
     warnings: list[Problem]
 
 
-def load_content(content_dir: Path) -> Content:
-    """The validated content, or ContentError listing every error."""
-    result = check_content(content_dir)
+def load_content(content_dir: Path, checked_version: str | None = None) -> Content:
+    """The validated content, or ContentError listing every error.
+
+    ``checked_version``: the version of this folder that the process starting this one checked in
+    full (a send's workers: the CLI checked it): while the folder still has that version, the
+    blocks are not compiled with sample values again, which was most of a worker's start-up. Any
+    other version is checked in full."""
+    root = Path(content_dir)
+    trusted = checked_version is not None and root.is_dir() and content_version(root.resolve()) == checked_version
+    result = check_content(content_dir, compile_samples=not trusted)
+    if trusted and result.content is not None and result.content.version != checked_version:
+        result = check_content(content_dir)  # changed while it was read: no shortcut
     if result.content is None:
         raise ContentError(result.errors)
     return result.content
 
 
-def check_content(content_dir: Path, today: date | None = None, shown_root: str | None = None) -> CheckResult:
+def check_content(content_dir: Path, today: date | None = None, shown_root: str | None = None, *,
+                  compile_samples: bool = True) -> CheckResult:
     """Load everything and report all errors and warnings (warnings about dates need `today`).
     `shown_root` names the folder in messages (default: as the working directory sees it); a
     copy checked in its place (the editor's candidate) passes the original's name."""
@@ -68,7 +78,8 @@ def check_content(content_dir: Path, today: date | None = None, shown_root: str 
         _check_slot_teams(blocks, templates, team_ids, problems)
         _check_fallbacks(templates, blocks, team_ids, problems)
     check_hosts(templates, blocks, problems)
-    _compile_samples(templates, blocks, audience.locales, problems)
+    if compile_samples:
+        _compile_samples(templates, blocks, audience.locales, problems)
     if today is not None:
         _warn_unseen(blocks, templates, today, problems)
     _warn_unpaired_translations(blocks, audience.default_locale, problems)

@@ -82,7 +82,7 @@ class BatchSender:
         self._own_engine = engine is None
         self.engine = engine or make_engine(spec.settings.database_url)
         self.writes = for_writes(self.engine)
-        content = content or load_content(spec.settings.content_dir)
+        content = content or load_content(spec.settings.content_dir, spec.checked_content)
         self.template = content.templates[spec.template]
         self.edition = Edition(content, self.template, spec.day)
         self.previous = self.template.schedule.previous_edition(spec.day)

@@ -68,12 +68,14 @@ dramatiq.set_broker(broker)
 def payload_for(spec: SendSpec) -> dict:
     """The message body: plain JSON, the edition and how to deliver it (no password)."""
     return dict(template=spec.template, day=spec.day.isoformat(), target=_without_password(spec.target),
-                batch_size=spec.batch_size, lease=spec.lease, max_attempts=spec.max_attempts)
+                batch_size=spec.batch_size, lease=spec.lease, max_attempts=spec.max_attempts,
+                checked_content=spec.checked_content)
 
 
 def spec_from(payload: dict, settings: Settings) -> SendSpec:
     return SendSpec(settings, payload["template"], date.fromisoformat(payload["day"]), payload["target"],
-                    batch_size=payload["batch_size"], lease=payload["lease"], max_attempts=payload["max_attempts"])
+                    batch_size=payload["batch_size"], lease=payload["lease"], max_attempts=payload["max_attempts"],
+                    checked_content=payload.get("checked_content"))
 
 
 _local = threading.local()

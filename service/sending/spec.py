@@ -28,6 +28,8 @@ class SendSpec:
     lease: float = 120.0  # seconds a claim is held before another worker may take it over
     max_attempts: int = 5
     workers: int = 1  # workers sharing the relay's rate
+    # The content version the process that starts the workers checked in full (see load_content).
+    checked_content: str | None = None
 
     @property
     def edition(self) -> ledger.EditionKey:

@@ -146,7 +146,8 @@ def send(
             if not plan_allows(cfg, content, name, day, allow_partial=allow_partial, dry_run=dry_run):
                 code = max(code, PLAN_REFUSED_EXIT)
                 continue
-            spec = SendSpec(cfg, name, day, to or "", batch_size=batch_size, lease=lease, workers=max(1, workers))
+            spec = SendSpec(cfg, name, day, to or "", batch_size=batch_size, lease=lease, workers=max(1, workers),
+                            checked_content=content.version)
             code = max(code, _run(engine, content, spec, workers, dry_run, limit, engine_name))
         if due and not dry_run:
             code = max(code, _triggered(cfg, engine, content, to or "", workers, engine_name, batch_size, lease,
@@ -196,7 +197,7 @@ def _triggered(cfg: Settings, engine, content, to: str, workers: int, engine_nam
             code = max(code, PLAN_REFUSED_EXIT)  # its rows wait, pending, for fixed content
             continue
         spec = SendSpec(cfg, edition.template, edition.day, to, batch_size=batch_size, lease=lease,
-                        workers=max(1, workers))
+                        workers=max(1, workers), checked_content=content.version)
         code = max(code, _run(engine, content, spec, workers, False, None, engine_name, planned=True))
     return code
 

@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 
 from content_tree import block_file, write_tree
+from service.content import check as check_module
 from service.content.check import check_content, load_content
 from service.content.problems import ContentError
 
@@ -51,6 +52,21 @@ def test_load_raises_with_every_error(tmp_path):
     with pytest.raises(ContentError) as info:
         load_content(write_tree(tmp_path, bad))
     assert len(info.value.problems) == 2
+
+
+def test_a_version_checked_before_is_loaded_without_compiling_samples_and_a_changed_one_in_full(tmp_path, monkeypatch):
+    # A send's workers get the version the CLI checked: they skip the sample compile (most of
+    # their start-up) only while the folder still has it.
+    root = write_tree(tmp_path)
+    checked = load_content(root).version
+    compiled = []
+    monkeypatch.setattr(check_module, "_compile_samples", lambda *args: compiled.append(args))
+    assert load_content(root, checked).version == checked and compiled == []
+    (root / "blocks/news/late.mjml").write_text(
+        "---\ntitle: T\nslot: products\n---\n<mj-section><mj-column><mj-text>x</mj-column>\n")
+    monkeypatch.undo()
+    with pytest.raises(ContentError, match="MJML of block 'news/late' does not compile"):
+        load_content(root, checked)
 
 
 @pytest.mark.parametrize("extra, line, message", [
