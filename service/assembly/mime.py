@@ -26,6 +26,7 @@ SOFT_BREAK = b"=\r\n"
 MAX_LINE = 998  # octets in a line without its CRLF (RFC 5322)
 # Not 7bit data (RFC 2045 2.7): beyond ASCII, NUL, or a CR/LF that is not a line end of ours.
 _NOT_7BIT = re.compile(r"[^\x01-\x09\x0b\x0c\x0e-\x7f]")
+_FROM_LINE = re.compile(rb"(?:^|\n)>*From ")
 _NOT_7BIT_LITERAL = re.compile(r"[^\x01-\x0c\x0e-\x7f]")  # a literal's LF is a line end
 _ATEXT_PHRASE = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~ -]+$")
 
@@ -198,6 +199,11 @@ class MessageTemplate:
         self.html_7bit = SevenBitBody.of(html, longest) if html is not None and longest is not None else None
         if html is not None and longest is not None and self.html_7bit is None:
             self.html = EncodedBody.of(html, verbatim)
+        # Whether a line of these messages can start with "From " (which an mbox must quote), values
+        # aside: in a QP text piece at a line start; in the HTML anywhere (a quoted-printable
+        # fallback may wrap a line before it).
+        self.from_lines = (any(_FROM_LINE.search(piece) for piece in self.text.pieces)
+                           or (html is not None and any("From " in literal for literal in html.literals)))
         if html is None:
             self.static_headers = "\r\n".join(static).encode("ascii") + CRLF + part % b"plain"
             self.text_open, self.html_open, self.close = CRLF, b"", b""

@@ -214,6 +214,13 @@ class Renderer:
             text_values=values, html_values=escaped,
         )
 
+    def may_hold_from_line(self, edition: Edition, variant: CompiledVariant, recipient: Recipient) -> bool:
+        """Whether the recipient's message may have a line starting with "From " (an mbox spool
+        quotes those; when this says no, it need not search the message): the variant's own
+        pieces, or a name (the only free text among the values: addresses and links have no space)."""
+        return (variant.mime.from_lines or "From " in (recipient.first_name or "")
+                or "From " in self._fallback(edition, variant))
+
     def unsubscribe_mailto_of(self, unsubscribe_url: str, edition_word: str) -> str:
         """The List-Unsubscribe mailto: its subject is ``unsubscribe <token> <edition>`` (the
         edition percent-encoded, ``weekly%2F2026-11-23``)."""

@@ -28,6 +28,9 @@ class Envelope:
     recipient: str
     message_id: str
     data: bytes
+    # False when the sender knows no line of data starts with "From " (an mbox spool then does
+    # not search the whole message for one: as costly as building it).
+    from_lines: bool = True
 
 
 @dataclass(frozen=True)

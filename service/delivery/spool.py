@@ -16,9 +16,9 @@ Each message is stored byte for byte in its wire form (RFC 5322: CRLF line ends)
 would go over SMTP; the ``From `` separator lines and the blank line after each message end in
 LF, as mbox readers (Python's mailbox) expect, which gives each message back unchanged: turning
 a message's CRLF into LF in Python cost more than writing it. A body line that starts with
-``From `` (after any ``>``) gets one more ``>`` (mboxrd); the messages this service builds have
-none (headers with a colon; bodies whose lines start with markup or quoted-printable), so the check
-is one search.
+``From `` (after any ``>``) gets one more ``>`` (mboxrd): one search of the message, unless the envelope says it has
+no such line (``from_lines``: the renderer knows it per variant and name, and a search over the
+bytes cost as much as building the message).
 
 Durability (``fsync``): ``batch`` (default) fsyncs each batch file and the folder before the
 worker records the batch as sent; ``none`` leaves it to the kernel.
@@ -87,7 +87,7 @@ class SpoolDelivery:
         if self._fd is None:
             self._open_batch()
         data = envelope.data
-        if b"From " in data:
+        if envelope.from_lines and b"From " in data:
             data = _FROM_LINE.sub(rb">\1", data)
         sender = envelope.sender or "MAILER-DAEMON"
         parts = [b"From " + sender.encode("ascii", "replace") + b" " + self._stamp + b"\n", data,

@@ -209,8 +209,9 @@ class BatchSender:
             return ledger.Outcome(claim.id, FAILED, f"render: {exc.__class__.__name__}", segment, label,
                                   answer=_describe(exc))
         mid = message_id(variant.edition_id, recipient.public_id, self.template.list_id)
-        answer = self.deliverer.deliver(Envelope(self.return_path.for_customer(recipient.public_id), recipient.email,
-                                                 mid, data))
+        answer = self.deliverer.deliver(Envelope(
+            self.return_path.for_customer(recipient.public_id), recipient.email, mid, data,
+            from_lines=self.renderer.may_hold_from_line(self.edition, variant, recipient)))
         if answer.state == SENT:
             return ledger.Outcome(claim.id, SENT, None, segment, label, mid, answer.answer, body_digest=digest)
         if answer.state == FAILED:

@@ -358,3 +358,19 @@ def test_no_unsubscribe_link_has_no_offset(tmp_path, monkeypatch):
     # The subject ("Hallo {{ recipient.first_name }}") is the title, and MJML's article label.
     assert variant.html.fields == ("recipient.first_name",) * 3 + ("recipient.email",)
     assert variant.longest_html() == len("".join(variant.html.literals).encode()) + 3 * 1000 + 254 * 6
+
+
+FROM_LINE = re.compile(rb"(?:^|\n)>*From ")
+
+
+@pytest.mark.parametrize("name", ["Anna", "From Mars", "Mars From Venus", "x" * 99 + " From", None,
+                                  "\U0010FFFD" * 100])
+def test_a_message_said_to_have_no_from_line_has_none(content, edition, renderer, name):
+    # The spool skips its search for mbox "From " lines when the renderer says there are none.
+    for variant in all_variants(content, edition, renderer):
+        recipient = person(name)
+        data = renderer.message(edition, variant, recipient, DATE)
+        if not renderer.may_hold_from_line(edition, variant, recipient):
+            assert not FROM_LINE.search(data)
+        assert renderer.may_hold_from_line(edition, variant, recipient) == (
+            variant.mime.from_lines or "From " in (name or ""))

@@ -158,3 +158,12 @@ def test_a_worker_killed_at_either_point_leaves_each_customer_exactly_one_messag
     assert {r.state for r in found} == {"sent"}
     recovered = [r for r in found if r.answer == "found at the destination after a crash"]
     assert len(recovered) == (12 if dies == "after publishing" else 0)
+
+
+def test_only_an_envelope_that_says_it_has_no_from_line_is_written_unsearched(tmp_path):
+    spool = SpoolDelivery(tmp_path / "spool")
+    spool.deliver(message(1, "From the editors\r\n"))
+    spool.deliver(Envelope(**{**message(2).__dict__, "from_lines": False}))
+    spool.flush()
+    first, second = read_all(tmp_path / "spool")
+    assert first.get_payload() == ">From the editors\r\n" and second.get_payload() == "Line one\r\n"
