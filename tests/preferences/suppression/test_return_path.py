@@ -1,6 +1,11 @@
+import base64
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from preferences.models import new_public_id
+from preferences.suppression import return_path as return_path_module
 from preferences.suppression.return_path import ReturnPath
 
 KEY, OLD_KEY = b"k" * 32, b"o" * 32
@@ -55,3 +60,9 @@ def test_only_a_public_id_as_the_service_makes_them_has_a_return_path():
 def test_a_bounce_address_must_be_plain(bad):
     with pytest.raises(ValueError):
         ReturnPath(bad, [KEY])
+
+
+@given(st.binary(max_size=40))
+def test_the_base32_of_a_return_path_is_the_standard_one(raw):
+    # Return paths already sent must keep reading back: the encoder is RFC 4648's, lowercased.
+    assert return_path_module._b32(raw) == base64.b32encode(raw).decode("ascii").rstrip("=").lower()
