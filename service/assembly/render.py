@@ -24,6 +24,7 @@ from markupsafe import escape
 from preferences.links import edition_query
 from preferences.links import TOKEN_LENGTH, LinkSigner, Purpose
 
+from service.assembly.compact import compact
 from service.assembly.edition import Assembly, Edition, VariantKey
 from service.assembly.mime import MessageTemplate, mailbox, message_id
 from service.assembly.personal import Substitution
@@ -129,7 +130,7 @@ class Renderer:
         subject = render_subject(template, key.locale, context)
         # The recipient's language and the subject as the title, whatever the layout says.
         html = compile_mjml(dress(layout, key.locale, escape(subject)), template.hosts.social_icons)
-        html = html.replace("\r\n", "\n")
+        html = compact(html.replace("\r\n", "\n"))
         text = html_to_text(html)
         subject_sub = Substitution.split(subject)
         html_sub, text_sub = Substitution.split(html), Substitution.split(text)
