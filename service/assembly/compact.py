@@ -25,6 +25,8 @@ Never touched: placeholders (``@@nl:...@@`` and ``{{ ... }}``), text, attribute 
 from __future__ import annotations
 
 import re
+from collections import Counter
+from functools import lru_cache
 
 from service.content.markup.fields import PLACEHOLDER
 
@@ -37,6 +39,9 @@ _TOKENS = re.compile(
     r"|(?P<tag></?[a-zA-Z][^\s/>]*(?:" + _ATTRIBUTE + r")*\s*/?>)"
     r"|(?P<text>[^<]+|<)",
     re.S | re.I)
+_ATTRIBUTE_PARTS = re.compile(r"""\s+([^\s"'=<>/`]+)(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'=<>`]+))?""")
+_KIND_NAMES = {"cond": "Outlook conditionals", "comment": "comments", "raw": "pre, textarea, script",
+               "style": "style blocks"}
 _COND_OPEN = re.compile(r"<!--\[if\s[^\]]*\]>")
 _ENDIF = "<![endif]-->"
 _TAG_NAME = re.compile(r"</?[a-zA-Z][^\s/>]*")
@@ -60,7 +65,7 @@ class CompactError(RuntimeError):
 
 def compact(html: str) -> str:
     """``html`` with fewer bytes and the same rendering (see the module's docstring)."""
-    tokens = [(m.lastgroup, m.group()) for m in _TOKENS.finditer(html)]
+    tokens = _tokens(html)
     out: list[tuple[str, str]] = []
     in_head, last_style = True, None
     for i, (kind, text) in enumerate(tokens):
@@ -93,8 +98,33 @@ def compact(html: str) -> str:
         else:
             out.append((kind, text))
     result = "".join(text for _, text in out)
-    _check(html, result)
+    _check(html, tokens, result)
     return result
+
+
+def _tokens(html: str) -> list[tuple[str, str]]:
+    return [(m.lastgroup, m.group()) for m in _TOKENS.finditer(html)]
+
+
+def kinds(html: str) -> Counter:
+    """Bytes (UTF-8) of ``html`` by kind, to see where they go: Outlook conditionals, inline styles,
+    links, other attributes, tag names, text, whitespace between tags, style blocks, comments, raw."""
+    found: Counter = Counter()
+    for kind, text in _tokens(html):
+        size = len(text.encode("utf-8"))
+        if kind == "tag":
+            for m in _ATTRIBUTE_PARTS.finditer(text):
+                name = m.group(1).lower()
+                key = "style attributes" if name == "style" else "links (href, src)" if name in ("href", "src") \
+                    else "other attributes"
+                found[key] += len(m.group().encode("utf-8"))
+                size -= len(m.group().encode("utf-8"))
+            found["tag names"] += size
+        elif kind == "text":
+            found["whitespace between tags" if not text.strip() else "text"] += size
+        else:
+            found[_KIND_NAMES[kind]] += size
+    return found
 
 
 def _name(tag: str) -> str:
@@ -118,6 +148,7 @@ def _invisible(space: str, out: list, tokens: list, i: int, in_head: bool) -> bo
     return _name(before[1]) in _TABLE_BEFORE and _name(after[1]) in _TABLE_AFTER
 
 
+@lru_cache(maxsize=4096)  # a mail repeats its styles: MJML writes one per kind of element
 def _style(value: str) -> str:
     """An inline style's declarations, shorter; as it is if it holds anything not plain."""
     if _UNSAFE_STYLE.search(value) or ":" not in value:
@@ -161,40 +192,36 @@ def _css(block: str) -> str:
     return block[:start] + css + block[end:]
 
 
-def _check(before: str, after: str) -> None:
+def _check(before: str, tokens: list[tuple[str, str]], after: str) -> None:
     """The placeholders, the Outlook markup and the raw blocks as they were, in order."""
     for name, pattern in (("placeholder", PLACEHOLDER), ("{{ }} placeholder", _CURLY)):
         was, now = pattern.findall(before), pattern.findall(after)
         if was != now:
             raise CompactError(f"compact changed the {name}s: {_first_difference(was, now)}")
-    was, now = _outlook(before), _outlook(after)
+    (was, was_raw), (now, now_raw) = _kept(tokens), _kept(_tokens(after))
     if was != now:
         at = next((i for i, (a, b) in enumerate(zip(was, now)) if a != b), min(len(was), len(now)))
         raise CompactError(f"compact changed the Outlook markup near {was[max(0, at - 60):at + 60]!r}")
-    was, now = _raw(before), _raw(after)
-    if was != now:
-        raise CompactError(f"compact changed a <pre>, <textarea> or <script>: {_first_difference(was, now)}")
+    if was_raw != now_raw:
+        raise CompactError(f"compact changed a <pre>, <textarea> or <script>: {_first_difference(was_raw, now_raw)}")
 
 
-def _outlook(html: str) -> str:
-    """What Outlook reads beyond other programs: every downlevel-hidden conditional's content, by condition."""
-    parts = []
-    for m in _TOKENS.finditer(html):
-        if m.lastgroup == "cond":
-            opener = _opener(m.group())
-            parts.append(f"{opener}{m.group()[len(opener):-len(_ENDIF)]}")
-    merged = [parts[0]] if parts else []
-    for part in parts[1:]:
-        opener = _COND_OPEN.match(part).group()
-        if merged[-1].startswith(opener):
-            merged[-1] += part[len(opener):]
-        else:
-            merged.append(part)
-    return "\n".join(merged)
-
-
-def _raw(html: str) -> list[str]:
-    return [m.group() for m in _TOKENS.finditer(html) if m.lastgroup == "raw"]
+def _kept(tokens: list[tuple[str, str]]) -> tuple[str, list[str]]:
+    """What Outlook reads beyond other programs (each conditional's content, those in a row of one
+    condition joined), and the raw blocks."""
+    outlook: list[list[str]] = []
+    raw = []
+    for kind, text in tokens:
+        if kind == "cond":
+            opener = _opener(text)
+            content = text[len(opener):-len(_ENDIF)]
+            if outlook and outlook[-1][0] == opener:
+                outlook[-1][1] += content
+            else:
+                outlook.append([opener, content])
+        elif kind == "raw":
+            raw.append(text)
+    return "".join(opener + content + _ENDIF for opener, content in outlook), raw
 
 
 def _first_difference(was: list[str], now: list[str]) -> str:

@@ -1,5 +1,5 @@
-"""Compacting changes no pixel: every distinct variant of the demo weekly edition, as a recipient
-gets it, rendered by Debian's Chromium before and after ``service.assembly.compact`` at a desktop
+"""Compacting changes no pixel: every distinct variant of the demo's mails (the weekly edition's
+with each exclusion, the other templates' by segment and locale), as a recipient gets it, rendered by Debian's Chromium before and after ``service.assembly.compact`` at a desktop
 and a phone width, full page; the screenshots are the same to the pixel.
 
 Images come from a route of the test's own (one patterned PNG for every image: a layout or scaling
@@ -12,17 +12,21 @@ checks that it is kept (``compact`` itself refuses to change it)."""
 from __future__ import annotations
 
 import base64
+from collections import Counter
 import struct
 import zlib
+
+import pytest
 
 import service.assembly.render as render_module
 from preferences.links import LinkSigner
 from repo_paths import CONTENT
+from service.assembly.compact import kinds
 from service.assembly.recipient import Recipient
 from service.assembly.render import Renderer
 from service.content.check import load_content
 from chromium import browser  # noqa: F401  (a fixture)
-from test_accessible_emails_browser import distinct_variants
+from test_accessible_emails_browser import EDITIONS, distinct_variants
 
 WIDTHS = {"desktop": 800, "phone": 375}
 _COMPARE = """([a, b]) => Promise.all([a, b].map(src => new Promise((ok, fail) => {
@@ -109,8 +113,9 @@ def test_the_harness_sees_one_space(browser):  # noqa: F811
         assert screens.differing_pixels(same[name], wider[name])["differing"] > 0
 
 
-def test_compacting_changes_no_pixel_of_any_variant(browser, monkeypatch):  # noqa: F811
-    variants = distinct_variants(load_content(CONTENT), "weekly", with_exclusions=True)
+@pytest.mark.parametrize("template_id", list(EDITIONS))
+def test_compacting_changes_no_pixel_of_any_variant(browser, monkeypatch, template_id):  # noqa: F811
+    variants = distinct_variants(load_content(CONTENT), template_id, with_exclusions=template_id == "weekly")
     assert len(variants) >= 10
     before = mails(variants, compacted=False, monkeypatch=monkeypatch)
     after = mails(variants, compacted=True, monkeypatch=monkeypatch)
@@ -124,5 +129,20 @@ def test_compacting_changes_no_pixel_of_any_variant(browser, monkeypatch):  # no
             if result["differing"]:
                 found[f"{assembly.key.label()} at {name} ({WIDTHS[name]}px)"] = result
     assert found == {}, "\n".join(f"{where}: {result}" for where, result in found.items())
-    print(f"{len(variants)} variants x {len(WIDTHS)} widths: no pixel differs; HTML {saved:.1%} smaller")
+    print(f"\n{template_id}: {len(variants)} variants x {len(WIDTHS)} widths, no pixel differs")
+    print(breakdown(before, after))
 
+
+def breakdown(before: list[str], after: list[str]) -> str:
+    """A table: average bytes a variant by kind, before and after compacting."""
+    was, now = Counter(), Counter()
+    for html in before:
+        was.update(kinds(html))
+    for html in after:
+        now.update(kinds(html))
+    was["all"], now["all"] = sum(was.values()), sum(now.values())
+    lines = [f"{'bytes a variant':26} {'before':>8} {'after':>8} {'saved':>6}"]
+    for kind, size in sorted(was.items(), key=lambda item: -item[1]):
+        lines.append(f"{kind:26} {size / len(before):8.0f} {now[kind] / len(after):8.0f} "
+                     f"{1 - now[kind] / size:6.1%}")
+    return "\n".join(lines)
