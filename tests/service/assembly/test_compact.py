@@ -8,6 +8,8 @@ import time
 from datetime import date
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import service.assembly.render as render_module
 from preferences.links import LinkSigner
@@ -101,11 +103,12 @@ def test_the_head_loses_its_whitespace_and_repeated_style_blocks():
     head = ('<html>\n<head>\n  <title> t </title>\n  <style type="text/css">\n  p { margin: 13px 0; }\n</style>\n'
             '<style type="text/css">p{margin:13px 0}</style>\n<style>@media only screen and (max-width: 479px) {\n'
             '  table, td { width: 100% !important; }\n}</style><style>a{color:red}</style>'
-            '<style>p{margin:13px 0}</style>\n</head>\n<body>x</body>\n</html>')
+            '<style>p{margin:13px 0}</style><link rel="stylesheet" href="s.css"><style>p{margin:13px 0}</style>\n</head>\n<body>x</body>\n</html>')
     assert compact(head) == (
         '<html><head><title> t </title><style type="text/css">p{margin:13px 0}</style>'
         '<style>@media only screen and (max-width:479px){table,td{width:100% !important}}</style>'
-        '<style>a{color:red}</style><style>p{margin:13px 0}</style></head><body>x</body>\n</html>')
+        '<style>a{color:red}</style><style>p{margin:13px 0}</style><link rel="stylesheet" href="s.css">'
+        '<style>p{margin:13px 0}</style></head><body>x</body>\n</html>')
 
 
 def test_a_changed_placeholder_or_outlook_markup_is_refused_with_where():
@@ -114,6 +117,24 @@ def test_a_changed_placeholder_or_outlook_markup_is_refused_with_where():
     with pytest.raises(CompactError, match="Outlook markup near.*<td>"):
         _check("<!--[if mso]><td><![endif]-->", _tokens("<!--[if mso]><td><![endif]-->"),
                "<!--[if mso]><th><![endif]-->")
+
+
+PIECES = ["<table>", "<table role=\"presentation\">", "<tbody>", "</tbody>", "</table>", "<tr>", "</tr>", "<td>",
+          "</td>", "<head>", "</head>", "<body>", "</body>", "<title>", "</title>", " ", "\n  ", "a b", "<b>", "</b>",
+          '<div style="margin: 0px auto ; font-family:A, B;">', '<p style="x:1;x:2;x:1">', "</div>",
+          '<a href="@@nl:links.unsubscribe@@">', "@@nl:recipient.first_name@@", "{{ x }}", "<!-- note -->",
+          "<!--[if mso | IE]><td style='a:0px'>\n<![endif]-->", "<!--[if mso]><tr><![endif]-->",
+          "<!--[if !mso]><!-->", "<!--<![endif]-->", "<pre>  <b> @@nl:recipient.email@@ </pre>",
+          "<textarea>\n x</textarea>", "<style>p { margin : 0 ; }</style>", "<style>p{margin:0}</style>", "<", ">"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(PIECES), max_size=40))
+def test_any_mix_of_pieces_compacts_once_and_keeps_what_it_must(pieces):
+    html = "".join(pieces)
+    compacted = compact(html)  # compact itself refuses to change placeholders, Outlook markup, raw blocks
+    assert compact(compacted) == compacted
+    assert len(compacted) <= len(html)
 
 
 # -- the demo edition -----------------------------------------------------------------------
