@@ -25,6 +25,7 @@ from preferences.links import edition_query
 from preferences.links import TOKEN_LENGTH, LinkSigner, Purpose
 
 from service.assembly.ascii_html import fold, to_ascii
+from service.assembly.compact import compact
 from service.assembly.edition import Assembly, Edition, VariantKey
 from service.assembly.mime import MessageTemplate, mailbox, message_id
 from service.assembly.personal import Substitution
@@ -135,7 +136,7 @@ class Renderer:
         subject = render_subject(template, key.locale, context)
         # The recipient's language and the subject as the title, whatever the layout says.
         html = compile_mjml(dress(layout, key.locale, escape(subject)), template.hosts.social_icons)
-        html = html.replace("\r\n", "\n")
+        html = compact(html.replace("\r\n", "\n"))
         text = html_to_text(html)
         # ASCII in short lines: the HTML part then goes 7bit, with nothing to encode per recipient.
         html = fold(to_ascii(html), LONGEST_TYPICAL)
