@@ -57,6 +57,10 @@ def fold(html: str, longest: Mapping[str, int], limit: int = FOLD_AT) -> str:
     cut: int | None = None  # index in out of the last breakable space on the current line
     width = since = 0  # the current line's width; its width after that space
     for piece, breakable in _pieces(html):
+        if breakable and "\n" in piece:  # a line break there already
+            out.append(piece)
+            cut, width = None, len(piece) - piece.rfind("\n") - 1
+            continue
         if breakable:
             out.append(piece)
             cut, since, width = len(out) - 1, 0, width + len(piece)

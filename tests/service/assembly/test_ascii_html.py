@@ -44,6 +44,13 @@ def test_a_placeholder_counts_at_its_longest_and_is_never_split():
     assert all(line.count("@@nl:") <= 1 for line in folded.split("\n"))
 
 
+def test_a_line_break_already_in_a_tag_starts_a_line():
+    source = ('<td\n  align="center" style="' + "x" * 500 + '">') * 3
+    lines = fold(source, {}).split("\n")
+    assert max(map(len, lines)) <= FOLD_AT and fold(source, {}).replace("\n", " ").split() == source.replace(
+        "\n", " ").split()
+
+
 def test_text_and_values_in_quotes_are_never_broken():
     source = "<p>" + "word " * 300 + "</p>" + '<img alt="' + "a b " * 200 + '" src="x.png">'
     folded = fold(source, {})
