@@ -40,3 +40,26 @@ def test_no_bench_shadows_an_importable_module():
     others = {m.name for m in pkgutil.iter_modules() if Path(getattr(m.module_finder, "path", "")) != ROOT / "bench"}
     names = own | others | set(sys.stdlib_module_names)
     assert [p.name for p in FILES if p.stem in names] == []
+
+
+def small_sizes() -> dict:
+    """bench/summary.py's SMALL, read without running anything."""
+    tree = ast.parse((ROOT / "bench" / "summary.py").read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", None) == "SMALL":
+            return ast.literal_eval(node.value)
+    raise AssertionError("bench/summary.py defines no SMALL")
+
+
+def test_make_bench_runs_every_bench_with_options_it_has():
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert re.search(r"^bench:.*\n\t\$\(BIN\)/python bench/summary\.py", makefile, re.M), "make bench runs bench/summary.py"
+    small = small_sizes()
+    assert sorted(small) == sorted(p.name for p in SCRIPTS if p.name != "summary.py")
+    unknown = {}
+    for name, (arguments, headlines) in small.items():
+        source = (ROOT / "bench" / name).read_text(encoding="utf-8")
+        options = [a for a in arguments if a.startswith("--")]
+        unknown.update({f"{name} {o}": "no such option" for o in options if f'"{o}"' not in source})
+        assert headlines, f"{name}: no headline figure"
+    assert unknown == {}
