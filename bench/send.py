@@ -77,6 +77,7 @@ def measure_render(url: str, sample: int, repeat: int = 3) -> dict:
     renderer = Renderer(LinkSigner(settings.link_keys), settings.base_url, settings.unsubscribe_mailto)
     fast = fast_path(edition, renderer, customers, date_header(), repeat)
     return dict(render_recipients_per_s=round(fast["messages_per_s"]), render_sample=fast["messages"],
+                render_recipients_per_cpu_s=round(fast["messages_per_cpu_s"]),
                 render_us_per_recipient=round(fast["fast_us"], 2), render_lookup_us=round(fast["lookup_us"], 2),
                 render_substitution_mime_us=round(fast["fast_us"] - fast["lookup_us"], 2),
                 render_message_kb=round(fast["message_bytes"] / max(fast["messages"], 1) / 1024, 2),
@@ -118,11 +119,13 @@ def measure(url: str, target: str, engine_name: str, workers: int, batch_size: i
     seconds = time.perf_counter() - started
     engine.dispose()
     sent = result.counts["sent"]
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return dict(target=target.split(":", 1)[0], engine=engine_name, sent=sent, failed=result.counts["failed"],
                 complete=result.complete, seconds=round(seconds, 2), recipients_per_s=round(sent / seconds),
-                workers=workers, peak_rss_parent_mb=round(own, 1), peak_rss_worker_mb=round(children, 1), **planned)
+                workers=workers, peak_rss_parent_mb=round(own.ru_maxrss / 1024, 1),
+                peak_rss_worker_mb=round(children.ru_maxrss / 1024, 1),
+                cpu_s_parent=round(own.ru_utime + own.ru_stime, 2),
+                cpu_s_workers=round(children.ru_utime + children.ru_stime, 2), **planned)
 
 
 # Orchestration ---------------------------------------------------------------------------------
@@ -174,8 +177,9 @@ def run_one(databases: Databases, engine_name: str, name: str, work: Path, optio
             env = dramatiq_env(url, options.redis, queue)
             workers = DramatiqWorkers(options.workers, env, queue, work)
             workers.wait_ready()
+            idle_cpu = workers.cpu_seconds()
             result = child(*args, env=env)
-            result.update(workers.peak_rss_mb())
+            result.update(workers.peak_rss_mb(), cpu_s_workers=round(workers.cpu_seconds() - idle_cpu, 2))
         else:
             result = child(*args)
     finally:
@@ -249,19 +253,26 @@ def main() -> None:
         figures["render_capacity_per_s"] = capacity
         print(f"render   {render:>9,} recipients/s on one core ({figures['render_us_per_recipient']} us a recipient: "
               f"lookup {figures['render_lookup_us']} us, substitution + MIME {figures['render_substitution_mime_us']} us; "
-              f"{figures['render_sample']:,} customers, {figures['render_message_kb']} KB a message); "
+              f"{figures['render_sample']:,} customers, {figures['render_message_kb']} KB a message; "
+              f"{figures['render_recipients_per_cpu_s']:,} a CPU second); "
               f"x {options.workers} workers = {capacity:,}/s", flush=True)
         for engine_name in engines:
             for name in options.targets.split(","):
                 result = run_one(databases, engine_name, name, work, options)
                 result["ratio_to_render"] = round(result["recipients_per_s"] / capacity, 3)
+                cpu = result["cpu_s_parent"] + result["cpu_s_workers"]
+                result["recipients_per_cpu_s"] = round(result["sent"] / cpu) if cpu else None
+                result["cpu_ratio_to_render"] = (round(result["recipients_per_cpu_s"] / figures["render_recipients_per_cpu_s"], 3)
+                                                 if cpu else None)
                 figures[name if engine_name == "local" else f"{name}_{engine_name}"] = result
                 met = "met" if result["ratio_to_render"] >= TARGET_RATIO else "MISSED"
                 print(f"{name:8} {engine_name:8} {result['sent']:>9,} sent in {result['seconds']:6.1f} s = "
                       f"{result['recipients_per_s']:>6,} recipients/s end to end (plan {result['plan_seconds']} s) = "
                       f"{result['ratio_to_render']:.2f} x {options.workers} x render (target >= {TARGET_RATIO}: {met}); "
                       f"peak RSS parent {result['peak_rss_parent_mb']} MB, largest worker "
-                      f"{result['peak_rss_worker_mb']} MB", flush=True)
+                      f"{result['peak_rss_worker_mb']} MB; CPU {cpu:.1f} s (parent {result['cpu_s_parent']}) = "
+                      f"{result['recipients_per_cpu_s']:,} a CPU second = {result['cpu_ratio_to_render']:.2f} x render's",
+                      flush=True)
     finally:
         databases.drop_all()
         shutil.rmtree(work if options.dir else base, ignore_errors=True)

@@ -161,6 +161,10 @@ class DramatiqWorkers:
             workers += [_vm_hwm(pid) for pid in _children(process.pid)]
         return dict(peak_rss_worker_mb=max(workers, default=0.0), peak_rss_dramatiq_main_mb=max(supervisors, default=0.0))
 
+    def cpu_seconds(self) -> float:
+        """CPU seconds (user + system) the worker processes have used so far."""
+        return sum(_cpu_seconds(pid) for process in self.processes for pid in _children(process.pid))
+
     def stop(self) -> None:
         for process in self.processes:
             if process.poll() is None:
@@ -178,6 +182,14 @@ def _children(pid: int) -> list[int]:
         return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
     except (FileNotFoundError, ProcessLookupError):
         return []
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 
 def _vm_hwm(pid: int) -> float:
