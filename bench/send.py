@@ -23,12 +23,16 @@ against the single-core render rate measured in the same run.
      default, or aiosmtpd), over one persistent connection per worker;
    - spool: into DIR/spool, one mbox file per batch, which a pick-up process (another process,
      as a relay's pick-up job would be) counts and removes as soon as each batch is published:
-     at 1,000,000 customers the messages would fill 55 GB, the spool holds a few batches.
+     at 1,000,000 customers the messages would fill 66 GB, the spool holds a few batches.
 4. Prints the render rate, then per engine and target: recipients sent, seconds end to end (plan,
    worker start, delivery, ledger), recipients/s, its ratio to workers x the render rate (target
-   >= 0.7), and the peak RSS of the parent and of the largest worker (getrusage: self and
-   children; /proc's VmHWM for dramatiq workers). The last line is every figure as JSON: the
-   local engine's under `<target>`, the dramatiq engine's under `<target>_dramatiq`.
+   >= 0.7), the peak RSS of the parent and of the largest worker (getrusage: self and
+   children; /proc's VmHWM for dramatiq workers), and the CPU seconds of the sender and its
+   workers: recipients a CPU second against the render's a CPU second is the ratio that holds
+   while other processes share the cores (the PostgreSQL server's and Redis's CPU are not in
+   it). The last line is every figure as JSON: the local engine's under `<target>`, the dramatiq
+   engine's under `<target>_dramatiq` (e.g. `spool.recipients_per_s`, `render_recipients_per_s`,
+   `spool.ratio_to_render`, `spool_dramatiq.cpu_ratio_to_render`).
 
 Not a test: nothing here asserts a target, the figures are for the reader.
 """
