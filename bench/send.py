@@ -52,8 +52,8 @@ import time
 from pathlib import Path
 
 from render_path import EDITION, TEMPLATE
-from send_services import (DramatiqWorkers, drop_queue, dramatiq_env, free_port, pickup_main, sink_main,
-                           wait_for_port)
+from send_services import (DramatiqWorkers, drop_queue, dramatiq_env, free_port, pickup_main, require_redis,
+                           sink_main, wait_for_port)
 from send_setup import POSTGRES_ADMIN, Databases, render_sample, setup
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -239,6 +239,8 @@ def main() -> None:
         print(json.dumps(measure(*options.measure, engines[0], options.workers, options.batch_size)))
         return
 
+    if "dramatiq" in engines:
+        require_redis(options.redis)  # before the setup's minutes, not after
     base = Path(options.dir or tempfile.mkdtemp(prefix="bench-send-"))
     work = base / f"bench-send-{os.getpid()}"
     work.mkdir(parents=True)

@@ -131,6 +131,7 @@ class DramatiqWorkers:
     deployed (one per core), on the run's own queue; started and ready before the clock runs."""
 
     def __init__(self, count: int, env: dict, queue: str, logs: Path):
+        require_redis(env["NEWSLETTER_BROKER_URL"])
         command = str(Path(sys.executable).with_name("dramatiq"))
         self.logs = [logs / f"dramatiq-{n}.log" for n in range(count)]
         self.processes = []
@@ -200,6 +201,18 @@ def _vm_hwm(pid: int) -> float:
     except (FileNotFoundError, ProcessLookupError):
         pass
     return 0.0
+
+
+def require_redis(broker_url: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(broker_url)
+    try:
+        client.ping()
+    except redis.exceptions.ConnectionError as exc:
+        raise SystemExit(f"no Redis at {broker_url} (--redis) for the dramatiq engine: {exc}") from None
+    finally:
+        client.close()
 
 
 def drop_queue(broker_url: str, queue: str) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, insert, select
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -43,6 +44,9 @@ class Databases:
         try:
             with server.connect() as conn:
                 conn.exec_driver_sql(sql)
+        except OperationalError as exc:
+            where = self.admin.render_as_string(hide_password=True)
+            raise SystemExit(f"PostgreSQL at {where} (--postgres-admin) refused {sql!r}: {exc.orig}") from None
         finally:
             server.dispose()
 
