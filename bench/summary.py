@@ -3,7 +3,7 @@
     .venv/bin/python bench/summary.py [--only send,render]
 
 `make bench` runs this. Each bench runs as its docstring says, from the repository root, with the
-small-size arguments of SMALL (a few minutes for all of them on 2 cores); the figures of a row
+small-size arguments of SMALL (1.5-4 minutes for all of them on 2 shared cores); the figures of a row
 are taken from the bench's last output line (its JSON). A bench that fails gets its row and the
 end of its output, and the exit code is 1. Small sizes show that every bench runs and roughly
 where it stands; the README's figures come from the benches' default (full) sizes.
@@ -27,7 +27,8 @@ SMALL: dict[str, tuple[list[str], list[tuple[str, str]]]] = {
                    ("fast/naive", "ratio_fast_to_naive"), ("KB a message", "message_kb_mean")]),
     "send.py": (["--customers", "10000", "--targets", "spool,maildir"],
                 [("render/s (1 core)", "render_recipients_per_s"), ("spool/s", "spool.recipients_per_s"),
-                 ("spool ratio", "spool.ratio_to_render"), ("maildir/s", "maildir.recipients_per_s"),
+                 ("spool ratio", "spool.ratio_to_render"), ("spool CPU ratio", "spool.cpu_ratio_to_render"),
+                 ("maildir/s", "maildir.recipients_per_s"),
                  ("worker RSS MB", "spool.peak_rss_worker_mb")]),
     "preference_pages.py": (["--duration", "5", "--customers", "500"],
                             [("GET/s", "get.requests_per_s"), ("GET p99 ms", "get.p99_ms"),
