@@ -1,4 +1,4 @@
-# Two entry points for a fresh machine: `make demo` and `make test`.
+# Two entry points for a fresh machine: `make demo` and `make test`; `make bench` runs every benchmark small.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # This week's weekly edition (Monday): the demo sends it, so re-running `make demo` sends nothing twice.
 EDITION ?= $(shell $(PYTHON) -c "import datetime as d; t = d.date.today(); print(t - d.timedelta(days=t.weekday()))")
 
-.PHONY: demo test install clean
+.PHONY: demo test bench install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n auto -q
+
+# Every bench in bench/ at a small size (bench/summary.py's SMALL), then one table of their figures.
+bench: $(STAMP)
+	$(BIN)/python bench/summary.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache var outbox

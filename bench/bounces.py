@@ -164,7 +164,8 @@ def main() -> None:
             print(f"  {kind:32} {n:>8,}")
         env = {**os.environ, "DATABASE_URL": url, "NEWSLETTER_BOUNCE_ADDRESS": BOUNCE_ADDRESS,
                "NEWSLETTER_LINK_KEYS": KEY.decode()}
-        command = [str(ROOT / ".venv" / "bin" / "newsletter"), "bounces", "process", "--from", f"maildir:{box}"]
+        newsletter = Path(sys.executable).with_name("newsletter")  # the CLI installed beside this interpreter
+        command = [str(newsletter), "bounces", "process", "--from", f"maildir:{box}"]
         started = time.perf_counter()
         run = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
         seconds = time.perf_counter() - started

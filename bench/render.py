@@ -20,16 +20,13 @@ Not a test: nothing here asserts a target, the figures are for the reader.
 from __future__ import annotations
 
 import argparse
-import base64
 import gc
 import json
-import os
 import platform
-import random
 import statistics
 import sys
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timezone
 from email.message import EmailMessage
 from email.headerregistry import Address
 from pathlib import Path
@@ -42,68 +39,12 @@ from service.assembly.render import Renderer, date_header, html_to_text
 from service.content.check import load_content
 from service.content.markup.compose import render_block, render_layout, render_preheader, render_subject, variant_context
 from service.content.markup.mjml import compile_mjml
-from service.content.model import Content
+
+from render_path import EDITION, TEMPLATE, fast_one, fast_path, pin_to_one_cpu, synthetic_customers, timed
 
 ROOT = Path(__file__).resolve().parent.parent
-TEMPLATE, EDITION = "weekly", date(2026, 11, 23)
 BASE_URL, MAILTO = "https://news.nordhaus.example", "unsubscribe@nordhaus.example"
 KEYS = [b"bench-link-key-0123456789abcdef"]
-FIRST_NAMES = ["Anna", "Jürgen", "Zoë", "Søren", "Łukasz", "Ana María", "François", "Mia", "O'Neil",
-               "Jörg-Uwe", "Ævar", "王小明", "Александра", "Nguyễn Thị Hà", "Gülşen", "Björn", None]
-BRANCHES = ["Hamburg", "Bremen", "Kiel", "München", "Köln", "Leipzig", "Dresden", "Rostock"]
-
-
-# -- synthetic customers ---------------------------------------------------------------------
-
-def synthetic_customers(content: Content, count: int, seed: int) -> list[Recipient]:
-    """`count` customers with random values for every declared attribute (some left unset)."""
-    rng = random.Random(seed)
-    attributes = content.audience.attributes
-    locales = content.audience.locales
-    groups = sorted(content.product_groups)
-    customers = []
-    for n in range(count):
-        values = {}
-        for name, attribute in attributes.items():
-            if rng.random() < 0.08:
-                continue  # unset, as in a real CRM export
-            values[name] = _random_value(rng, attribute)
-        public_id = base64.urlsafe_b64encode(rng.getrandbits(132).to_bytes(17, "big")).decode()[:22]
-        customers.append(Recipient(
-            public_id=public_id, email=f"customer{n}@example.com", first_name=rng.choice(FIRST_NAMES),
-            locale=rng.choice(locales), attributes=values,
-            excluded_groups=frozenset(rng.sample(groups, rng.choice((0, 0, 0, 1, 1, 2)))), customer_id=n))
-    return customers
-
-
-def _random_value(rng: random.Random, attribute):
-    kind = attribute.type
-    if kind == "choice":
-        return rng.choice(attribute.values)
-    if kind == "flag":
-        return rng.random() < 0.35
-    if kind == "number":
-        low = int(attribute.min) if attribute.min is not None else 0
-        high = int(attribute.max) if attribute.max is not None else low + 20
-        return rng.randint(low, high)
-    if kind == "date":
-        return (EDITION - timedelta(days=rng.randint(0, 500))).isoformat()
-    return rng.choice(BRANCHES)
-
-
-# -- the fast path (what the send does) --------------------------------------------------------
-
-def fast_one(edition: Edition, renderer: Renderer, recipient: Recipient, when: str) -> bytes | None:
-    assembly = edition.assembly_for(recipient)
-    if assembly is None or assembly.skip_reason:
-        return None
-    return renderer.message(edition, renderer.variant(edition, assembly), recipient, when)
-
-
-def lookup_one(edition: Edition, renderer: Renderer, recipient: Recipient):
-    """The fast path without the message: which compiled variant this recipient gets."""
-    assembly = edition.assembly_for(recipient)
-    return None if assembly is None or assembly.skip_reason else renderer.variant(edition, assembly)
 
 
 # -- the naive path (everything per recipient) -----------------------------------------------------
@@ -143,33 +84,6 @@ def naive_one(edition: Edition, signer: LinkSigner, recipient: Recipient, when: 
     message.set_content(text, cte="quoted-printable")
     message.add_alternative(html, subtype="html", cte="quoted-printable")
     return message.as_bytes()
-
-
-# -- measuring -------------------------------------------------------------------------------------
-
-def timed(function, *args) -> tuple[float, object]:
-    start = time.perf_counter()
-    result = function(*args)
-    return time.perf_counter() - start, result
-
-
-def best_of(repeat: int, function) -> list[float]:
-    """Wall times (s) of `repeat` runs of function()."""
-    times = []
-    for _ in range(repeat):
-        gc.collect()
-        elapsed, _ = timed(function)
-        times.append(elapsed)
-    return times
-
-
-def pin_to_one_cpu() -> int | None:
-    try:
-        cpu = min(os.sched_getaffinity(0))
-        os.sched_setaffinity(0, {cpu})
-        return cpu
-    except (AttributeError, OSError):
-        return None
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -236,14 +150,10 @@ def main(argv: list[str] | None = None) -> dict:
 
     # The fast path, warm: assembly lookup, then substitution + MIME.
     n = len(customers)
-    lookup_times = best_of(args.repeat, lambda: [lookup_one(edition, renderer, r) for r in customers])
-    sizes = []
-    full_times = best_of(args.repeat, lambda: sizes.append(
-        sum(len(m) for m in (fast_one(edition, renderer, r, when) for r in customers) if m)))
-    lookup_us = min(lookup_times) / n * 1e6
-    fast_us = min(full_times) / n * 1e6
-    fast_rate = n / min(full_times)
-    message_kb = sizes[-1] / max(sent, 1) / 1024
+    fast = fast_path(edition, renderer, customers, when, args.repeat)
+    full_times, lookup_us, fast_us = fast["full_times"], fast["lookup_us"], fast["fast_us"]
+    fast_rate = fast["recipients_per_s"]
+    message_kb = fast["message_bytes"] / max(fast["messages"], 1) / 1024
     print(f"fast path (send): {fast_us:.1f} us a recipient = {fast_rate:,.0f} recipients/s on one core "
           f"(best of {args.repeat}: {', '.join(f'{t:.2f} s' for t in full_times)})")
     print(f"  of which assembly lookup (segment + variant key + cache) {lookup_us:.1f} us, "
