@@ -102,7 +102,9 @@ def measure(url: str, target: str, engine_name: str, workers: int, batch_size: i
     settings = Settings(database_url=url, content_dir=ROOT / "content")
     content = load_content(settings.content_dir)
     engine = make_engine(url)
-    spec = SendSpec(settings, TEMPLATE, EDITION, target, batch_size=batch_size, workers=workers)
+    # As `newsletter send` does: the workers trust the version checked here.
+    spec = SendSpec(settings, TEMPLATE, EDITION, target, batch_size=batch_size, workers=workers,
+                    checked_content=content.version)
     planned = {}
 
     def plan(tick):
