@@ -45,7 +45,7 @@ def test_the_message_carries_the_edition_not_customers_nor_the_password(stub_eng
     spec = SendSpec(settings_for("sqlite://"), "weekly", EDITION, "smtp://news:s3cret@relay.example:2525?rate=5")
     payload = stub_engine.payload_for(spec)
     assert payload == {"template": "weekly", "day": "2026-11-23", "target": "smtp://news@relay.example:2525?rate=5",
-                       "batch_size": 500, "lease": 120.0, "max_attempts": 5}
+                       "batch_size": 500, "lease": 120.0, "max_attempts": 5, "checked_content": None}
     assert stub_engine.spec_from(payload, spec.settings).day == EDITION
 
 

@@ -60,7 +60,8 @@ def test_each_mail_carries_its_recipients_language_and_subject_as_title(edition,
     html = message.get_body(("html",)).get_content()
     assert re.search(rf'<html lang="{locale}"', html)
     title = re.search(r"<title>(.*?)</title>", html).group(1)
-    assert title.replace("&#x27;", "&#39;") == subject.replace("&#x27;", "&#39;")
+    # ASCII like all of the HTML part (it goes 7bit): the ë as a character reference.
+    assert title.replace("&#x27;", "&#39;") == subject.replace("&#x27;", "&#39;").replace("ë", "&#235;")
     assert message["Subject"] == subject.replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">") \
         .replace("&#39;", "'")
     icons = re.findall(r'<img alt="([^"]+)" src="([^"]+)"[^>]*width="24"', html)
