@@ -12,9 +12,10 @@ that makes the rows is service/sending/plan.py; who gets what is service/sending
 A recipient the relay deferred alone (``Result.recipient_only``: a 4xx to its RCPT TO or DATA)
 goes back to pending with its own back-off (``SendSpec.retry_delay``) while the batch goes on;
 after ``max_attempts`` tries it fails with the relay's last answer. A deferral of the relay itself
-(421, a lost connection, a 4xx to MAIL FROM, or RECIPIENT_DEFERRALS_IN_A_ROW recipients deferred
-one after the other: a relay that defers everyone) puts the rest of the batch back and the worker
-backs off (``run_until_done``).
+(421, a lost connection, a 4xx to MAIL FROM, or RECIPIENT_DEFERRALS_IN_A_ROW recipients at their
+first try deferred one after the other: a relay that defers everyone) puts the rest of the batch
+back and the worker backs off (``run_until_done``). Retries do not count there: the recipients
+whose back-off ends together are claimed together, and a mailbox that was full is full again.
 
 Nothing here holds more than one batch of customers or messages.
 """
@@ -58,7 +59,7 @@ SUPPRESSED = "suppressed"  # the address bounced, complained or was suppressed b
 VARIANT_FAILED = "variant does not render"  # a content reason, for the send's exit code
 RELAY_DOWN_EXIT = 3  # a worker's exit code when the relay stayed unreachable
 RECIPIENT_DEFERRED = "deferred for this recipient"  # pending again, with its back-off (not_before)
-RECIPIENT_DEFERRALS_IN_A_ROW = 10  # that many in a row, nothing sent between: the relay defers all
+RECIPIENT_DEFERRALS_IN_A_ROW = 10  # first tries in a row deferred, none sent between: the relay defers all
 
 
 def current_send_rows(conn, customer_ids: Iterable[int]) -> list:
@@ -104,7 +105,7 @@ class BatchSender:
         self.edition_id = f"{spec.template}/{spec.day.isoformat()}"  # as CompiledVariant.edition_id
         self.recorded_variants: set[str] = set()  # whose contents this worker wrote (once each)
         self.archived: dict[str, str] = {}  # variant label -> digest of the body this worker archived
-        self.deferred_in_a_row = 0  # recipients the relay deferred alone since it last took one
+        self.deferred_in_a_row = 0  # first tries the relay deferred alone since it last took one
 
     def run_until_done(self, planning_done: Callable[[], bool] = lambda: True,
                        should_stop: Callable[[], bool] = lambda: False) -> int:
@@ -222,7 +223,10 @@ class BatchSender:
         mid = message_id(variant.edition_id, recipient.public_id, self.template.list_id)
         answer = self.deliverer.deliver(Envelope(self.return_path.for_customer(recipient.public_id), recipient.email,
                                                  mid, data))
-        self.deferred_in_a_row = self.deferred_in_a_row + 1 if answer.recipient_only else 0
+        if not answer.recipient_only:
+            self.deferred_in_a_row = 0
+        elif claim.attempts == 1:  # not a retry: those come together, and are deferred again alike
+            self.deferred_in_a_row += 1
         if answer.state == SENT:
             return ledger.Outcome(claim.id, SENT, None, segment, label, mid, answer.answer, body_digest=digest)
         if answer.state == FAILED:

@@ -161,6 +161,34 @@ def test_a_relay_that_defers_recipient_after_recipient_is_backed_off_as_a_whole(
         assert {r.state for r in ledger.deliveries_of(conn, KEY)} == {"sent"}
 
 
+def test_retries_deferred_again_together_do_not_back_off_the_relay(engine, db_url, content, smtp_relay):
+    """The recipients whose back-off ends together are claimed together: deferred again one after
+    the other, they are each still one recipient's trouble (bench/smtp_faults.py --fault-times 100
+    once ended a run with "the relay stayed unreachable" that way)."""
+    relay, port = smtp_relay
+    count = RECIPIENT_DEFERRALS_IN_A_ROW + 3
+    ids = add_customers(engine, count)
+    spec = spec_for(db_url, port)
+    plan_run(engine, content, spec)
+    writes = for_writes(engine)
+    claims = ledger.claim_batch(writes, KEY, "w1", count, lease=60)
+    due = datetime.now(timezone.utc) - timedelta(seconds=1)  # deferred at a first try, and due again
+    ledger.record(writes, "w1", [ledger.Outcome(c.id, ledger.PENDING, RECIPIENT_DEFERRED, answer=GREYLISTED,
+                                                not_before=due) for c in claims])
+    for n in ids:
+        relay.greylist[address(n)] = 1
+    sender = BatchSender(spec, "w1", engine=engine, content=content, sleep=Sleeps())
+    try:
+        result = sender.send_batch()
+    finally:
+        sender.close()
+    assert result.claimed == count and not result.deferred
+    with engine.connect() as conn:
+        rows = ledger.deliveries_of(conn, KEY)
+    assert {(r.state, r.reason, r.attempts) for r in rows} == {("pending", RECIPIENT_DEFERRED, 2)}
+    assert all(r.not_before > datetime.now(timezone.utc) for r in rows)
+
+
 def test_the_ledger_holds_a_deferred_row_until_its_time(engine):
     ids = add_customers(engine, 3)
     with for_writes(engine).begin() as conn:
