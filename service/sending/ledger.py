@@ -225,7 +225,8 @@ def record(engine: Engine, worker: str, outcomes: Sequence[Outcome]) -> int:
 _RECORD_SQL = (
     "UPDATE delivery SET state = ?, reason = ?, segment = coalesce(?, segment), variant = coalesce(?, variant), "
     "message_id = coalesce(?, message_id), answer = coalesce(?, answer), body_digest = ?, attempts = attempts - ?, "
-    "not_before = ?, claimed_by = NULL, claimed_at = NULL, updated_at = ? WHERE id = ? AND claimed_by = ? AND state = 'claimed'"
+    "not_before = ?, claimed_by = NULL, claimed_at = NULL, updated_at = ? "
+    "WHERE id = ? AND claimed_by = ? AND state = 'claimed'"
 )
 # The same statement in each driver's positional style (sqlite3: qmark; psycopg: %s).
 _RECORD = {"qmark": _RECORD_SQL} | dict.fromkeys(("format", "pyformat"), _RECORD_SQL.replace("?", "%s"))

@@ -139,7 +139,7 @@ def test_a_421_still_backs_off_the_connection(engine, db_url, content, smtp_rela
 def test_a_relay_that_defers_recipient_after_recipient_is_backed_off_as_a_whole(engine, db_url, content,
                                                                                smtp_relay):
     relay, port = smtp_relay
-    ids = add_customers(engine, 30)
+    add_customers(engine, 30)
     relay.busy_for = RECIPIENT_DEFERRALS_IN_A_ROW + 2  # 452 to every RCPT for a while
     spec = spec_for(db_url, port)
     plan_run(engine, content, spec)
