@@ -7,6 +7,7 @@ conftest.py on purpose (conftest files collide between test folders here).
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
@@ -210,27 +211,66 @@ class Relay:
     messages: list = field(default_factory=list)  # (mail_from, rcpt_tos, data)
     refuse: dict = field(default_factory=dict)  # recipient -> "550 ..." answer at RCPT
     busy_for: int = 0  # answer 452 to this many RCPTs, then accept
+    mail_busy_for: int = 0  # answer 451 to this many MAIL FROMs (the relay, not a recipient), then accept
     drop_after: int | None = None  # close the connection at the RCPT after this many messages
+    greylist: dict = field(default_factory=dict)  # recipient -> how many more RCPTs get 451, then 250
+    data_defer: dict = field(default_factory=dict)  # recipient -> how many more DATAs get 451 at the end
+    closing: set = field(default_factory=set)  # recipients whose RCPT gets 421 (and a closed connection)
     rcpts: int = 0
+    rsets: int = 0
+    peers: list = field(default_factory=list)  # the client's (host, port) at each RCPT: its connection
+    rcpt_log: list = field(default_factory=list)  # (recipient, answer, monotonic time) per RCPT, in order
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        with self.lock:
+            if self.mail_busy_for > 0:
+                self.mail_busy_for -= 1
+                return "451 4.3.0 Mail server temporarily rejected message"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        answer = self._rcpt_answer(server, address)
+        with self.lock:
+            self.peers.append(session.peer)
+            self.rcpt_log.append((address, answer, time.monotonic()))
+        if answer.startswith("250"):
+            envelope.rcpt_tos.append(address)
+        return answer
+
+    def _rcpt_answer(self, server, address) -> str:
         with self.lock:
             self.rcpts += 1
             if self.drop_after is not None and len(self.messages) >= self.drop_after:
                 self.drop_after = None
                 server.transport.close()
                 return "421 closing"
+            if address in self.closing:  # answered, then hung up (a relay that closes says so first)
+                self.closing.discard(address)
+                asyncio.get_running_loop().call_later(0.2, server.transport.close)
+                return "421 4.7.0 closing, too many connections"
             if self.busy_for > 0:
                 self.busy_for -= 1
                 return "452 4.3.1 Insufficient system storage, try later"
-        if address in self.refuse:
-            return self.refuse[address]
-        envelope.rcpt_tos.append(address)
+            if self.greylist.get(address, 0) > 0:
+                self.greylist[address] -= 1
+                return "451 4.7.1 greylisted, try again later"
+        return self.refuse.get(address, "250 OK")
+
+    async def handle_RSET(self, server, session, envelope):
+        with self.lock:
+            self.rsets += 1
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         with self.lock:
+            deferred = [r for r in envelope.rcpt_tos if self.data_defer.get(r, 0) > 0]
+            for rcpt in deferred:
+                self.data_defer[rcpt] -= 1
+            if deferred:
+                return "451 4.3.0 queue full for this mailbox, try later"
             self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
         return "250 2.0.0 queued"
 

@@ -80,8 +80,8 @@ def compact(html: str) -> str:
                 last_style = None  # a style sheet between two blocks
             if text.lower() == "<tbody>" and out and out[-1][0] == "tag" and _name(out[-1][1]) == "table":
                 continue
-            if name == "/table" and out and out[-1][0] == "tag" and _name(out[-1][1]) == "/tbody":
-                out.pop()
+            while name == "/table" and out and out[-1][0] == "tag" and _name(out[-1][1]) == "/tbody":
+                out.pop()  # every one: compacting twice must change nothing more
             out.append((kind, _STYLE_ATTR.sub(lambda m: m.group(1) + _style(m.group(2)) + m.group(3), text)))
         elif kind == "cond":
             if out and out[-1][0] == "cond" and _opener(out[-1][1]) == _opener(text):

@@ -5,7 +5,10 @@ protocols a target module implements (a ``Target`` parsed from its URL, which op
 - ``sent``: the destination has it (the relay accepted it, the file is in ``new/``);
 - ``failed``: refused for good (5xx), recorded with the relay's answer;
 - ``deferred``: not delivered for now (4xx, connection lost) after the deliverer's own retries:
-  the row goes back to the ledger as pending and is tried again later.
+  the row goes back to the ledger as pending and is tried again later. With ``recipient_only``
+  the refusal was about this recipient alone (a 4xx to its RCPT TO or its DATA): the destination
+  takes the others, so the sender goes on with them and retries this one after a back-off of its
+  own; without it the destination itself is in trouble and the sender backs off.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ class Envelope:
 class Result:
     state: str  # SENT, FAILED or DEFERRED
     answer: str | None = None
+    recipient_only: bool = False  # DEFERRED for this recipient alone; the connection goes on
 
 
 class Deliverer(Protocol):

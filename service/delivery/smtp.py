@@ -1,9 +1,22 @@
 """Delivery to an SMTP relay over one persistent connection per worker (smtplib).
 
-Per message: MAIL FROM, RCPT TO, DATA, each answer checked. A 5xx answer fails that recipient
-for good, with the relay's words; a 4xx answer or a lost connection is retried on a fresh
-connection with exponential backoff, and after the last retry the message is ``deferred`` (the
-worker puts it back for later). The pace is held to ``rate`` messages per second.
+Per message: MAIL FROM, RCPT TO, DATA, each answer checked (one recipient per transaction).
+
+- A 5xx answer fails that recipient for good, with the relay's words.
+- A 4xx answer to its RCPT TO or its DATA (other than 421) is about this recipient alone
+  (greylisting, a full mailbox, a per-recipient limit): the message is ``deferred`` at once with
+  ``recipient_only``, the transaction is reset (RSET) and the connection goes on with the next
+  message; the sender retries the recipient after a back-off of its own (service/sending/batch.py).
+- A 421 (the relay closes the connection), a 4xx to MAIL FROM, or a lost connection is about
+  the relay: retried on a fresh connection with exponential backoff, and after the last retry
+  the message is ``deferred`` (the worker backs off and puts the rest of its batch back).
+
+A connection lost after the message's data went out but before the relay's answer to it is
+retried like any lost connection: the message goes again on a fresh connection. If the relay had
+queued the first copy, the recipient gets it twice (SMTP cannot be asked what it holds); the
+other way, a message never sent twice, would lose the ones the relay never got.
+
+The pace is held to ``rate`` messages per second.
 """
 
 from __future__ import annotations
@@ -17,6 +30,7 @@ from typing import Callable
 from urllib.parse import unquote, urlsplit
 
 from service.delivery.base import DEFERRED, FAILED, SENT, BadTarget, Envelope, Result, flag, url_options
+from service.delivery.smtp_reasons import RelayUnreachable, answer_text, reason
 
 SCHEMES = ("smtp", "smtps")
 OPTIONS = ("starttls", "verify", "rate", "timeout", "retries")
@@ -54,42 +68,6 @@ class SmtpTarget:
     def open(self, *, share: int = 1, pace: Callable[[], None] | None = None) -> "SmtpDelivery":
         rate = self.rate / share if self.rate and pace is None else None
         return SmtpDelivery(self, rate=rate, pace=pace, retries=self.retries)
-
-
-class RelayUnreachable(Exception):
-    """The relay at ``target`` cannot be used: ``reason`` says why, in words."""
-
-    def __init__(self, target: str, reason: str) -> None:
-        super().__init__(f"{target}: {reason}")
-        self.target, self.reason = target, reason
-
-
-def reason(exc: BaseException, target: "SmtpTarget | None" = None) -> str:
-    """Why a connection to the relay failed, as an operator can act on it."""
-    where = f"{target.host}:{target.port}" if target else "the relay"
-    if isinstance(exc, smtplib.SMTPNotSupportedError) and "STARTTLS" in str(exc).upper():
-        return "the relay does not offer STARTTLS (drop ?starttls=1, or use smtps:// if it speaks TLS at once)"
-    if isinstance(exc, smtplib.SMTPNotSupportedError):
-        return f"the relay does not support it: {exc}"
-    if isinstance(exc, smtplib.SMTPAuthenticationError):
-        return f"authentication refused: {exc.smtp_code} {_text(exc.smtp_error)}"
-    if isinstance(exc, smtplib.SMTPConnectError):
-        return f"the relay refused the session: {exc.smtp_code} {_text(exc.smtp_error)}"
-    if isinstance(exc, smtplib.SMTPServerDisconnected):
-        return "the relay closed the connection" + (f" ({exc})" if str(exc) else "")
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return f"TLS: the relay's certificate is not trusted ({exc.verify_message}; ?verify=0 skips the check)"
-    if isinstance(exc, ssl.SSLError):
-        return f"TLS failed: {exc.reason or exc}"
-    if isinstance(exc, ConnectionRefusedError):
-        return f"connection refused by {where} (nothing listens there)"
-    if isinstance(exc, socket.gaierror):
-        return f"the host name {target.host if target else ''} was not found (DNS: {exc.strerror})".replace("  ", " ")
-    if isinstance(exc, (socket.timeout, TimeoutError)):
-        return f"no answer from {where} within {target.timeout:g} s" if target else "no answer (timeout)"
-    if isinstance(exc, OSError) and exc.strerror:
-        return f"cannot connect to {where}: {exc.strerror}"
-    return f"{exc.__class__.__name__}: {exc}".strip()
 
 
 def parse(text: str) -> SmtpTarget:
@@ -135,8 +113,8 @@ _CONNECTION_ERRORS = (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, 
 
 
 class _Answer(Exception):
-    def __init__(self, code: int, text: bytes | str, step: str):
-        self.code = code
+    def __init__(self, code: int, text: bytes | str, step: str, *, recipient: bool = False):
+        self.code, self.recipient = code, recipient  # recipient: an answer about that recipient alone
         words = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
         self.answer = f"{code} {' '.join(words.split())} ({step})"
         super().__init__(self.answer)
@@ -173,10 +151,12 @@ class SmtpDelivery:
                     return Result(FAILED, last)
                 if exc.code == 421:  # the relay is closing this connection
                     self._drop()
+                elif exc.recipient:  # this recipient, not the relay: the connection goes on
+                    return Result(DEFERRED, last, recipient_only=True)
             except smtplib.SMTPAuthenticationError as exc:
                 # Wrong credentials fail every message alike: not this recipient's fault.
                 self._drop()
-                return Result(DEFERRED, f"{exc.smtp_code} {_text(exc.smtp_error)} (AUTH)")
+                return Result(DEFERRED, f"{exc.smtp_code} {answer_text(exc.smtp_error)} (AUTH)")
             except smtplib.SMTPNotSupportedError as exc:
                 self._drop()
                 return Result(DEFERRED, reason(exc, self.target))
@@ -193,15 +173,15 @@ class SmtpDelivery:
         code, text = conn.rcpt(envelope.recipient)
         if code not in (250, 251):
             self._reset(conn)
-            raise _Answer(code, text, "RCPT TO")
+            raise _Answer(code, text, "RCPT TO", recipient=True)
         try:
             code, text = conn.data(envelope.data)
         except smtplib.SMTPDataError as exc:  # DATA itself refused
             self._reset(conn)
-            raise _Answer(exc.smtp_code, exc.smtp_error, "DATA") from exc
-        if code != 250:
-            raise _Answer(code, text, "end of DATA")
-        return f"{code} {_text(text)}"
+            raise _Answer(exc.smtp_code, exc.smtp_error, "DATA", recipient=True) from exc
+        if code != 250:  # the transaction is over: nothing to reset
+            raise _Answer(code, text, "end of DATA", recipient=True)
+        return f"{code} {answer_text(text)}"
 
     def _pace(self) -> None:
         if self.shared_pace is not None:  # a limit all workers share (service/sending/dramatiq_engine.py)
@@ -290,8 +270,3 @@ def _close(conn: smtplib.SMTP) -> None:
         conn.close()
     except OSError:
         pass
-
-
-def _text(text: bytes | str) -> str:
-    words = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
-    return " ".join(words.split())

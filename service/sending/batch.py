@@ -9,6 +9,14 @@ destination has the message, with the archived body it was sent (``_archive``: e
 body stored once before its first handover, service/sending/archive.py). The plan
 that makes the rows is service/sending/plan.py; who gets what is service/sending/spec.py.
 
+A recipient the relay deferred alone (``Result.recipient_only``: a 4xx to its RCPT TO or DATA)
+goes back to pending with its own back-off (``SendSpec.retry_delay``) while the batch goes on;
+after ``max_attempts`` tries it fails with the relay's last answer. A deferral of the relay itself
+(421, a lost connection, a 4xx to MAIL FROM, or RECIPIENT_DEFERRALS_IN_A_ROW recipients at their
+first try deferred one after the other: a relay that defers everyone) puts the rest of the batch
+back and the worker backs off (``run_until_done``). Retries do not count there: the recipients
+whose back-off ends together are claimed together, and a mailbox that was full is full again.
+
 Nothing here holds more than one batch of customers or messages.
 """
 
@@ -19,6 +27,7 @@ import os
 import socket
 import time
 from collections import Counter
+from datetime import timedelta
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
@@ -49,6 +58,8 @@ CUSTOMER_GONE = "customer-deleted"
 SUPPRESSED = "suppressed"  # the address bounced, complained or was suppressed by an operator
 VARIANT_FAILED = "variant does not render"  # a content reason, for the send's exit code
 RELAY_DOWN_EXIT = 3  # a worker's exit code when the relay stayed unreachable
+RECIPIENT_DEFERRED = "deferred for this recipient"  # pending again, with its back-off (not_before)
+RECIPIENT_DEFERRALS_IN_A_ROW = 10  # first tries in a row deferred, none sent between: the relay defers all
 
 
 def current_send_rows(conn, customer_ids: Iterable[int]) -> list:
@@ -94,6 +105,7 @@ class BatchSender:
         self.edition_id = f"{spec.template}/{spec.day.isoformat()}"  # as CompiledVariant.edition_id
         self.recorded_variants: set[str] = set()  # whose contents this worker wrote (once each)
         self.archived: dict[str, str] = {}  # variant label -> digest of the body this worker archived
+        self.deferred_in_a_row = 0  # first tries the relay deferred alone since it last took one
 
     def run_until_done(self, planning_done: Callable[[], bool] = lambda: True,
                        should_stop: Callable[[], bool] = lambda: False) -> int:
@@ -212,6 +224,10 @@ class BatchSender:
         answer = self.deliverer.deliver(Envelope(
             self.return_path.for_customer(recipient.public_id), recipient.email, mid, data,
             from_lines=self.renderer.may_hold_from_line(self.edition, variant, recipient)))
+        if not answer.recipient_only:
+            self.deferred_in_a_row = 0
+        elif claim.attempts == 1:  # not a retry: those come together, and are deferred again alike
+            self.deferred_in_a_row += 1
         if answer.state == SENT:
             return ledger.Outcome(claim.id, SENT, None, segment, label, mid, answer.answer, body_digest=digest)
         if answer.state == FAILED:
@@ -220,6 +236,12 @@ class BatchSender:
         if claim.attempts >= self.spec.max_attempts:
             return ledger.Outcome(claim.id, FAILED, f"gave up after {claim.attempts} attempts",
                                   segment, label, mid, answer.answer)
+        if answer.recipient_only:  # the others go on; this one waits out its own back-off
+            if self.deferred_in_a_row >= RECIPIENT_DEFERRALS_IN_A_ROW:
+                result.deferred = True  # not one recipient's trouble: the rest goes back, the worker waits
+            retry_at = utcnow() + timedelta(seconds=self.spec.retry_delay(claim.attempts))
+            return ledger.Outcome(claim.id, ledger.PENDING, RECIPIENT_DEFERRED, segment, label, None,
+                                  answer.answer, not_before=retry_at)
         result.deferred = True
         return ledger.Outcome(claim.id, ledger.PENDING, "deferred", segment, label, None, answer.answer)
 

@@ -42,7 +42,7 @@ from service.sending import ledger
 from service.sending.batch import BatchSender, worker_name
 from service.sending.local_engine import EngineResult, Plan, Progress
 from service.sending.spec import SendSpec
-from service.sending.waiting import Waiting
+from service.sending.waiting import Waiting, retries_waiting, retry_wait, unrenewed_claims
 from service.settings import Settings
 
 STUB = "stub://"
@@ -69,13 +69,18 @@ def payload_for(spec: SendSpec) -> dict:
     """The message body: plain JSON, the edition and how to deliver it (no password)."""
     return dict(template=spec.template, day=spec.day.isoformat(), target=_without_password(spec.target),
                 batch_size=spec.batch_size, lease=spec.lease, max_attempts=spec.max_attempts,
+                retry_first_s=spec.retry_first_s, retry_max_s=spec.retry_max_s,
                 checked_content=spec.checked_content)
 
 
 def spec_from(payload: dict, settings: Settings) -> SendSpec:
-    return SendSpec(settings, payload["template"], date.fromisoformat(payload["day"]), payload["target"],
-                    batch_size=payload["batch_size"], lease=payload["lease"], max_attempts=payload["max_attempts"],
-                    checked_content=payload.get("checked_content"))
+    defaults = SendSpec(settings, payload["template"], date.fromisoformat(payload["day"]), payload["target"])
+    # A message of an older sender may lack the back-off settings: the defaults then.
+    return dataclasses.replace(defaults, batch_size=payload["batch_size"], lease=payload["lease"],
+                               max_attempts=payload["max_attempts"],
+                               retry_first_s=payload.get("retry_first_s", defaults.retry_first_s),
+                               retry_max_s=payload.get("retry_max_s", defaults.retry_max_s),
+                               checked_content=payload.get("checked_content"))
 
 
 _local = threading.local()
@@ -124,7 +129,9 @@ def run_dramatiq(engine: Engine, spec: SendSpec, plan: Plan, *, chains: int, pro
     """Plan here, start ``chains`` message chains, and watch the ledger until the run is complete;
     ``waiting`` hears what the run waits for (None: nothing, the work goes on).
 
-    Gives up (complete=False) when nothing moved for ``stall`` seconds: no worker is running."""
+    Gives up (complete=False) when nothing moved for ``stall`` seconds: no worker is running.
+    Time in which every unfinished row waits out its back-off (recipients the relay deferred)
+    is no stall: the chains look again every few seconds, and take them once it is over."""
     plan(lambda: None)
     payload = payload_for(spec)
     for _ in range(max(1, chains)):
@@ -135,6 +142,9 @@ def run_dramatiq(engine: Engine, spec: SendSpec, plan: Plan, *, chains: int, pro
     while True:
         with engine.connect() as conn:
             counts = ledger.count_by_state(conn, spec.edition)
+            retries = retries_waiting(conn, spec.edition) if counts[ledger.PENDING] else None
+        held_back = retries[0] if retries else 0  # pending, but not claimable before their time
+        resting = held_back and held_back == counts[ledger.PENDING] and not counts[ledger.CLAIMED]
         if progress:
             progress(counts)
         if counts[ledger.PENDING] + counts[ledger.CLAIMED] == 0:
@@ -143,15 +153,17 @@ def run_dramatiq(engine: Engine, spec: SendSpec, plan: Plan, *, chains: int, pro
             if complete or not _plan_complete(engine, spec):  # done, or done with what --limit planned
                 return EngineResult(complete, counts)
         now = clock()
-        if counts != last_counts:
+        if counts != last_counts or resting:
             last_counts, moved_at, topped_up, nudged_at = counts, now, False, now
-        elif now - nudged_at > nudge and _claimable(counts, now - moved_at, spec.lease):
+        elif now - nudged_at > nudge and _claimable(counts, held_back, now - moved_at, spec.lease):
             # Rows wait while nothing moves: the chains may sit with a dead worker (running, or
             # prefetched, until Redis hands them back a minute or more later). One more chain
             # lets a live worker take them; a surplus chain ends when it finds nothing left.
             send_batch.send(payload)
             nudged_at = now
-        if waiting:
+        if waiting and resting:
+            waiting(retry_wait(*retries))
+        elif waiting:
             with engine.connect() as conn:
                 waiting(waiting_for(conn, spec, counts, still_for=now - moved_at))
         if now - moved_at > stall / 2 and not topped_up:
@@ -171,7 +183,7 @@ def waiting_for(conn, spec: SendSpec, counts: dict[str, int], *, still_for: floa
     """What the run waits for: the claims of stopped workers when only they are left, or any
     worker at all when nothing moved for NO_WORKER_NOTICE seconds."""
     if counts[ledger.PENDING] == 0 and counts[ledger.CLAIMED]:
-        held, latest = ledger.unrenewed_claims(conn, spec.edition, spec.lease / 2)
+        held, latest = unrenewed_claims(conn, spec.edition, spec.lease / 2)
         if held:
             return Waiting(f"waiting for {held} rows claimed by a stopped worker; their lease ends",
                            latest + timedelta(seconds=spec.lease))
@@ -188,9 +200,10 @@ def nudge_after(lease: float, poll: float) -> float:
     return max(3 * poll, 1.0, min(lease / 4, 15.0))
 
 
-def _claimable(counts: dict[str, int], still_for: float, lease: float) -> bool:
-    """Rows a live worker could claim now: pending ones, or claims older than a lease."""
-    return counts[ledger.PENDING] > 0 or (counts[ledger.CLAIMED] > 0 and still_for > lease)
+def _claimable(counts: dict[str, int], held_back: int, still_for: float, lease: float) -> bool:
+    """Rows a live worker could claim now: pending ones past their back-off (``held_back`` are
+    not), or claims older than a lease."""
+    return counts[ledger.PENDING] > held_back or (counts[ledger.CLAIMED] > 0 and still_for > lease)
 
 
 def _plan_complete(engine: Engine, spec: SendSpec) -> bool:

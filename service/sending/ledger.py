@@ -4,7 +4,9 @@ for who was sent what. Queries named by intent, all SQLAlchemy Core (the bulk pa
 A row's life: ``pending`` (planned, due) -> ``claimed`` (a worker holds it, with a lease) ->
 ``sent`` | ``failed`` | ``skipped``. Rows planned as not due are inserted ``skipped`` at once.
 A claim whose lease ran out (its worker died) is claimable again; a worker that cannot reach
-the relay releases its rows back to ``pending``. A run is complete when every row is terminal.
+the relay releases its rows back to ``pending``, claimable at once; a row the relay deferred for
+its recipient alone goes back to ``pending`` with a ``not_before`` time (its back-off), and is
+not claimed before it. A run is complete when every row is terminal.
 
 Claiming never hands one row to two workers: PostgreSQL picks the rows with ``FOR UPDATE SKIP
 LOCKED``; SQLite runs the same ``UPDATE ... WHERE id IN (SELECT ... LIMIT n) RETURNING`` in a
@@ -14,7 +16,7 @@ LOCKED``; SQLite runs the same ``UPDATE ... WHERE id IN (SELECT ... LIMIT n) RET
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import Iterable, Mapping, Sequence
 
 from sqlalchemy import (Connection, Date, Engine, Integer, String, Table, and_, bindparam, func, literal, select, text,
@@ -56,6 +58,7 @@ class Outcome:
     answer: str | None = None
     tried: bool = True  # False: released without an attempt (does not use up an attempt)
     body_digest: str | None = None  # the archived body sent (service/sending/archive.py)
+    not_before: datetime | None = None  # pending: not claimed again before then (a back-off)
 
 
 # Runs ------------------------------------------------------------------------------------------
@@ -126,7 +129,7 @@ def add_planned(conn: Connection, edition: EditionKey, rows: Sequence[Mapping]) 
     """Insert rows (customer_id, state, reason, segment, variant); existing ones are left alone."""
     if not rows:
         return
-    now = _now_for(conn.dialect)
+    now = _stamp(conn.dialect)
     values = [dict(template=edition.template, edition_date=edition.day, now=now, **row) for row in rows]
     conn.execute(_ADD_PLANNED, values)
 
@@ -155,19 +158,19 @@ _ADD_PLANNED = text(
 ).bindparams(bindparam("edition_date", type_=Date()))
 
 
-def _now_for(dialect):
-    """The current time as UTCDateTime stores it (naive UTC text on SQLite)."""
-    now = utcnow()
+def _stamp(dialect, when: datetime | None = None):
+    """A time (default: now) as UTCDateTime stores it (naive UTC text on SQLite)."""
+    when = utcnow() if when is None else when.astimezone(timezone.utc)
     if dialect.name == "sqlite":
-        return now.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
-    return now
+        return when.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return when
 
 
 # Delivering ------------------------------------------------------------------------------------
 
 def claim_batch(engine: Engine, edition: EditionKey, worker: str, limit: int, lease: float) -> list[Claim]:
     """Claim up to ``limit`` rows for ``worker`` in one transaction: stale claims first (their
-    worker died), then pending rows, lowest id first.
+    worker died), then pending rows whose back-off is over, then fresh pending rows, lowest id first.
 
     ``engine`` should be ``preferences.database.for_writes(engine)`` so SQLite takes its write
     lock at BEGIN."""
@@ -176,9 +179,11 @@ def claim_batch(engine: Engine, edition: EditionKey, worker: str, limit: int, le
     stale = and_(c.state == CLAIMED, c.claimed_at < now - timedelta(seconds=lease))
     claimed: list[Claim] = []
     with engine.begin() as conn:
-        # Two statements, not one with OR: each walks its own part of ix_delivery_work in id
-        # order, where an OR made every claim scan the edition's rows from the start.
-        for condition in (stale, c.state == PENDING):
+        # One statement each, not one with OR: each walks its own part of ix_delivery_work (fresh
+        # rows in id order), where an OR made every claim scan the edition's rows from the start,
+        # and rows waiting for their retry would be read again by every claim.
+        retry = and_(c.state == PENDING, c.not_before <= now)
+        for condition in (stale, retry, and_(c.state == PENDING, c.not_before.is_(None))):
             if len(claimed) >= limit:
                 break
             chosen = (select(c.id).where(edition.where(), condition).order_by(c.id).limit(limit - len(claimed))
@@ -208,9 +213,10 @@ def record(engine: Engine, worker: str, outcomes: Sequence[Outcome]) -> int:
     if not outcomes:
         return 0
     # Straight to the driver, a tuple per row: compiled, the update took a fifth of a worker's time.
-    now = _now_for(engine.dialect)
+    now, dialect = _stamp(engine.dialect), engine.dialect
     params = [(o.state, _cut(o.reason), o.segment, o.variant, o.message_id, _cut(o.answer), o.body_digest,
-               0 if o.tried else 1, now, o.id, worker) for o in outcomes]
+               0 if o.tried else 1, o.not_before and _stamp(dialect, o.not_before), now, o.id, worker)
+              for o in outcomes]
     with engine.begin() as conn:
         result = conn.exec_driver_sql(_RECORD[conn.dialect.paramstyle], params)
     return result.rowcount if result.rowcount is not None and result.rowcount >= 0 else len(params)
@@ -219,7 +225,8 @@ def record(engine: Engine, worker: str, outcomes: Sequence[Outcome]) -> int:
 _RECORD_SQL = (
     "UPDATE delivery SET state = ?, reason = ?, segment = coalesce(?, segment), variant = coalesce(?, variant), "
     "message_id = coalesce(?, message_id), answer = coalesce(?, answer), body_digest = ?, attempts = attempts - ?, "
-    "claimed_by = NULL, claimed_at = NULL, updated_at = ? WHERE id = ? AND claimed_by = ? AND state = 'claimed'"
+    "not_before = ?, claimed_by = NULL, claimed_at = NULL, updated_at = ? "
+    "WHERE id = ? AND claimed_by = ? AND state = 'claimed'"
 )
 # The same statement in each driver's positional style (sqlite3: qmark; psycopg: %s).
 _RECORD = {"qmark": _RECORD_SQL} | dict.fromkeys(("format", "pyformat"), _RECORD_SQL.replace("?", "%s"))
@@ -233,16 +240,6 @@ def count_by_state(conn: Connection, edition: EditionKey) -> dict[str, int]:
     return {state: found.get(state, 0) for state in STATES}
 
 
-def last_deferral(conn: Connection, edition: EditionKey) -> tuple[str, datetime] | None:
-    """The relay's answer to the latest batch it deferred (rows back to pending, reason
-    "deferred"), and when: what a stalled send waits for. Asked only while nothing moves."""
-    c = delivery.c
-    found = conn.execute(select(c.answer, c.updated_at).where(edition.where(), c.state == PENDING,
-                                                               c.reason == "deferred")
-                         .order_by(c.updated_at.desc()).limit(1)).first()
-    return None if found is None else (found[0] or "no answer", found[1])
-
-
 def count_rows(conn: Connection, statement) -> int:
     """How many rows a select statement returns."""
     return conn.execute(select(func.count()).select_from(statement.subquery())).scalar_one()
@@ -254,23 +251,16 @@ def count_unfinished(conn: Connection, edition: EditionKey) -> int:
 
 
 def next_claimable_in(conn: Connection, edition: EditionKey, lease: float) -> float | None:
-    """Seconds until some row becomes claimable (0: now), or None when nothing is unfinished."""
+    """Seconds until some row becomes claimable (0: now), or None when nothing is unfinished:
+    a pending row is claimable at its ``not_before``, a claimed one when its lease runs out."""
     c = delivery.c
-    if conn.execute(select(c.id).where(edition.where(), c.state == PENDING).limit(1)).first():
+    pending = and_(edition.where(), c.state == PENDING)
+    if conn.execute(select(c.id).where(pending, c.not_before.is_(None)).limit(1)).first():
         return 0.0
+    retry = conn.execute(select(func.min(c.not_before)).where(pending)).scalar()
     oldest = conn.execute(select(func.min(c.claimed_at)).where(edition.where(), c.state == CLAIMED)).scalar()
-    if oldest is None:
-        return None
-    return max(0.0, (oldest + timedelta(seconds=lease) - utcnow()).total_seconds())
-
-
-def unrenewed_claims(conn: Connection, edition: EditionKey, older_than: float) -> tuple[int, datetime | None]:
-    """Claimed rows whose lease nobody renewed for ``older_than`` seconds (a live worker renews
-    every third of a lease: their worker stopped), and the latest of their claim times."""
-    c = delivery.c
-    found = conn.execute(select(func.count(), func.max(c.claimed_at)).where(
-        edition.where(), c.state == CLAIMED, c.claimed_at < utcnow() - timedelta(seconds=older_than))).one()
-    return found[0], found[1]
+    times = [t for t in (retry, oldest and oldest + timedelta(seconds=lease)) if t is not None]
+    return None if not times else max(0.0, (min(times) - utcnow()).total_seconds())
 
 
 def tally(conn: Connection, edition: EditionKey) -> list[tuple[str, str | None, str | None, str | None, int]]:

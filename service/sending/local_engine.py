@@ -25,7 +25,7 @@ from service.sending import ledger
 from service.sending.batch import RELAY_BACKOFF_MAX_S, RELAY_DOWN_EXIT, BatchSender, worker_name
 from service.sending.plan import PlanCounts
 from service.sending.spec import SendSpec
-from service.sending.waiting import Waiting, relay_wait
+from service.sending.waiting import Waiting, last_deferral, relay_wait, retries_waiting, retry_wait
 
 Progress = Callable[[dict], None]  # called with ledger counts by state
 
@@ -59,8 +59,9 @@ def run_local(engine: Engine, spec: SendSpec, plan: Plan, *,
     """Run ``workers`` worker processes while ``plan(tick)`` runs here; wait until they finish.
 
     ``plan`` gets a ``tick`` to call between its batches, which updates the progress. When
-    nothing was sent for ``stalled_after`` seconds and the relay deferred a batch, ``waiting``
-    hears what the send waits for (the relay's answer, the next try); None once it moves again."""
+    nothing was sent for ``stalled_after`` seconds, ``waiting`` hears what the send waits for
+    (``stalled_status``: the relay's answer and the next try, or the deferred recipients and
+    their next retry); None once it moves again."""
     context = multiprocessing.get_context("spawn")
     planning_done, stop = context.Event(), context.Event()
     max_restarts = workers * 5 if max_restarts is None else max_restarts
@@ -87,8 +88,7 @@ def run_local(engine: Engine, spec: SendSpec, plan: Plan, *,
                 elif last_poll - moved_at < stalled_after:
                     return
                 else:
-                    deferral = ledger.last_deferral(conn, spec.edition)
-                    status = relay_wait(*deferral, RELAY_BACKOFF_MAX_S) if deferral else None
+                    status = stalled_status(conn, spec)
             if waiting is not None and status != said:
                 said = status
                 waiting(status)
@@ -121,6 +121,16 @@ def run_local(engine: Engine, spec: SendSpec, plan: Plan, *,
                 process.kill()
         raise
     return _finish(engine, spec, progress, relay_down=relay_down, failures=failures)
+
+
+def stalled_status(conn, spec: SendSpec) -> Waiting | None:
+    """What a send that has not moved for a while waits for: the relay, which deferred a batch;
+    or the recipients the relay deferred one by one, waiting out their back-off; None: neither."""
+    deferral = last_deferral(conn, spec.edition)
+    if deferral:
+        return relay_wait(*deferral, RELAY_BACKOFF_MAX_S)
+    retries = retries_waiting(conn, spec.edition)
+    return retry_wait(*retries) if retries else None
 
 
 class WorkerError(RuntimeError):

@@ -26,10 +26,18 @@ class SendSpec:
     target: str
     batch_size: int = 500
     lease: float = 120.0  # seconds a claim is held before another worker may take it over
-    max_attempts: int = 5
+    max_attempts: int = 5  # tries of one recipient before it fails with the relay's last answer
     workers: int = 1  # workers sharing the relay's rate
     # The content version the process that starts the workers checked in full (see load_content).
     checked_content: str | None = None
+    # A recipient the relay deferred alone (a 4xx to its RCPT TO or DATA) waits this long before
+    # its next try, doubled each time (1, 2, 4, 8 min with the defaults), at most retry_max_s.
+    retry_first_s: float = 60.0
+    retry_max_s: float = 600.0
+
+    def retry_delay(self, attempts: int) -> float:
+        """Seconds a recipient deferred at its ``attempts``-th try waits before the next one."""
+        return min(self.retry_max_s, self.retry_first_s * 2 ** max(0, attempts - 1))
 
     @property
     def edition(self) -> ledger.EditionKey:

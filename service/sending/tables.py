@@ -51,9 +51,13 @@ delivery = Table(
     Column("answer", Text, nullable=True),  # the relay's last answer, as it said it
     # The archived body it was sent (service/sending/archive.py): sha256 hex, set with "sent".
     Column("body_digest", String(64), nullable=True),
+    # A pending row the relay deferred for its recipient alone is not claimed before this time
+    # (its back-off, service/sending/batch.py); NULL: claimable at once.
+    Column("not_before", UTCDateTime(), nullable=True),
     UniqueConstraint("template", "edition_date", "customer_id", name="uq_delivery_template_edition_customer"),
     CheckConstraint("state IN ('pending', 'claimed', 'sent', 'skipped', 'failed')", name="state"),
-    Index("ix_delivery_work", "template", "edition_date", "state"),
+    # The claim's: fresh rows (not_before NULL) in id order, waiting ones by their time.
+    Index("ix_delivery_work", "template", "edition_date", "state", "not_before"),
     Index("ix_delivery_customer", "customer_id", "template", "edition_date"),
     # A bounce or complaint names the message it is about: found by its Message-ID.
     Index("ix_delivery_message_id", "message_id"),

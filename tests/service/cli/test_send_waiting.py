@@ -40,3 +40,13 @@ def test_a_deferring_relay_shows_its_answer_and_the_next_try():
     assert console.export_text().strip() == (
         "weekly 2026-11-23 waiting for the relay, which answered: 451 4.7.1 greylisted, try again later "
         f"(RCPT TO); next try by {next_try}")
+
+
+def test_recipients_waiting_for_their_retry_are_counted_with_the_relays_words_and_the_next_retry():
+    from service.sending.waiting import retry_wait
+
+    at = datetime(2026, 12, 3, 12, 1, 0, tzinfo=timezone.utc)
+    spec = SendSpec(Settings(database_url="sqlite://"), "weekly", date(2026, 11, 23), "smtp://relay:25")
+    text = progress_description(spec, retry_wait(1200, at, "451 4.7.1 greylisted (RCPT TO)"))
+    assert text == ("weekly 2026-11-23 [yellow]waiting to retry 1,200 recipients the relay deferred (the relay "
+                    f"answered: 451 4.7.1 greylisted (RCPT TO)); next retry at {at.astimezone():%H:%M:%S}[/]")

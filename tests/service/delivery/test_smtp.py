@@ -45,9 +45,9 @@ def test_a_5xx_refusal_fails_that_recipient_alone(smtp_relay):
     assert relay.recipients() == ["kunde0@example.com", "kunde1@example.com", "kunde3@example.com"]
 
 
-def test_a_busy_relay_is_retried_with_backoff(smtp_relay):
+def test_a_relay_busy_at_mail_from_is_retried_with_backoff(smtp_relay):
     relay, port = smtp_relay
-    relay.busy_for = 3  # 452 three times
+    relay.mail_busy_for = 3  # 451 to MAIL FROM three times: the relay's trouble, not a recipient's
     waits = []
     smtp = SmtpDelivery(SmtpTarget("127.0.0.1", port, timeout=5), backoff=0.01, sleep=lambda s: waits.append(s))
     results = [smtp.deliver(message(n)) for n in range(3)]
@@ -59,12 +59,58 @@ def test_a_busy_relay_is_retried_with_backoff(smtp_relay):
 
 def test_a_relay_busy_for_too_long_defers_the_message(smtp_relay):
     relay, port = smtp_relay
-    relay.busy_for = 100
+    relay.mail_busy_for = 100
     smtp = relay_at(port, retries=2)
     result = smtp.deliver(message(1))
     smtp.close()
-    assert result.state == DEFERRED and result.answer.startswith("452 4.3.1")
+    assert result.state == DEFERRED and not result.recipient_only
+    assert result.answer == "451 4.3.0 Mail server temporarily rejected message (MAIL FROM)"
     assert relay.messages == []
+
+
+def test_a_4xx_to_one_rcpt_defers_that_recipient_alone_and_the_connection_goes_on(smtp_relay):
+    relay, port = smtp_relay
+    relay.greylist["kunde2@example.com"] = 1
+    waits = []
+    smtp = SmtpDelivery(SmtpTarget("127.0.0.1", port, timeout=5), backoff=0.01, sleep=lambda s: waits.append(s))
+    results = [smtp.deliver(message(n)) for n in range(5)]
+    smtp.close()
+    assert [r.state for r in results] == [SENT, SENT, DEFERRED, SENT, SENT]
+    assert results[2].recipient_only and results[2].answer == "451 4.7.1 greylisted, try again later (RCPT TO)"
+    assert waits == [] and smtp.connections == 1 and len(set(relay.peers)) == 1  # no pause, one connection
+    assert relay.rsets == 1  # the deferred transaction was reset, not left open
+    assert relay.recipients() == [f"kunde{n}@example.com" for n in (0, 1, 3, 4)]
+
+
+def test_a_4xx_at_the_end_of_data_defers_that_recipient_alone(smtp_relay):
+    relay, port = smtp_relay
+    relay.data_defer["kunde1@example.com"] = 1
+    smtp = relay_at(port)
+    results = [smtp.deliver(message(n)) for n in range(3)]
+    smtp.close()
+    assert [r.state for r in results] == [SENT, DEFERRED, SENT]
+    assert results[1].recipient_only
+    assert results[1].answer == "451 4.3.0 queue full for this mailbox, try later (end of DATA)"
+    assert smtp.connections == 1
+    assert relay.recipients() == ["kunde0@example.com", "kunde2@example.com"]
+
+
+def test_a_421_still_backs_off_the_connection(smtp_relay):
+    relay, port = smtp_relay
+    relay.closing.add("kunde1@example.com")  # 421 at its RCPT, and the relay hangs up
+    waits = []
+    smtp = SmtpDelivery(SmtpTarget("127.0.0.1", port, timeout=5), backoff=0.01, sleep=lambda s: waits.append(s))
+    results = [smtp.deliver(message(n)) for n in range(3)]
+    smtp.close()
+    assert [r.state for r in results] == [SENT, SENT, SENT]  # the 421 was retried, on a new connection
+    assert waits == [0.01] and smtp.connections == 2
+    assert relay.recipients() == [f"kunde{n}@example.com" for n in range(3)]
+    relay.closing.add("kunde1@example.com")
+    always = relay_at(port, retries=0)
+    result = always.deliver(message(1))
+    always.close()
+    assert result.state == DEFERRED and not result.recipient_only  # the relay's trouble: back off
+    assert result.answer.startswith("421 4.7.0 closing")
 
 
 def test_a_dropped_connection_is_reopened_and_nothing_is_lost_or_doubled(smtp_relay):

@@ -15,7 +15,7 @@ from service.sending import ledger
 from service.sending.plan import plan_run
 from service.sending.spec import SendSpec
 from send_fixtures import (CONTENT, EDITION, add_customers, db_url, engine, migrated_postgres_url,  # noqa: F401
-                           require_port, settings_for)
+                           require_port, settings_for, smtp_relay)
 
 KEY = ledger.EditionKey("weekly", EDITION)
 
@@ -45,7 +45,8 @@ def test_the_message_carries_the_edition_not_customers_nor_the_password(stub_eng
     spec = SendSpec(settings_for("sqlite://"), "weekly", EDITION, "smtp://news:s3cret@relay.example:2525?rate=5")
     payload = stub_engine.payload_for(spec)
     assert payload == {"template": "weekly", "day": "2026-11-23", "target": "smtp://news@relay.example:2525?rate=5",
-                       "batch_size": 500, "lease": 120.0, "max_attempts": 5, "checked_content": None}
+                       "batch_size": 500, "lease": 120.0, "max_attempts": 5, "retry_first_s": 60.0,
+                       "retry_max_s": 600.0, "checked_content": None}
     assert stub_engine.spec_from(payload, spec.settings).day == EDITION
 
 
@@ -94,6 +95,26 @@ def test_the_sender_tops_up_then_gives_up_when_no_worker_moves(stub_engine, engi
     # two chains; one more each time rows waited 15 s (a quarter lease, at most 15 s) without
     # movement, at 20 s and 40 s; two more when nothing moved for half the stall time (20 s)
     assert len(sent) == 6
+
+
+def test_chains_wait_for_a_deferred_recipient_without_giving_up_and_say_so(stub_engine, engine, db_url,
+                                                                           smtp_relay, monkeypatch):
+    relay, port = smtp_relay
+    ids = add_customers(engine, 4)
+    relay.greylist[f"kunde.{ids[2]}@example.com"] = 1  # 451 once: retried after its back-off
+    settings = settings_for(db_url)
+    monkeypatch.setattr(stub_engine, "SETTINGS", settings)
+    content = load_content(CONTENT)
+    spec = SendSpec(settings, "weekly", EDITION, f"smtp://127.0.0.1:{port}?timeout=5", retry_first_s=6.0)
+    said = []
+    # stall=3 s (time for a worker to start): nothing moves for longer while the recipient waits 6 s
+    result = stub_engine.run_dramatiq(engine, spec, lambda tick: plan_run(engine, content, spec), chains=1,
+                                      poll=0.05, stall=3.0, waiting=said.append)
+    assert result.complete and result.counts["sent"] == 4
+    with engine.connect() as conn:
+        assert {r.customer_id: r.attempts for r in ledger.deliveries_of(conn, KEY)}[ids[2]] == 2
+    waits = [s.reason for s in said if s is not None]
+    assert waits and all(w.startswith("waiting to retry 1 recipient the relay deferred") for w in waits)
 
 
 # Real Redis and PostgreSQL, workers killed at random: tests/e2e/test_send_crash_dramatiq.py

@@ -15,7 +15,7 @@ from send_fixtures import (CONTENT, EDITION, add_customers, db_url, engine, migr
 
 def test_a_deferring_relay_is_named_on_the_progress_line_until_the_send_moves_again(db_url, engine, smtp_relay):
     relay, port = smtp_relay
-    relay.busy_for = 1  # 452 to the first RCPT: one deferred batch, then it takes mail
+    relay.mail_busy_for = 1  # 451 to the first MAIL FROM: one deferred batch, then it takes mail
     add_customers(engine, 4)
     content = load_content(CONTENT)
     spec = SendSpec(settings_for(db_url), "weekly", EDITION, f"smtp://127.0.0.1:{port}?retries=0&timeout=5",
@@ -29,7 +29,7 @@ def test_a_deferring_relay_is_named_on_the_progress_line_until_the_send_moves_ag
     waits = [status for _, status in said if status is not None]
     assert waits, said
     first = waits[0]
-    assert first.reason == ("waiting for the relay, which answered: 452 4.3.1 Insufficient system storage, "
-                            "try later (RCPT TO); next try by")
+    assert first.reason == ("waiting for the relay, which answered: 451 4.3.0 Mail server temporarily "
+                            "rejected message (MAIL FROM); next try by")
     assert first.until is not None and first.until > datetime(2026, 1, 1, tzinfo=timezone.utc)
     assert said[-1][1] is None  # and it says nothing once mail moves again

@@ -177,7 +177,7 @@ def test_a_5xx_refusal_fails_alone_and_is_recorded_with_the_answer(engine, db_ur
     relay, port = smtp_relay
     ids = add_customers(engine, 8)
     relay.refuse[f"kunde.{ids[4]}@example.com"] = "550 5.1.1 mailbox unavailable"
-    relay.busy_for = 2  # and the relay is busy for a moment
+    relay.mail_busy_for = 2  # and the relay is busy for a moment
     spec = spec_for(db_url, f"smtp://127.0.0.1:{port}?timeout=5")
     run(engine, content, spec)
     found = rows(engine)
