@@ -2,16 +2,21 @@
 
 An edition (template + date) is prepared once: per (segment, locale) the ordered candidates of
 each slot. A customer then costs a segment match and a dictionary lookup; the variant itself is
-assembled once per distinct (segment, locale, relevant exclusions) and cached."""
+assembled once per distinct (segment, locale, relevant exclusions) and cached.
+
+An experiment's arms never compete for a slot: the original does, and when it is chosen the
+customer's arm (``service.content.experiments``) decides which of the arms' bodies goes in. The
+arms are part of the variant key, so a variant is still compiled once per arm combination."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Iterable, Mapping
 
 from service.assembly.recipient import Recipient
-from service.content.model import Block, Content, Slot, Template
+from service.content.experiments import arms_text, bucket
+from service.content.model import ORIGINAL, Block, Content, Experiment, Slot, Template
 from service.content.segments import Segment, segment_of
 
 
@@ -25,10 +30,12 @@ class VariantKey:
     locale: str
     exclusions: tuple[str, ...] = ()  # only the excluded groups that change the result
     drafts: bool = False
+    arms: tuple[tuple[str, str], ...] = ()  # (experiment, arm), sorted: the arms its blocks are
 
     def label(self) -> str:
         parts = [self.segment, self.locale] + ([f"-{','.join(self.exclusions)}"] if self.exclusions else [])
-        return "/".join(parts) + (" (drafts)" if self.drafts else "")
+        arms = f" [{arms_text(self.arms)}]" if self.arms else ""
+        return "/".join(parts) + arms + (" (drafts)" if self.drafts else "")
 
 
 @dataclass(frozen=True)
@@ -70,6 +77,7 @@ class Assembly:
             chosen = ", ".join(b.id for b in fill.chosen) or "(empty)"
             lines.append(f"  {fill.slot.name}: {chosen}" + ("  [fallback]" if fill.used_fallback else ""))
             lines.extend(f"    - {r.block}: {r.reason}" for r in fill.rejected)
+        lines.extend(f"  experiment {experiment}: arm {arm}" for experiment, arm in self.key.arms)
         if self.skip_reason:
             lines.append(f"  NOT SENT: {self.skip_reason}")
         return lines
@@ -78,8 +86,10 @@ class Assembly:
 class Edition:
     """One dated issue of a template, ready to assemble variants for any customer."""
 
-    def __init__(self, content: Content, template: Template, edition_date: date, drafts: bool = False):
+    def __init__(self, content: Content, template: Template, edition_date: date, drafts: bool = False,
+                 experiment_key: bytes | None = None):
         self.content, self.template, self.date, self.drafts = content, template, edition_date, drafts
+        self.experiment_key = experiment_key  # Settings.experiment_key: assigns customers their arms
         # A block named as a fallback (any translation of it) is kept for empty slots only.
         self._fallback_stories = {content.blocks[s.fallback].story for t in content.templates.values()
                                   for s in t.slots if s.fallback in content.blocks}
@@ -100,7 +110,7 @@ class Edition:
         segment = self.segment_for(recipient.attributes, recipient.locale)
         if segment is None:
             return None
-        return self.assemble(segment, recipient.locale, recipient.excluded_groups)
+        return self.assemble(segment, recipient.locale, recipient.excluded_groups, customer=recipient.public_id)
 
     def key_for(self, segment: Segment, locale: str, excluded: Iterable[str] = ()) -> VariantKey:
         """The variant key: exclusions that no candidate is about do not split variants."""
@@ -109,12 +119,64 @@ class Edition:
         exclusions = tuple(sorted(relevant.intersection(excluded)))
         return VariantKey(self.template.id, self.date, segment.id, locale, exclusions, self.drafts)
 
-    def assemble(self, segment: Segment, locale: str, excluded: Iterable[str] = ()) -> Assembly:
+    def assemble(self, segment: Segment, locale: str, excluded: Iterable[str] = (), *,
+                 customer: str | None = None, arms: Mapping[str, str] | None = None) -> Assembly:
+        """The variant for a segment, locale and exclusions; with the arms of ``customer`` (a
+        public id) in the experiments of its blocks, or the ``arms`` named (experiment -> arm;
+        the preview), else every experiment's original (arm a, as the key says nothing of arms)."""
         key = self.key_for(segment, locale, excluded)
         found = self._variants.get(key)
         if found is None:
             found = self._variants[key] = self._assemble(key, segment)
-        return found
+        if (customer is None and arms is None) or not self.content.experiments:
+            return found
+        chosen = self.arms_of(found, customer, arms or {})
+        if not chosen:
+            return found
+        armed = replace(key, arms=chosen)
+        with_arms = self._variants.get(armed)
+        if with_arms is None:
+            with_arms = self._variants[armed] = self._with_arms(found, armed)
+        return with_arms
+
+    # -- experiments ----------------------------------------------------------------------
+    def experiments_in(self, assembly: Assembly) -> list[Experiment]:
+        """The experiments whose original the assembly holds, in the order of the email."""
+        return [e for b in assembly.blocks if (e := self.content.experiments.get(b.story)) is not None]
+
+    def bucket_of(self, experiment: Experiment, customer: str) -> int:
+        """The customer's place in the experiment (which arm it gives: ``experiment.arm_at``)."""
+        if self.experiment_key is None:
+            raise ValueError("assigning a customer an arm needs the experiment key (Settings.experiment_key)")
+        return bucket(self.experiment_key, experiment.id, customer)
+
+    def arms_of(self, assembly: Assembly, customer: str | None, named: Mapping[str, str]) -> tuple:
+        """(experiment, arm) for each experiment in the assembly: the arm ``named`` for it, else
+        the customer's (arm a without a customer); a draft arm is arm a but in a drafts preview."""
+        found = []
+        for experiment in self.experiments_in(assembly):
+            name = named.get(experiment.id)
+            if name is None:
+                name = ORIGINAL if customer is None else experiment.arm_at(self.bucket_of(experiment, customer)).name
+            arm = experiment.arm(name)
+            if arm is None:
+                raise ValueError(f"experiment {experiment.id} has no arm {name!r} "
+                                 f"(arms: {', '.join(a.name for a in experiment.arms)})")
+            if name != ORIGINAL and not self.drafts and any(self.content.blocks[b].is_draft for b in arm.blocks.values()):
+                name = ORIGINAL
+            found.append((experiment.id, name))
+        return tuple(sorted(found))
+
+    def _with_arms(self, base: Assembly, key: VariantKey) -> Assembly:
+        arms = dict(key.arms)
+
+        def body_of(block: Block) -> Block:
+            experiment = self.content.experiments.get(block.story)
+            if experiment is None or arms.get(experiment.id, ORIGINAL) == ORIGINAL:
+                return block
+            return self.content.blocks[experiment.arm(arms[experiment.id]).blocks[block.locale]]
+        fills = tuple(replace(fill, chosen=tuple(body_of(b) for b in fill.chosen)) for fill in base.fills)
+        return Assembly(key, base.segment, fills, base.skip_reason)
 
     # -- once per (segment, locale) -----------------------------------------------------
     def _relevant_groups(self, segment: Segment, locale: str) -> frozenset[str]:
@@ -137,8 +199,8 @@ class Edition:
         eligible: list[Block] = []
         rejected: list[Rejection] = []
         for block in self.content.blocks.values():
-            if block.slot != slot.name:
-                continue
+            if block.slot != slot.name or block.arm_of is not None:
+                continue  # an arm goes in where its original is chosen (assemble)
             reason = self._why_not(block, slot, segment)
             if reason is None and block.locale not in (locale, default):
                 reason = f"written in {block.locale}"

@@ -12,6 +12,7 @@ from markupsafe import escape
 
 from service.content.audience import load_audience
 from service.content.blocks import Vocabulary, load_blocks
+from service.content.experiments import resolve_experiments
 from service.content.hosts import added_by_mjml, check_hosts, users_of
 from service.content.markup.compose import (RenderError, render_block, render_layout, render_preheader, render_subject,
                       variant_context)
@@ -63,6 +64,7 @@ def check_content(content_dir: Path, today: date | None = None, shown_root: str 
         locales=audience.locales,
     )
     blocks = load_blocks(root, vocabulary, problems, shown_root)
+    experiments = resolve_experiments(blocks, problems)  # arms take their slot and dates from it
     _check_ids(blocks, problems)
     if team_ids is not None:
         _check_slot_teams(blocks, templates, team_ids, problems)
@@ -78,7 +80,7 @@ def check_content(content_dir: Path, today: date | None = None, shown_root: str 
     content = Content(
         root=root, teams=MappingProxyType(teams), product_groups=MappingProxyType(groups),
         audience=audience, templates=MappingProxyType(templates),
-        blocks=MappingProxyType(blocks), version=content_version(root),
+        blocks=MappingProxyType(blocks), version=content_version(root), experiments=experiments,
     )
     return CheckResult(content, [], problems.warnings)
 
@@ -205,8 +207,8 @@ def _warn_unseen(blocks: dict[str, Block], templates: dict[str, Template], today
                  problems: Problems) -> None:
     """A block that is not yet expired but whose window holds no edition will never be sent."""
     for block in blocks.values():
-        if block.is_draft or block.expire is None or block.expire <= today:
-            continue
+        if block.is_draft or block.arm_of or block.expire is None or block.expire <= today:
+            continue  # an arm: said of its original
         start = max(today, block.publish or today)
         users = [t for t in templates.values() if t.slot(block.slot) is not None]
         if users and not any(t.schedule.next_edition(start) < block.expire for t in users):

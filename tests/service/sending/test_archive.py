@@ -81,7 +81,8 @@ def html_parts(outbox: Path) -> dict[str, bytes]:
 
 def view_client(engine, cfg: Settings) -> TestClient:
     renderer = renderer_of(cfg)
-    routes = web_version.routes(LiveContent(cfg.content_dir, interval=0), engine, renderer.signer, renderer)
+    routes = web_version.routes(LiveContent(cfg.content_dir, interval=0), engine, renderer.signer, renderer,
+                                 cfg.experiment_key)
     return TestClient(Starlette(routes=routes))
 
 
