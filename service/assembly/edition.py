@@ -142,7 +142,7 @@ class Edition:
     # -- experiments ----------------------------------------------------------------------
     def experiments_in(self, assembly: Assembly) -> list[Experiment]:
         """The experiments whose original the assembly holds, in the order of the email."""
-        return [e for b in assembly.blocks if (e := self.content.experiments.get(b.story)) is not None]
+        return [e for b in assembly.blocks if (e := self.content.experiments.get(b.arm_of or b.story)) is not None]
 
     def bucket_of(self, experiment: Experiment, customer: str) -> int:
         """The customer's place in the experiment (which arm it gives: ``experiment.arm_at``)."""

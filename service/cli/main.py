@@ -16,6 +16,7 @@ from service.assembly.coverage import edition_coverage
 from service.assembly.edition import Edition
 from service.assembly.recipient import Recipient
 from service.cli.sending import command as send_commands
+from service.cli import experiments
 from service.cli.console import (customer_row_or_exit, edition_day_or_exit, err, load_or_exit, load_settings,
                                  migrated_engine, out, parse_day, renderer_for, safe_url)
 from service.cli.archive import archive_app, sent_html
@@ -135,8 +136,10 @@ def preview(template: Annotated[str, typer.Argument(help="template name, e.g. we
             out_file: Annotated[Optional[Path], typer.Option(
                 "--out", help="write the HTML here (default: var/previews/)")] = None,
             force: Annotated[bool, typer.Option(help="allow a date that is not an edition date")] = False,
+            arm: Annotated[Optional[list[str]], typer.Option(
+                help="show this arm of an experiment: EXPERIMENT=ARM (repeatable; default: arm a)")] = None,
             content: ContentOption = None) -> None:
-    """Write the HTML of one variant and print its assembly trace."""
+    """Write the HTML of one variant and print its assembly trace (and which arm of each experiment)."""
     cfg = load_settings()
     loaded = load_or_exit(content_dir(content) if content else cfg.content_dir)
     chosen = _template(loaded, template)
@@ -148,7 +151,7 @@ def preview(template: Annotated[str, typer.Argument(help="template name, e.g. we
         err.print(f"[red]error:[/] unknown segment {segment!r} "
                   f"(segments: {', '.join(s.id for s in loaded.audience.segments)})")
         raise typer.Exit(2)
-    edition = Edition(loaded, chosen, day, drafts=drafts)
+    edition = Edition(loaded, chosen, day, drafts=drafts, experiment_key=cfg.experiment_key)
     if customer is not None:
         recipient = _customer(cfg, customer)
         sent = sent_html(cfg, template, day, recipient)  # an edition they were sent: what was sent
@@ -168,8 +171,17 @@ def preview(template: Annotated[str, typer.Argument(help="template name, e.g. we
             raise typer.Exit(2)
         recipient = Recipient(public_id="PreviewPreviewPreview0", email="preview@example.com",
                               first_name=name, locale=locale or loaded.audience.default_locale)
-        assembly = edition.assemble(found, recipient.locale, excluded)
-    for line in assembly.trace():
+        named = experiments.parse_arms(arm)
+        if experiments.unknown_experiments(edition, named):
+            err.print(f"[red]error:[/] --arm: no experiment {', '.join(experiments.unknown_experiments(edition, named))}"
+                      f" (experiments: {', '.join(loaded.experiments) or 'none'})")
+            raise typer.Exit(2)
+        try:
+            assembly = edition.assemble(found, recipient.locale, excluded, arms=named)
+        except ValueError as exc:
+            err.print(f"[red]error:[/] --arm: {exc}")
+            raise typer.Exit(2) from exc
+    for line in assembly.trace() + experiments.why_lines(edition, assembly, customer and recipient.public_id):
         out.print(line, markup=False)
     if assembly.skip_reason:
         raise typer.Exit(1)
