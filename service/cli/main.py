@@ -17,6 +17,7 @@ from service.assembly.edition import Edition
 from service.assembly.recipient import Recipient
 from service.cli.sending import command as send_commands
 from service.cli import experiments
+from service.content.model import ORIGINAL
 from service.cli.console import (customer_row_or_exit, edition_day_or_exit, err, load_or_exit, load_settings,
                                  migrated_engine, out, parse_day, renderer_for, safe_url)
 from service.cli.archive import archive_app, sent_html
@@ -70,8 +71,11 @@ def check(content: ContentOption = None,
     if result.errors:
         err.print(f"[red]content check failed:[/] {summary}")
         raise typer.Exit(1)
-    blocks = len(result.content.blocks) if result.content else 0
-    err.print(f"[green]content OK:[/] {blocks} blocks, {summary}")
+    found = result.content.experiments if result.content else {}
+    arm_files = sum(len(a.blocks) for e in found.values() for a in e.arms if a.name != ORIGINAL)
+    blocks = (len(result.content.blocks) if result.content else 0) - arm_files
+    tests = f", {len(found)} experiment(s) ({arm_files} arm files)" if found else ""
+    err.print(f"[green]content OK:[/] {blocks} blocks{tests}, {summary}")
 
 
 @app.command()
@@ -117,6 +121,9 @@ def plan(template: Annotated[str, typer.Argument(help="template name, e.g. weekl
     with_exclusions = sum(2 ** n for n in result.exclusion_groups.values())
     out.print(f"{len(result.rows)} variants by segment and locale; up to {with_exclusions} with "
               f"product-group exclusions; {result.variants_checked} rendered and size-checked.")
+    stories = {b.story for row in result.rows for b in row.assembly.blocks}
+    for experiment in (e for e in loaded.experiments.values() if e.id in stories):
+        out.print(f"experiment {experiment.id}: {experiment.split_text()} (each arm rendered and size-checked)")
     for problem in result.errors:
         err.print(f"[red]error:[/] {problem}", markup=True)
     if not result.ok:

@@ -91,7 +91,7 @@ def _experiment_of(block: Block, blocks: dict[str, Block], originals: dict, arm_
         return None
     team = story.split("/", 1)[0]
     if team != block.team:
-        problems.error(block.path, where, f"arm_of: {named!r} is team {team!r}'s block: an arm is written by "
+        problems.error(block.path, where, f"arm_of: {named!r} belongs to team {team!r}: an arm is written by "
                                           f"the original's team, in blocks/{team}/")
         return None
     if not all(b.tracking for b in originals[story].values()):
