@@ -53,7 +53,7 @@ def edition_coverage(content: Content, template_id: str, edition_date: date, ren
             for excluded in [()] + [(g,) for g in relevant]:
                 # Each arm of an experiment is a variant of its own (one arm at a time, not every combination).
                 first = edition.assemble(segment, locale, excluded)
-                arms = [{e.id: a.name} for e in edition.experiments_in(first) for a in e.arms if a.name != ORIGINAL]
+                arms = [{e.id: a.name} for e in edition.arms.experiments_in(first) for a in e.arms if a.name != ORIGINAL]
                 for assembly in [first] + [edition.assemble(segment, locale, excluded, arms=named) for named in arms]:
                     size = _check(plan, renderer, edition, assembly, size, excluded)
             plan.rows.append(CoverageRow(base, size))

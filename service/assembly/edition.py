@@ -15,8 +15,9 @@ from datetime import date
 from typing import Iterable, Mapping
 
 from service.assembly.recipient import Recipient
-from service.content.experiments import arms_text, bucket
-from service.content.model import ORIGINAL, Block, Content, Experiment, Slot, Template
+from service.assembly.arms import ArmChooser
+from service.content.experiments import arms_text
+from service.content.model import Block, Content, Slot, Template
 from service.content.segments import Segment, segment_of
 
 
@@ -89,13 +90,15 @@ class Edition:
     def __init__(self, content: Content, template: Template, edition_date: date, drafts: bool = False,
                  experiment_key: bytes | None = None):
         self.content, self.template, self.date, self.drafts = content, template, edition_date, drafts
-        self.experiment_key = experiment_key  # Settings.experiment_key: assigns customers their arms
+        # Which arm of each experiment a customer gets (Settings.experiment_key assigns them).
+        self.arms = ArmChooser(content, drafts, experiment_key)
         # A block named as a fallback (any translation of it) is kept for empty slots only.
         self._fallback_stories = {content.blocks[s.fallback].story for t in content.templates.values()
                                   for s in t.slots if s.fallback in content.blocks}
         self._candidates: dict[tuple[str, str], dict[str, tuple[list[Block], list[Rejection]]]] = {}
         self._relevant: dict[tuple[str, str], frozenset[str]] = {}
         self._variants: dict[VariantKey, Assembly] = {}
+        self._armed: dict[tuple, Assembly] = {}  # (variant key without arms, arms) -> the variant with them
 
     # -- per customer -------------------------------------------------------------------
     def segment_for(self, attributes: Mapping, locale: str) -> Segment | None:
@@ -130,53 +133,15 @@ class Edition:
             found = self._variants[key] = self._assemble(key, segment)
         if (customer is None and arms is None) or not self.content.experiments:
             return found
-        chosen = self.arms_of(found, customer, arms or {})
+        chooser = self.arms
+        chosen = chooser.of_customer(key, found, customer) if arms is None else chooser.arms_of(found, customer, arms)
         if not chosen:
             return found
-        armed = replace(key, arms=chosen)
-        with_arms = self._variants.get(armed)
+        with_arms = self._armed.get((key, chosen))
         if with_arms is None:
-            with_arms = self._variants[armed] = self._with_arms(found, armed)
+            with_arms = self._armed[(key, chosen)] = Assembly(replace(key, arms=chosen), found.segment,
+                                                              chooser.fills_with(found.fills, chosen), found.skip_reason)
         return with_arms
-
-    # -- experiments ----------------------------------------------------------------------
-    def experiments_in(self, assembly: Assembly) -> list[Experiment]:
-        """The experiments whose original the assembly holds, in the order of the email."""
-        return [e for b in assembly.blocks if (e := self.content.experiments.get(b.arm_of or b.story)) is not None]
-
-    def bucket_of(self, experiment: Experiment, customer: str) -> int:
-        """The customer's place in the experiment (which arm it gives: ``experiment.arm_at``)."""
-        if self.experiment_key is None:
-            raise ValueError("assigning a customer an arm needs the experiment key (Settings.experiment_key)")
-        return bucket(self.experiment_key, experiment.id, customer)
-
-    def arms_of(self, assembly: Assembly, customer: str | None, named: Mapping[str, str]) -> tuple:
-        """(experiment, arm) for each experiment in the assembly: the arm ``named`` for it, else
-        the customer's (arm a without a customer); a draft arm is arm a but in a drafts preview."""
-        found = []
-        for experiment in self.experiments_in(assembly):
-            name = named.get(experiment.id)
-            if name is None:
-                name = ORIGINAL if customer is None else experiment.arm_at(self.bucket_of(experiment, customer)).name
-            arm = experiment.arm(name)
-            if arm is None:
-                raise ValueError(f"experiment {experiment.id} has no arm {name!r} "
-                                 f"(arms: {', '.join(a.name for a in experiment.arms)})")
-            if name != ORIGINAL and not self.drafts and any(self.content.blocks[b].is_draft for b in arm.blocks.values()):
-                name = ORIGINAL
-            found.append((experiment.id, name))
-        return tuple(sorted(found))
-
-    def _with_arms(self, base: Assembly, key: VariantKey) -> Assembly:
-        arms = dict(key.arms)
-
-        def body_of(block: Block) -> Block:
-            experiment = self.content.experiments.get(block.story)
-            if experiment is None or arms.get(experiment.id, ORIGINAL) == ORIGINAL:
-                return block
-            return self.content.blocks[experiment.arm(arms[experiment.id]).blocks[block.locale]]
-        fills = tuple(replace(fill, chosen=tuple(body_of(b) for b in fill.chosen)) for fill in base.fills)
-        return Assembly(key, base.segment, fills, base.skip_reason)
 
     # -- once per (segment, locale) -----------------------------------------------------
     def _relevant_groups(self, segment: Segment, locale: str) -> frozenset[str]:

@@ -28,7 +28,7 @@ def why_lines(edition: Edition, assembly: Assembly, customer: str | None) -> lis
     """Per experiment of the variant: its arms and split, and for a customer which arm and why."""
     lines = []
     got = dict(assembly.key.arms)
-    for experiment in edition.experiments_in(assembly):
+    for experiment in edition.arms.experiments_in(assembly):
         arms = " | ".join(f"{a.name} {a.share / 100:g}% (buckets {a.start}-{a.start + a.share - 1})"
                           for a in experiment.arms)
         lines.append(f"experiment {experiment.id}: arms {arms}")
@@ -36,7 +36,7 @@ def why_lines(edition: Edition, assembly: Assembly, customer: str | None) -> lis
         if customer is None:
             lines.append(f"  shown: arm {arm} (--arm {experiment.id}=<arm> shows another)")
             continue
-        bucket = edition.bucket_of(experiment, customer)
+        bucket = edition.arms.bucket_of(experiment, customer)
         by_split = experiment.arm_at(bucket).name
         why = f"bucket {bucket} of {BUCKETS} (HMAC-SHA256 of the experiment key, {experiment.id} and the customer's " \
               f"public id) falls in arm {by_split}'s buckets"

@@ -31,10 +31,21 @@ ARM_NAME = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
 
 
 def bucket(key: bytes, experiment: str, public_id: str) -> int:
-    """The customer's place in the experiment, 0 <= bucket < BUCKETS (HMAC-SHA256, keyed: nobody
+    """The customer's place in the experiment, 0 <= bucket < BUCKETS: HMAC-SHA256 of
+    ``<experiment>\\x1f<public id>``, its first 8 bytes as a number modulo BUCKETS (keyed: nobody
     without the key can tell or choose which arm a customer gets)."""
-    digest = hmac.new(key, f"{experiment}\x1f{public_id}".encode(), hashlib.sha256).digest()
-    return int.from_bytes(digest[:8], "big") % BUCKETS
+    return bucket_with(hasher(key, experiment), public_id)
+
+
+def hasher(key: bytes, experiment: str):
+    """The HMAC of one experiment up to the customer's part (copied per customer, computed once)."""
+    return hmac.new(key, f"{experiment}\x1f".encode(), hashlib.sha256)
+
+
+def bucket_with(experiment_hasher, public_id: str) -> int:
+    mac = experiment_hasher.copy()
+    mac.update(public_id.encode())
+    return int.from_bytes(mac.digest()[:8], "big") % BUCKETS
 
 
 def arms_text(arms: tuple[tuple[str, str], ...]) -> str | None:

@@ -84,7 +84,7 @@ def _assembly(edition: Edition, row):
     segment = edition.segment_for(row.attributes or {}, row.locale)
     if segment is None:
         return None, NO_SEGMENT
-    customer = row.public_id if edition.experiment_key is not None else None  # with their arms
+    customer = row.public_id if edition.arms.key is not None else None  # with their arms
     assembly = edition.assemble(segment, row.locale, row.excluded_groups or (), customer=customer)
     return (None, assembly.skip_reason) if assembly.skip_reason else (assembly, None)
 

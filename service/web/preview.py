@@ -133,7 +133,7 @@ class PreviewPages:
             content=content, t=t, assembly=assembly, html=html, subject=renderer.subject(edition, variant, recipient),
             text=renderer.text(edition, variant, recipient).replace("\r\n", "\n"),
             size=len(html.encode("utf-8")), longest=variant.longest_html(), clip=GMAIL_CLIP_BYTES,
-            unsubscribe_at=variant.unsubscribe_offset(), nav=navigation(content, t, edition.experiments_in(assembly)),
+            unsubscribe_at=variant.unsubscribe_offset(), nav=navigation(content, t, edition.arms.experiments_in(assembly)),
             hidden_drafts=sorted({r.block for f in assembly.fills for r in f.rejected if r.reason == "draft"}),
             segment=assembly.segment,
         )

@@ -132,3 +132,33 @@ def test_a_variant_compiles_once_per_arm_combination_never_per_recipient():
     html = [message_from_bytes(m, policy=policy.default).get_body(("html",)).get_content() for m in messages]
     assert sum("Save up to €300 a year on heating" in h for h in html) > 50  # arm b, en
     assert sum("Bis zu 300 € im Jahr" in h for h in html) > 50  # arm b, de
+
+
+def test_the_experiment_key_is_its_own_setting_or_derived_from_the_link_key():
+    from service.settings import Settings, SettingsError
+
+    own = Settings.from_env({"NEWSLETTER_EXPERIMENT_KEY": "an-experiment-key-16+"})
+    assert own.experiment_key == b"an-experiment-key-16+"
+    assert own.experiment_key == Settings.from_env({"NEWSLETTER_EXPERIMENT_KEY": "an-experiment-key-16+",
+                                                    "NEWSLETTER_LINK_KEYS": "another-link-key-0123"}).experiment_key
+    derived = Settings.from_env({"NEWSLETTER_LINK_KEYS": "a-link-key-of-enough-length"})
+    assert derived.experiment_key not in derived.link_keys and len(derived.experiment_key) == 32
+    assert derived.experiment_key != Settings.from_env({"NEWSLETTER_LINK_KEYS": "other-link-key-long-enough"}).experiment_key
+    with pytest.raises(SettingsError, match="NEWSLETTER_EXPERIMENT_KEY must be at least 16 characters"):
+        Settings.from_env({"NEWSLETTER_EXPERIMENT_KEY": "short"})
+    assert "an-experiment-key" not in repr(own)
+
+
+def test_a_draft_arm_gives_its_customers_the_original_but_shows_in_a_drafts_preview(tmp_path):
+    root = tmp_path / "content"
+    shutil.copytree(CONTENT, root)
+    for locale in ("de", "en"):
+        path = root / "blocks" / "advice" / f"heating-costs-b.{locale}.mjml"
+        path.write_text(path.read_text(encoding="utf-8").replace("status: ready", "status: draft"), encoding="utf-8")
+    content = load_content(root)
+    everyone = content.audience.segment("everyone")
+    edition = Edition(content, content.templates["weekly"], DAY, experiment_key=KEY)
+    assigned = {dict(edition.assemble(everyone, "de", customer=public_id(n)).key.arms)[EXPERIMENT] for n in range(200)}
+    assert assigned == {"a"}
+    drafts = Edition(content, content.templates["weekly"], DAY, drafts=True, experiment_key=KEY)
+    assert "advice/heating-costs-b.de" in [b.id for b in drafts.assemble(everyone, "de", arms={EXPERIMENT: "b"}).blocks]
