@@ -1,7 +1,7 @@
 """Which arm of each experiment goes into a variant (service/content/experiments.py has the rules).
 
 An experiment's original competes for its slot like any block; once the variant is assembled, the
-customer's arm of each experiment in it is a keyed hash of their public id (``of_customer``, once
+customer's arm of each experiment in it is a keyed hash of their public id (``for_customer``, once
 per recipient of a send: what depends on the variant alone is worked out once per variant), or the
 arm a preview names (``arms_of``). ``fills_with`` puts the arms' bodies in their originals' places.
 An arm whose files are drafts is not given to customers (they get the original) but in a preview
@@ -24,7 +24,7 @@ class ArmChooser:
 
     def __init__(self, content: Content, drafts: bool, key: bytes | None):
         self.content, self.drafts, self.key = content, drafts, key
-        self._plans: dict = {}  # variant key -> [(experiment, its hasher, the arms customers may get)]
+        self._plans: dict = {}  # variant key -> ([(experiment, its hasher, its arms' ends)], {arms: assembly})
         self._hashers: dict = {}
 
     def experiments_in(self, assembly) -> list[Experiment]:
@@ -50,16 +50,25 @@ class ArmChooser:
             found.append((experiment.id, name if name in self._ready(experiment) else ORIGINAL))
         return tuple(sorted(found))
 
-    def of_customer(self, key, assembly, customer: str) -> tuple:
-        """``arms_of`` a customer of the variant ``key`` (without arms), the way a send asks it."""
-        plan = self._plans.get(key)
-        if plan is None:
-            plan = self._plans[key] = [(e, self._hasher(e.id), self._ready(e)) for e in self.experiments_in(assembly)]
-        found = []
-        for experiment, experiment_hasher, ready in plan:
-            name = experiment.arm_at(bucket_with(experiment_hasher, customer)).name
-            found.append((experiment.id, name if name in ready else ORIGINAL))
-        return tuple(sorted(found))
+    def for_customer(self, key, assembly, customer: str, build):
+        """The variant ``key`` (without arms) with the customer's arms: once per recipient of a
+        send, so what depends on the variant alone is worked out once per variant (its experiments
+        by id, their hashers and the buckets each arm ends at), and each arm combination's
+        assembly is made once, by ``build(arms)``."""
+        state = self._plans.get(key)
+        if state is None:
+            plan = [(e.id, self._hasher(e.id), self._ends(e))
+                    for e in sorted(self.experiments_in(assembly), key=lambda e: e.id)]
+            state = self._plans[key] = (plan, {})
+        plan, made = state
+        if not plan:
+            return assembly
+        chosen = tuple((experiment, _arm_at(ends, bucket_with(experiment_hasher, customer)))
+                       for experiment, experiment_hasher, ends in plan)
+        found = made.get(chosen)
+        if found is None:
+            found = made[chosen] = build(chosen)
+        return found
 
     def fills_with(self, fills: tuple, arms: tuple) -> tuple:
         """The slot fills of a variant with each experiment's original replaced by its arm."""
@@ -81,8 +90,20 @@ class ArmChooser:
             found = self._hashers[experiment] = hasher(self.key, experiment)
         return found
 
+    def _ends(self, experiment: Experiment) -> tuple:
+        """(first bucket after the arm, the arm customers there get), in bucket order."""
+        ready = self._ready(experiment)
+        return tuple((a.start + a.share, a.name if a.name in ready else ORIGINAL) for a in experiment.arms)
+
     def _ready(self, experiment: Experiment) -> frozenset[str]:
         """The arms customers may get: no draft arm, but in a preview with drafts."""
         blocks = self.content.blocks
         return frozenset(a.name for a in experiment.arms
                          if self.drafts or not any(blocks[b].is_draft for b in a.blocks.values()))
+
+
+def _arm_at(ends: tuple, bucket: int) -> str:
+    for end, name in ends:
+        if bucket < end:
+            return name
+    return ends[-1][1]

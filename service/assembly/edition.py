@@ -133,15 +133,19 @@ class Edition:
             found = self._variants[key] = self._assemble(key, segment)
         if (customer is None and arms is None) or not self.content.experiments:
             return found
-        chooser = self.arms
-        chosen = chooser.of_customer(key, found, customer) if arms is None else chooser.arms_of(found, customer, arms)
-        if not chosen:
-            return found
+        if arms is None:  # a customer of a send: their arms
+            return self.arms.for_customer(key, found, customer, lambda chosen: self._with_arms(found, key, chosen))
+        chosen = self.arms.arms_of(found, customer, arms)
         with_arms = self._armed.get((key, chosen))
         if with_arms is None:
-            with_arms = self._armed[(key, chosen)] = Assembly(replace(key, arms=chosen), found.segment,
-                                                              chooser.fills_with(found.fills, chosen), found.skip_reason)
+            with_arms = self._armed[(key, chosen)] = self._with_arms(found, key, chosen)
         return with_arms
+
+    def _with_arms(self, base: Assembly, key: VariantKey, chosen: tuple) -> Assembly:
+        if not chosen:
+            return base
+        return Assembly(replace(key, arms=chosen), base.segment, self.arms.fills_with(base.fills, chosen),
+                        base.skip_reason)
 
     # -- once per (segment, locale) -----------------------------------------------------
     def _relevant_groups(self, segment: Segment, locale: str) -> frozenset[str]:
