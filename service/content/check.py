@@ -19,7 +19,7 @@ from service.content.markup.compose import (RenderError, render_block, render_la
 from service.content.markup.document import dress
 from service.content.markup.mjml import MjmlError, compile_mjml, wrap_block
 from service.content.markup.sandbox import field_lines
-from service.content.model import Block, Content, Template
+from service.content.model import ORIGINAL, Block, Content, Experiment, Template
 from service.content.problems import ContentError, Problem, Problems
 from service.content.teams import load_product_groups, load_teams
 from service.content.templates import load_templates
@@ -69,6 +69,7 @@ def check_content(content_dir: Path, today: date | None = None, shown_root: str 
     if team_ids is not None:
         _check_slot_teams(blocks, templates, team_ids, problems)
         _check_fallbacks(templates, blocks, team_ids, problems)
+    _check_label_room(templates, blocks, experiments, audience, groups, problems)
     check_hosts(templates, blocks, problems)
     _compile_samples(templates, blocks, audience.locales, problems)
     if today is not None:
@@ -154,6 +155,29 @@ def _check_fallbacks(templates: dict[str, Template], blocks: dict[str, Block], t
             elif block.slot != slot.name or block.team not in slot.teams:
                 problems.error(template.path, slot.line_of("fallback"), f"slot {slot.name!r}: fallback "
                                f"{slot.fallback!r} is a block for slot {block.slot!r} by team {block.team!r}")
+
+
+LABEL_ROOM = 200  # a variant's label in the ledger (delivery.variant, variant_block.variant)
+
+
+def _check_label_room(templates, blocks, experiments, audience, groups, problems: Problems) -> None:
+    """A variant's label names its segment, locale, exclusions and arms: with every experiment of a
+    template at once it must still fit the ledger's column (PostgreSQL refuses a longer one)."""
+    longest = (max((len(s.id) for s in audience.segments), default=0) + max(map(len, audience.locales)) + 3
+               + len(",".join(sorted(groups))) + len(" (drafts) (untracked)"))
+    for template in templates.values():
+        slots = {slot.name for slot in template.slots}
+        mine = [e for e in experiments.values() if _original(e, blocks).slot in slots]
+        arms = len(" []") + len(";".join(f"{e.id}={max((a.name for a in e.arms), key=len)}" for e in mine))
+        if mine and longest + arms > LABEL_ROOM:
+            first = blocks[next(iter(mine[-1].arms[0].blocks.values()))]  # the last experiment's first arm
+            problems.error(first.path, first.line_of("arm_of"), f"with {len(mine)} experiments in template "
+                           f"{template.id!r} a variant's label can reach {longest + arms} characters, and the "
+                           f"ledger keeps {LABEL_ROOM}: run fewer experiments at once")
+
+
+def _original(experiment: Experiment, blocks: dict[str, Block]) -> Block:
+    return blocks[next(iter(experiment.arm(ORIGINAL).blocks.values()))]
 
 
 def _compile_samples(templates: dict[str, Template], blocks: dict[str, Block],

@@ -175,3 +175,20 @@ def test_an_arm_without_a_name(content_errors):
     assert content_errors({"blocks/news/jackets-b.mjml": text}) == [
         "content/blocks/news/jackets-b.mjml:3: an arm names itself: write arm: b (a letter or a short name; the "
         "original is arm a)"]
+
+
+def test_more_experiments_at_once_than_a_variant_label_can_name(content_errors, tmp_path):
+    """The ledger keeps a variant's label in 200 characters (PostgreSQL refuses more): the check
+    says so before a send would fail."""
+    long = "winter-jackets-for-the-whole-family-in-every-size-and-colour"
+    files = {}
+    for n in range(4):
+        files[f"blocks/news/{long}-{n}.mjml"] = textwrap.dedent(FILES["blocks/news/jackets.mjml"])
+        files[f"blocks/news/{long}-{n}-b.mjml"] = arm(of=f"news/{long}-{n}")
+    errors = content_errors(files)
+    assert errors == [f"content/blocks/news/{long}-3-b.mjml:3: with 4 experiments in template 'weekly' a variant's "
+                      f"label can reach 331 characters, and the ledger keeps 200: run fewer experiments at once"]
+    for n in (2, 3):  # two experiments fit
+        (tmp_path / "content" / f"blocks/news/{long}-{n}-b.mjml").unlink()
+        del files[f"blocks/news/{long}-{n}-b.mjml"]
+    assert content_errors(files) == []
