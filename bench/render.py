@@ -39,6 +39,7 @@ from service.assembly.render import Renderer, date_header, html_to_text
 from service.content.check import load_content
 from service.content.markup.compose import render_block, render_layout, render_preheader, render_subject, variant_context
 from service.content.markup.mjml import compile_mjml
+from service.settings import Settings
 
 from render_path import EDITION, TEMPLATE, fast_one, fast_path, pin_to_one_cpu, synthetic_customers, timed
 
@@ -107,7 +108,8 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"  content loaded and checked in {load_s * 1e3:.0f} ms; customers built in {build_s * 1e3:.0f} ms")
 
     # Assembly of every customer's variant (cold: segment match, candidates, variant cache).
-    edition = Edition(content, template, EDITION)
+    experiment_key = Settings(link_keys=tuple(KEYS)).experiment_key  # as the send assigns arms
+    edition = Edition(content, template, EDITION, experiment_key=experiment_key)
     assemblies, skipped, unmatched = {}, {}, 0
     start = time.perf_counter()
     for recipient in customers:
@@ -115,7 +117,8 @@ def main(argv: list[str] | None = None) -> dict:
         if segment is None:
             unmatched += 1
             continue
-        assembly = edition.assemble(segment, recipient.locale, recipient.excluded_groups)
+        assembly = edition.assemble(segment, recipient.locale, recipient.excluded_groups,
+                                    customer=recipient.public_id)
         if assembly.skip_reason:
             skipped[assembly.skip_reason] = skipped.get(assembly.skip_reason, 0) + 1
         else:
@@ -178,7 +181,8 @@ def main(argv: list[str] | None = None) -> dict:
           f"untracked = {tracked_us / untracked_us:.3f}x (target <= 1.10x)")
 
     # End to end from nothing, as a fresh send process sees it: compiles included.
-    cold_edition, cold_renderer = Edition(content, template, EDITION), Renderer(signer, BASE_URL, MAILTO)
+    cold_edition = Edition(content, template, EDITION, experiment_key=experiment_key)
+    cold_renderer = Renderer(signer, BASE_URL, MAILTO)
     gc.collect()
     cold_s, _ = timed(lambda: [fast_one(cold_edition, cold_renderer, r, when) for r in customers])
     print(f"  from a cold start (every compile included): {cold_s:.2f} s = {n / cold_s:,.0f} recipients/s")

@@ -77,7 +77,7 @@ def measure_render(url: str, sample: int, repeat: int = 3) -> dict:
     settings = Settings(database_url=url, content_dir=ROOT / "content")
     content = load_content(settings.content_dir)
     customers = render_sample(url, sample)
-    edition = Edition(content, content.templates[TEMPLATE], EDITION)
+    edition = Edition(content, content.templates[TEMPLATE], EDITION, experiment_key=settings.experiment_key)
     renderer = Renderer(LinkSigner(settings.link_keys), settings.base_url, settings.unsubscribe_mailto)
     fast = fast_path(edition, renderer, customers, date_header(), repeat)
     return dict(render_recipients_per_s=round(fast["messages_per_s"]), render_sample=fast["messages"],

@@ -95,6 +95,9 @@ class Settings:
     rate_limit_storage: str = "memory://"
     # Hosts of the shop pages whose embedded signup form is accepted (empty: any).
     signup_origins: frozenset[str] = frozenset()
+    # Assigns customers their arm of an experiment (service/content/experiments.py). Unset: derived
+    # from the first link key, so rotating the link keys would reassign running experiments.
+    experiment_secret: bytes | None = field(default=None, repr=False)
     is_dev_secret: bool = field(default=True, compare=False)
 
     def untrusted_links(self) -> list[str]:
@@ -120,6 +123,12 @@ class Settings:
         """Signs the staff pages' session cookies; derived like ``csrf_secret``."""
         return hmac.new(self.link_keys[0], b"newsletter.staff-session.v1", hashlib.sha256).digest()
 
+    @property
+    def experiment_key(self) -> bytes:
+        """Keys the hash that gives each customer their arm: the same key, the same arms."""
+        return self.experiment_secret or hmac.new(self.link_keys[0], b"newsletter.experiments.v1",
+                                                  hashlib.sha256).digest()
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
         """Build the settings from environment variables (see the README's settings table)."""
@@ -144,6 +153,9 @@ class Settings:
         webhook_secrets = _keys(env.get("NEWSLETTER_WEBHOOK_SECRET", ""))
         if any(len(secret) < 16 for secret in webhook_secrets):
             raise SettingsError("NEWSLETTER_WEBHOOK_SECRET: every secret must be at least 16 characters")
+        experiment_secret = env.get("NEWSLETTER_EXPERIMENT_KEY", "").strip().encode() or None
+        if experiment_secret is not None and len(experiment_secret) < 16:
+            raise SettingsError("NEWSLETTER_EXPERIMENT_KEY must be at least 16 characters")
         signup_rate = env.get("NEWSLETTER_SIGNUP_RATE", defaults.signup_rate).strip()
         try:
             parse_rate(signup_rate)
@@ -163,6 +175,7 @@ class Settings:
             soft_bounce_limit=soft_limit,
             soft_bounce_days=soft_days,
             webhook_secrets=webhook_secrets,
+            experiment_secret=experiment_secret,
             broker_url=env.get("NEWSLETTER_BROKER_URL", defaults.broker_url),
             relay=env.get("NEWSLETTER_RELAY", defaults.relay),
             send_queue=env.get("NEWSLETTER_SEND_QUEUE") or defaults.send_queue,

@@ -10,7 +10,7 @@ from service.assembly.edition import Assembly, Edition
 from service.assembly.render import GMAIL_CLIP_BYTES, Renderer
 from service.content.markup.compose import RenderError
 from service.content.markup.mjml import MjmlError
-from service.content.model import Content
+from service.content.model import ORIGINAL, Content
 
 
 @dataclass(frozen=True)
@@ -51,26 +51,38 @@ def edition_coverage(content: Content, template_id: str, edition_date: date, ren
             plan.exclusion_groups[(segment.id, locale)] = len(relevant)
             size = None
             for excluded in [()] + [(g,) for g in relevant]:
-                assembly = edition.assemble(segment, locale, excluded)
-                label = assembly.key.label()
-                if assembly.skip_reason:
-                    plan.errors.append(f"{label}: not sent: {assembly.skip_reason}")
-                    continue
-                try:
-                    variant = renderer.variant(edition, assembly)
-                except (RenderError, MjmlError) as exc:
-                    plan.errors.append(f"{label}: does not render: {exc}")
-                    continue
-                plan.variants_checked += 1
-                longest = variant.longest_html()
-                size = longest if not excluded else size
-                if longest > GMAIL_CLIP_BYTES:
-                    plan.errors.append(f"{label}: HTML can reach {longest // 1024} KB; Gmail clips "
-                                       f"at {GMAIL_CLIP_BYTES // 1024} KB")
-                offset = variant.unsubscribe_offset()
-                if offset is None:
-                    plan.errors.append(f"{label}: no unsubscribe link ({{{{ links.unsubscribe }}}})")
-                elif offset > GMAIL_CLIP_BYTES:
-                    plan.errors.append(f"{label}: the unsubscribe link is past Gmail's clipping point")
+                # Each arm of an experiment is a variant of its own (one arm at a time, not every combination).
+                first = edition.assemble(segment, locale, excluded)
+                arms = [{e.id: a.name} for e in edition.arms.experiments_in(first) for a in e.arms if a.name != ORIGINAL]
+                for assembly in [first] + [edition.assemble(segment, locale, excluded, arms=named) for named in arms]:
+                    size = _check(plan, renderer, edition, assembly, size, excluded)
             plan.rows.append(CoverageRow(base, size))
     return plan
+
+
+def _check(plan: Coverage, renderer: Renderer, edition: Edition, assembly: Assembly, size: int | None,
+           excluded: tuple) -> int | None:
+    """Check that one variant can be sent as it is; the size of the row's base variant (no
+    exclusion, the original of each experiment) once it is known."""
+    label = assembly.key.label()
+    if assembly.skip_reason:
+        plan.errors.append(f"{label}: not sent: {assembly.skip_reason}")
+        return size
+    try:
+        variant = renderer.variant(edition, assembly)
+    except (RenderError, MjmlError) as exc:
+        plan.errors.append(f"{label}: does not render: {exc}")
+        return size
+    plan.variants_checked += 1
+    longest = variant.longest_html()
+    if not excluded and size is None:
+        size = longest
+    if longest > GMAIL_CLIP_BYTES:
+        plan.errors.append(f"{label}: HTML can reach {longest // 1024} KB; Gmail clips "
+                           f"at {GMAIL_CLIP_BYTES // 1024} KB")
+    offset = variant.unsubscribe_offset()
+    if offset is None:
+        plan.errors.append(f"{label}: no unsubscribe link ({{{{ links.unsubscribe }}}})")
+    elif offset > GMAIL_CLIP_BYTES:
+        plan.errors.append(f"{label}: the unsubscribe link is past Gmail's clipping point")
+    return size

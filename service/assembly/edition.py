@@ -2,15 +2,21 @@
 
 An edition (template + date) is prepared once: per (segment, locale) the ordered candidates of
 each slot. A customer then costs a segment match and a dictionary lookup; the variant itself is
-assembled once per distinct (segment, locale, relevant exclusions) and cached."""
+assembled once per distinct (segment, locale, relevant exclusions) and cached.
+
+An experiment's arms never compete for a slot: the original does, and when it is chosen the
+customer's arm (``service.content.experiments``) decides which of the arms' bodies goes in. The
+arms are part of the variant key, so a variant is still compiled once per arm combination."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Iterable, Mapping
 
 from service.assembly.recipient import Recipient
+from service.assembly.arms import ArmChooser
+from service.content.experiments import arms_text
 from service.content.model import Block, Content, Slot, Template
 from service.content.segments import Segment, segment_of
 
@@ -25,10 +31,12 @@ class VariantKey:
     locale: str
     exclusions: tuple[str, ...] = ()  # only the excluded groups that change the result
     drafts: bool = False
+    arms: tuple[tuple[str, str], ...] = ()  # (experiment, arm), sorted: the arms its blocks are
 
     def label(self) -> str:
         parts = [self.segment, self.locale] + ([f"-{','.join(self.exclusions)}"] if self.exclusions else [])
-        return "/".join(parts) + (" (drafts)" if self.drafts else "")
+        arms = f" [{arms_text(self.arms)}]" if self.arms else ""
+        return "/".join(parts) + arms + (" (drafts)" if self.drafts else "")
 
 
 @dataclass(frozen=True)
@@ -70,6 +78,7 @@ class Assembly:
             chosen = ", ".join(b.id for b in fill.chosen) or "(empty)"
             lines.append(f"  {fill.slot.name}: {chosen}" + ("  [fallback]" if fill.used_fallback else ""))
             lines.extend(f"    - {r.block}: {r.reason}" for r in fill.rejected)
+        lines.extend(f"  experiment {experiment}: arm {arm}" for experiment, arm in self.key.arms)
         if self.skip_reason:
             lines.append(f"  NOT SENT: {self.skip_reason}")
         return lines
@@ -78,14 +87,18 @@ class Assembly:
 class Edition:
     """One dated issue of a template, ready to assemble variants for any customer."""
 
-    def __init__(self, content: Content, template: Template, edition_date: date, drafts: bool = False):
+    def __init__(self, content: Content, template: Template, edition_date: date, drafts: bool = False,
+                 experiment_key: bytes | None = None):
         self.content, self.template, self.date, self.drafts = content, template, edition_date, drafts
+        # Which arm of each experiment a customer gets (Settings.experiment_key assigns them).
+        self.arms = ArmChooser(content, drafts, experiment_key)
         # A block named as a fallback (any translation of it) is kept for empty slots only.
         self._fallback_stories = {content.blocks[s.fallback].story for t in content.templates.values()
                                   for s in t.slots if s.fallback in content.blocks}
         self._candidates: dict[tuple[str, str], dict[str, tuple[list[Block], list[Rejection]]]] = {}
         self._relevant: dict[tuple[str, str], frozenset[str]] = {}
         self._variants: dict[VariantKey, Assembly] = {}
+        self._armed: dict[tuple, Assembly] = {}  # (variant key without arms, arms) -> the variant with them
 
     # -- per customer -------------------------------------------------------------------
     def segment_for(self, attributes: Mapping, locale: str) -> Segment | None:
@@ -100,7 +113,7 @@ class Edition:
         segment = self.segment_for(recipient.attributes, recipient.locale)
         if segment is None:
             return None
-        return self.assemble(segment, recipient.locale, recipient.excluded_groups)
+        return self.assemble(segment, recipient.locale, recipient.excluded_groups, customer=recipient.public_id)
 
     def key_for(self, segment: Segment, locale: str, excluded: Iterable[str] = ()) -> VariantKey:
         """The variant key: exclusions that no candidate is about do not split variants."""
@@ -109,12 +122,30 @@ class Edition:
         exclusions = tuple(sorted(relevant.intersection(excluded)))
         return VariantKey(self.template.id, self.date, segment.id, locale, exclusions, self.drafts)
 
-    def assemble(self, segment: Segment, locale: str, excluded: Iterable[str] = ()) -> Assembly:
+    def assemble(self, segment: Segment, locale: str, excluded: Iterable[str] = (), *,
+                 customer: str | None = None, arms: Mapping[str, str] | None = None) -> Assembly:
+        """The variant for a segment, locale and exclusions; with the arms of ``customer`` (a
+        public id) in the experiments of its blocks, or the ``arms`` named (experiment -> arm;
+        the preview), else every experiment's original (arm a, as the key says nothing of arms)."""
         key = self.key_for(segment, locale, excluded)
         found = self._variants.get(key)
         if found is None:
             found = self._variants[key] = self._assemble(key, segment)
-        return found
+        if (customer is None and arms is None) or not self.content.experiments:
+            return found
+        if arms is None:  # a customer of a send: their arms
+            return self.arms.for_customer(key, found, customer, lambda chosen: self._with_arms(found, key, chosen))
+        chosen = self.arms.arms_of(found, customer, arms)
+        with_arms = self._armed.get((key, chosen))
+        if with_arms is None:
+            with_arms = self._armed[(key, chosen)] = self._with_arms(found, key, chosen)
+        return with_arms
+
+    def _with_arms(self, base: Assembly, key: VariantKey, chosen: tuple) -> Assembly:
+        if not chosen:
+            return base
+        return Assembly(replace(key, arms=chosen), base.segment, self.arms.fills_with(base.fills, chosen),
+                        base.skip_reason)
 
     # -- once per (segment, locale) -----------------------------------------------------
     def _relevant_groups(self, segment: Segment, locale: str) -> frozenset[str]:
@@ -137,8 +168,8 @@ class Edition:
         eligible: list[Block] = []
         rejected: list[Rejection] = []
         for block in self.content.blocks.values():
-            if block.slot != slot.name:
-                continue
+            if block.slot != slot.name or block.arm_of is not None:
+                continue  # an arm goes in where its original is chosen (assemble)
             reason = self._why_not(block, slot, segment)
             if reason is None and block.locale not in (locale, default):
                 reason = f"written in {block.locale}"

@@ -32,7 +32,7 @@ from preferences.errors import BadLink
 from preferences.links import LinkSigner, Purpose
 
 from service.content.markup.fields import PLACEHOLDER, placeholder
-from service.content.utm import UTM_KEYS, fill
+from service.content.markup.utm import UTM_KEYS, fill
 
 TOKEN_FIELD = "links.click"
 LAYOUT = "layout"  # the owner of the layout's own links (logo, footer, social icons)

@@ -16,6 +16,8 @@ from service.assembly.coverage import edition_coverage
 from service.assembly.edition import Edition
 from service.assembly.recipient import Recipient
 from service.cli.sending import command as send_commands
+from service.cli import experiments
+from service.content.model import ORIGINAL
 from service.cli.console import (customer_row_or_exit, edition_day_or_exit, err, load_or_exit, load_settings,
                                  migrated_engine, out, parse_day, renderer_for, safe_url)
 from service.cli.archive import archive_app, sent_html
@@ -69,8 +71,11 @@ def check(content: ContentOption = None,
     if result.errors:
         err.print(f"[red]content check failed:[/] {summary}")
         raise typer.Exit(1)
-    blocks = len(result.content.blocks) if result.content else 0
-    err.print(f"[green]content OK:[/] {blocks} blocks, {summary}")
+    found = result.content.experiments if result.content else {}
+    arm_files = sum(len(a.blocks) for e in found.values() for a in e.arms if a.name != ORIGINAL)
+    blocks = (len(result.content.blocks) if result.content else 0) - arm_files
+    tests = f", {len(found)} experiment(s) ({arm_files} arm files)" if found else ""
+    err.print(f"[green]content OK:[/] {blocks} blocks{tests}, {summary}")
 
 
 @app.command()
@@ -116,6 +121,9 @@ def plan(template: Annotated[str, typer.Argument(help="template name, e.g. weekl
     with_exclusions = sum(2 ** n for n in result.exclusion_groups.values())
     out.print(f"{len(result.rows)} variants by segment and locale; up to {with_exclusions} with "
               f"product-group exclusions; {result.variants_checked} rendered and size-checked.")
+    stories = {b.story for row in result.rows for b in row.assembly.blocks}
+    for experiment in (e for e in loaded.experiments.values() if e.id in stories):
+        out.print(f"experiment {experiment.id}: {experiment.split_text()} (each arm rendered and size-checked)")
     for problem in result.errors:
         err.print(f"[red]error:[/] {problem}", markup=True)
     if not result.ok:
@@ -135,8 +143,10 @@ def preview(template: Annotated[str, typer.Argument(help="template name, e.g. we
             out_file: Annotated[Optional[Path], typer.Option(
                 "--out", help="write the HTML here (default: var/previews/)")] = None,
             force: Annotated[bool, typer.Option(help="allow a date that is not an edition date")] = False,
+            arm: Annotated[Optional[list[str]], typer.Option(
+                help="show this arm of an experiment: EXPERIMENT=ARM (repeatable; default: arm a)")] = None,
             content: ContentOption = None) -> None:
-    """Write the HTML of one variant and print its assembly trace."""
+    """Write the HTML of one variant and print its assembly trace (and which arm of each experiment)."""
     cfg = load_settings()
     loaded = load_or_exit(content_dir(content) if content else cfg.content_dir)
     chosen = _template(loaded, template)
@@ -148,7 +158,7 @@ def preview(template: Annotated[str, typer.Argument(help="template name, e.g. we
         err.print(f"[red]error:[/] unknown segment {segment!r} "
                   f"(segments: {', '.join(s.id for s in loaded.audience.segments)})")
         raise typer.Exit(2)
-    edition = Edition(loaded, chosen, day, drafts=drafts)
+    edition = Edition(loaded, chosen, day, drafts=drafts, experiment_key=cfg.experiment_key)
     if customer is not None:
         recipient = _customer(cfg, customer)
         sent = sent_html(cfg, template, day, recipient)  # an edition they were sent: what was sent
@@ -168,8 +178,17 @@ def preview(template: Annotated[str, typer.Argument(help="template name, e.g. we
             raise typer.Exit(2)
         recipient = Recipient(public_id="PreviewPreviewPreview0", email="preview@example.com",
                               first_name=name, locale=locale or loaded.audience.default_locale)
-        assembly = edition.assemble(found, recipient.locale, excluded)
-    for line in assembly.trace():
+        named = experiments.parse_arms(arm)
+        if experiments.unknown_experiments(edition, named):
+            err.print(f"[red]error:[/] --arm: no experiment {', '.join(experiments.unknown_experiments(edition, named))}"
+                      f" (experiments: {', '.join(loaded.experiments) or 'none'})")
+            raise typer.Exit(2)
+        try:
+            assembly = edition.assemble(found, recipient.locale, excluded, arms=named)
+        except ValueError as exc:
+            err.print(f"[red]error:[/] --arm: {exc}")
+            raise typer.Exit(2) from exc
+    for line in assembly.trace() + experiments.why_lines(edition, assembly, customer and recipient.public_id):
         out.print(line, markup=False)
     if assembly.skip_reason:
         raise typer.Exit(1)

@@ -2,7 +2,8 @@
 (``model``), and checked, every problem as ``path:line: message`` in one pass (``check``).
 
 Owns: the content contract (teams, product groups, audience and segments, templates and their
-schedules, blocks), CODEOWNERS from teams.yaml, and reloading for long-running processes
+schedules, blocks, and experiments: arms of a block and which customer gets which,
+``experiments``), CODEOWNERS from teams.yaml, and reloading for long-running processes
 (``live``). ``markup`` is the language inside the files.
 
 May import: ``preferences`` (the attribute types customers are validated with). Nothing else of

@@ -14,7 +14,7 @@ from service.content.problems import Problems
 from service.content.reading.yaml_lines import empty_mapping
 
 BLOCK_KEYS = ("title", "slot", "story", "product_groups", "segments", "priority", "publish",
-              "expire", "locale", "status", "tracking")
+              "expire", "locale", "status", "tracking", "arm_of", "arm", "split")
 STATUSES = ("ready", "draft")
 
 
@@ -77,7 +77,8 @@ def _load_one(path: Path, shown: str, team: str, vocabulary: Vocabulary,
         problems.error(shown, 1, "block file names are lowercase letters, digits, '-' and '.'")
     before = len(problems.errors)
     title = reader.text("title", required=True) or block_id
-    slot = reader.text("slot", required=True)
+    arm_of = reader.text("arm_of")  # an arm inherits its slot (service/content/experiments.py)
+    slot = reader.text("slot", required=arm_of is None)
     if slot is not None and slot not in vocabulary.slots:
         reader.error("slot", f"unknown slot {slot!r} (slots: {', '.join(sorted(vocabulary.slots))})")
     groups = _known(reader, "product_groups", vocabulary.product_groups, "product group")
@@ -98,15 +99,18 @@ def _load_one(path: Path, shown: str, team: str, vocabulary: Vocabulary,
     story = reader.text("story") or (path.stem.rpartition(".")[0] if suffix in vocabulary.locales else path.stem)
     priority = reader.integer("priority", 0, minimum=-1000, maximum=1000)
     tracking = reader.flag("tracking", True)
+    arm = reader.text("arm")
+    split = reader.integer("split", 0, minimum=1, maximum=99) if reader.has("split") else None
     _check_body(parts.body, parts.body_line, shown, problems)
-    if len(problems.errors) > before or slot is None:
+    if len(problems.errors) > before or (slot is None and arm_of is None):
         return None
     return Block(
-        id=block_id, team=team, path=shown, title=title, slot=slot, story=f"{team}/{story}",
+        id=block_id, team=team, path=shown, title=title, slot=slot or "", story=f"{team}/{story}",
         locale=locale or vocabulary.locales[0], product_groups=frozenset(groups or ()),
         segments=None if segments is None else frozenset(segments), priority=priority,
         publish=publish, expire=expire, status=status or "ready", body=parts.body,
-        body_line=parts.body_line, mtime=path.stat().st_mtime, tracking=tracking, lines=reader.lines(),
+        body_line=parts.body_line, mtime=path.stat().st_mtime, tracking=tracking, arm_of=arm_of, arm=arm,
+        split=split, lines=reader.lines(),
     )
 
 

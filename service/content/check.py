@@ -12,13 +12,14 @@ from markupsafe import escape
 
 from service.content.audience import load_audience
 from service.content.blocks import Vocabulary, load_blocks
+from service.content.experiments import resolve_experiments
 from service.content.hosts import added_by_mjml, check_hosts, users_of
 from service.content.markup.compose import (RenderError, render_block, render_layout, render_preheader, render_subject,
                       variant_context)
 from service.content.markup.document import dress
 from service.content.markup.mjml import MjmlError, compile_mjml, wrap_block
 from service.content.markup.sandbox import field_lines
-from service.content.model import Block, Content, Template
+from service.content.model import ORIGINAL, Block, Content, Experiment, Template
 from service.content.problems import ContentError, Problem, Problems
 from service.content.teams import load_product_groups, load_teams
 from service.content.templates import load_templates
@@ -73,10 +74,12 @@ def check_content(content_dir: Path, today: date | None = None, shown_root: str 
         locales=audience.locales,
     )
     blocks = load_blocks(root, vocabulary, problems, shown_root)
+    experiments = resolve_experiments(blocks, problems)  # arms take their slot and dates from it
     _check_ids(blocks, problems)
     if team_ids is not None:
         _check_slot_teams(blocks, templates, team_ids, problems)
         _check_fallbacks(templates, blocks, team_ids, problems)
+    _check_label_room(templates, blocks, experiments, audience, groups, problems)
     check_hosts(templates, blocks, problems)
     if compile_samples:
         _compile_samples(templates, blocks, audience.locales, problems)
@@ -89,7 +92,7 @@ def check_content(content_dir: Path, today: date | None = None, shown_root: str 
     content = Content(
         root=root, teams=MappingProxyType(teams), product_groups=MappingProxyType(groups),
         audience=audience, templates=MappingProxyType(templates),
-        blocks=MappingProxyType(blocks), version=content_version(root),
+        blocks=MappingProxyType(blocks), version=content_version(root), experiments=experiments,
     )
     return CheckResult(content, [], problems.warnings)
 
@@ -165,6 +168,29 @@ def _check_fallbacks(templates: dict[str, Template], blocks: dict[str, Block], t
                                f"{slot.fallback!r} is a block for slot {block.slot!r} by team {block.team!r}")
 
 
+LABEL_ROOM = 200  # a variant's label in the ledger (delivery.variant, variant_block.variant)
+
+
+def _check_label_room(templates, blocks, experiments, audience, groups, problems: Problems) -> None:
+    """A variant's label names its segment, locale, exclusions and arms: with every experiment of a
+    template at once it must still fit the ledger's column (PostgreSQL refuses a longer one)."""
+    longest = (max((len(s.id) for s in audience.segments), default=0) + max(map(len, audience.locales)) + 3
+               + len(",".join(sorted(groups))) + len(" (drafts) (untracked)"))
+    for template in templates.values():
+        slots = {slot.name for slot in template.slots}
+        mine = [e for e in experiments.values() if _original(e, blocks).slot in slots]
+        arms = len(" []") + len(";".join(f"{e.id}={max((a.name for a in e.arms), key=len)}" for e in mine))
+        if mine and longest + arms > LABEL_ROOM:
+            first = blocks[next(iter(mine[-1].arms[0].blocks.values()))]  # the last experiment's first arm
+            problems.error(first.path, first.line_of("arm_of"), f"with {len(mine)} experiments in template "
+                           f"{template.id!r} a variant's label can reach {longest + arms} characters, and the "
+                           f"ledger keeps {LABEL_ROOM}: run fewer experiments at once")
+
+
+def _original(experiment: Experiment, blocks: dict[str, Block]) -> Block:
+    return blocks[next(iter(experiment.arm(ORIGINAL).blocks.values()))]
+
+
 def _compile_samples(templates: dict[str, Template], blocks: dict[str, Block],
                      locales: tuple[str, ...], problems: Problems) -> None:
     """Render and compile every block and layout once, as the send will, to catch what only
@@ -216,8 +242,8 @@ def _warn_unseen(blocks: dict[str, Block], templates: dict[str, Template], today
                  problems: Problems) -> None:
     """A block that is not yet expired but whose window holds no edition will never be sent."""
     for block in blocks.values():
-        if block.is_draft or block.expire is None or block.expire <= today:
-            continue
+        if block.is_draft or block.arm_of or block.expire is None or block.expire <= today:
+            continue  # an arm: said of its original
         start = max(today, block.publish or today)
         users = [t for t in templates.values() if t.slot(block.slot) is not None]
         if users and not any(t.schedule.next_edition(start) < block.expire for t in users):

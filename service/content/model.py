@@ -141,6 +141,11 @@ class Block:
     body_line: int = 1  # line of the body's first line in the file
     mtime: float = 0.0
     tracking: bool = True  # False: its links are sent as written (no /r/ link)
+    # An arm of an experiment (service/content/experiments.py): once checked, the experiment's id
+    # (the original's story); as written, what ``arm_of:`` says. None: not an arm.
+    arm_of: str | None = None
+    arm: str | None = None  # its arm's name ("b"); the original is arm "a"
+    split: int | None = None  # percent of the experiment's customers, when declared
     lines: Mapping[str, int] = key_lines()  # front matter keys
 
     def line_of(self, key: str) -> int:
@@ -156,6 +161,40 @@ class Block:
         return (self.publish is None or self.publish <= day) and (self.expire is None or day < self.expire)
 
 
+ORIGINAL = "a"  # the arm name of an experiment's original block
+BUCKETS = 10_000  # a customer's place in an experiment: basis points, 0 <= bucket < BUCKETS
+
+
+@dataclass(frozen=True)
+class Arm:
+    name: str  # "a" for the original
+    story: str  # its blocks' story (the original's for arm a)
+    start: int  # the buckets [start, start + share) get this arm
+    share: int  # basis points of the customers (out of BUCKETS)
+    blocks: Mapping[str, str]  # locale -> block id
+    declared: bool = False  # its share was written (split:), not the even default
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """Arms of one block: the original (arm a) and its sibling files; id = the original's story."""
+
+    id: str
+    team: str
+    arms: tuple[Arm, ...]  # in bucket order: the declared arms by name, arm a (the rest) last
+
+    def arm(self, name: str) -> Arm | None:
+        return next((a for a in self.arms if a.name == name), None)
+
+    def arm_at(self, bucket: int) -> Arm:
+        """The arm whose buckets hold ``bucket``."""
+        return next((a for a in self.arms if a.start <= bucket < a.start + a.share), self.arms[-1])
+
+    def split_text(self) -> str:
+        """How its customers are split, in percent: ``b 30%, a 70%``."""
+        return ", ".join(f"{a.name} {a.share / 100:g}%" for a in self.arms)
+
+
 @dataclass(frozen=True)
 class Content:
     """Everything in content/, validated; `version` changes whenever any file does."""
@@ -167,6 +206,7 @@ class Content:
     templates: Mapping[str, Template]
     blocks: Mapping[str, Block]
     version: str
+    experiments: Mapping[str, Experiment] = field(default_factory=lambda: MappingProxyType({}))
 
     def main_template(self) -> Template:
         """The newsletter the preference pages speak of ("starting with the edition of ..."):

@@ -20,7 +20,7 @@ from service.content.markup.sandbox import check_source, editor_environment
 from service.content.model import Slot, Template
 from service.content.problems import Problems
 from service.content.schedule import Schedule, Trigger, read_schedule, read_trigger
-from service.content.utm import read_utm
+from service.content.markup.utm import read_utm
 from service.content.reading.yaml_lines import LinedDict
 
 TEMPLATE_KEYS = ("name", "list_id", "sender", "reply_to", "subject", "preheader",

@@ -95,9 +95,9 @@ class BatchSender:
         self.writes = for_writes(self.engine)
         content = content or load_content(spec.settings.content_dir, spec.checked_content)
         self.template = content.templates[spec.template]
-        self.edition = Edition(content, self.template, spec.day)
-        self.previous = self.template.schedule.previous_edition(spec.day)
         settings = spec.settings
+        self.edition = Edition(content, self.template, spec.day, experiment_key=settings.experiment_key)
+        self.previous = self.template.schedule.previous_edition(spec.day)
         self.renderer = Renderer(LinkSigner(settings.link_keys), settings.base_url, settings.unsubscribe_mailto)
         self.return_path = ReturnPath(settings.bounce_address, settings.link_keys)
         self.deliverer = deliverer or parse_target(spec.target).open(share=max(1, spec.workers))
@@ -169,7 +169,7 @@ class BatchSender:
             if again.get(claim.id) in held:
                 outcomes.append(ledger.Outcome(claim.id, SENT, None, decision.segment, decision.variant,
                                                again[claim.id], "found at the destination after a crash",
-                                               body_digest=self._held_body(decision, row)))
+                                               body_digest=self._held_body(decision, row), arms=decision.arms))
                 continue
             if decision.state == ledger.SKIPPED:
                 outcomes.append(ledger.Outcome(claim.id, ledger.SKIPPED, decision.reason,
@@ -197,7 +197,8 @@ class BatchSender:
                     outcome = ledger.Outcome(claim.id, FAILED, VARIANT_FAILED, decision.segment,
                                              decision.variant, answer=variant_error)
                 else:
-                    outcome = self._deliver_one(claim, row, decision, variant, result, digest)
+                    outcome = dataclasses.replace(self._deliver_one(claim, row, decision, variant, result, digest),
+                                                  arms=decision.arms)
                 outcomes.append(outcome)
                 delivered += 1
                 if delivered % self.deliverer.record_every == 0:

@@ -25,7 +25,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from preferences.utc import UTCDateTime, utcnow
 from service.sending.tables import (CLAIMED, FAILED, PENDING, SENT, SKIPPED, STATES, TERMINAL, TEXT_LIMIT,  # noqa: F401
-                                    delivery, send_run)
+                                    Claim, Outcome, delivery, send_run)
+
 
 @dataclass(frozen=True)
 class EditionKey:
@@ -36,29 +37,6 @@ class EditionKey:
 
     def where(self):
         return and_(delivery.c.template == self.template, delivery.c.edition_date == self.day)
-
-
-@dataclass(frozen=True)
-class Claim:
-    id: int
-    customer_id: int
-    attempts: int
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What happened to one claimed row."""
-
-    id: int
-    state: str  # sent, skipped, failed, or pending (released: try again later)
-    reason: str | None = None
-    segment: str | None = None
-    variant: str | None = None
-    message_id: str | None = None
-    answer: str | None = None
-    tried: bool = True  # False: released without an attempt (does not use up an attempt)
-    body_digest: str | None = None  # the archived body sent (service/sending/archive.py)
-    not_before: datetime | None = None  # pending: not claimed again before then (a back-off)
 
 
 # Runs ------------------------------------------------------------------------------------------
@@ -215,7 +193,7 @@ def record(engine: Engine, worker: str, outcomes: Sequence[Outcome]) -> int:
     # Straight to the driver, a tuple per row: compiled, the update took a fifth of a worker's time.
     now, dialect = _stamp(engine.dialect), engine.dialect
     params = [(o.state, _cut(o.reason), o.segment, o.variant, o.message_id, _cut(o.answer), o.body_digest,
-               0 if o.tried else 1, o.not_before and _stamp(dialect, o.not_before), now, o.id, worker)
+               o.arms, 0 if o.tried else 1, o.not_before and _stamp(dialect, o.not_before), now, o.id, worker)
               for o in outcomes]
     with engine.begin() as conn:
         result = conn.exec_driver_sql(_RECORD[conn.dialect.paramstyle], params)
@@ -224,8 +202,8 @@ def record(engine: Engine, worker: str, outcomes: Sequence[Outcome]) -> int:
 
 _RECORD_SQL = (
     "UPDATE delivery SET state = ?, reason = ?, segment = coalesce(?, segment), variant = coalesce(?, variant), "
-    "message_id = coalesce(?, message_id), answer = coalesce(?, answer), body_digest = ?, attempts = attempts - ?, "
-    "not_before = ?, claimed_by = NULL, claimed_at = NULL, updated_at = ? "
+    "message_id = coalesce(?, message_id), answer = coalesce(?, answer), body_digest = ?, arms = coalesce(?, arms), "
+    "attempts = attempts - ?, not_before = ?, claimed_by = NULL, claimed_at = NULL, updated_at = ? "
     "WHERE id = ? AND claimed_by = ? AND state = 'claimed'"
 )
 # The same statement in each driver's positional style (sqlite3: qmark; psycopg: %s).

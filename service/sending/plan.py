@@ -57,7 +57,7 @@ def plan_run(engine: Engine, content: Content, spec: SendSpec, *, limit: int | N
     if limit is None and not dry_run:
         return _plan_in_database(engine, content, spec, on_batch)
     template = content.templates[spec.template]
-    edition = Edition(content, template, spec.day)
+    edition = Edition(content, template, spec.day, experiment_key=spec.settings.experiment_key)
     previous = template.schedule.previous_edition(spec.day)
     writes, key = for_writes(engine), spec.edition
     counts = PlanCounts()

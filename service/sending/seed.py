@@ -49,10 +49,11 @@ class SeedMail:
 
 
 def seed_sample(engine: Engine, content: Content, template: str, day: date, *,
-                customers: tuple[str, ...] = (), variants: int = 3) -> list[tuple[str, object]]:
+                customers: tuple[str, ...] = (), variants: int = 3,
+                experiment_key: bytes | None = None) -> list[tuple[str, object]]:
     """(label, send row of preferences.store) of the customers a test send renders for: the
     chosen ones (external ids; an unknown one is a ValueError), or one customer each of up to
-    ``variants`` distinct variants."""
+    ``variants`` distinct variants (arms of experiments told apart with ``experiment_key``)."""
     with engine.connect() as conn:
         if customers:
             rows = [customer_send_row(conn, external_id=external) for external in customers]
@@ -60,7 +61,7 @@ def seed_sample(engine: Engine, content: Content, template: str, day: date, *,
             if unknown:
                 raise ValueError(f"no customer with external id {', '.join(map(repr, unknown))}")
             return list(zip(customers, rows))
-        edition = Edition(content, content.templates[template], day)
+        edition = Edition(content, content.templates[template], day, experiment_key=experiment_key)
         chosen: dict = {}
         after = 0
         while len(chosen) < variants and after < SCAN:
@@ -83,14 +84,15 @@ def _assembly(edition: Edition, row):
     segment = edition.segment_for(row.attributes or {}, row.locale)
     if segment is None:
         return None, NO_SEGMENT
-    assembly = edition.assemble(segment, row.locale, row.excluded_groups or ())
+    customer = row.public_id if edition.arms.key is not None else None  # with their arms
+    assembly = edition.assemble(segment, row.locale, row.excluded_groups or (), customer=customer)
     return (None, assembly.skip_reason) if assembly.skip_reason else (assembly, None)
 
 
 def send_seeds(settings: Settings, content: Content, template: str, day: date, target: str,
                addresses: tuple[str, ...], sample: list[tuple[str, object]]) -> list[SeedMail]:
     """Render each sampled customer's variant as their mail and deliver it to every seed address."""
-    edition = Edition(content, content.templates[template], day)
+    edition = Edition(content, content.templates[template], day, experiment_key=settings.experiment_key)
     renderer = Renderer(LinkSigner(settings.link_keys), settings.base_url, settings.unsubscribe_mailto)
     run_id = f"{template}/{day.isoformat()}/test-{uuid.uuid4().hex[:12]}"  # Message-IDs of this test only
     # Bounces of seed addresses go to the bounce mailbox too, naming no customer.

@@ -10,6 +10,7 @@ from preferences.due import due_reason
 from preferences.models import Frequency
 
 from service.assembly.edition import Assembly, Edition
+from service.content.experiments import arms_text
 from service.sending import ledger
 from service.settings import Settings
 
@@ -52,6 +53,11 @@ class Decision:
     variant: str | None = None
     assembly: Assembly | None = None
 
+    @property
+    def arms(self) -> str | None:
+        """The arms of the experiments the customer is in (the ledger's ``arms``)."""
+        return arms_text(self.assembly.key.arms) if self.assembly is not None else None
+
 
 def decide(edition: Edition, row, last_sent: date | None, previous: date | None, *,
            variant: bool = True) -> Decision:
@@ -70,7 +76,7 @@ def decide(edition: Edition, row, last_sent: date | None, previous: date | None,
     segment = edition.segment_for(row.attributes or {}, row.locale)
     if segment is None:
         return Decision(ledger.SKIPPED, NO_SEGMENT)
-    assembly = edition.assemble(segment, row.locale, row.excluded_groups or ())
+    assembly = edition.assemble(segment, row.locale, row.excluded_groups or (), customer=row.public_id)
     label = assembly.key.label()
     if assembly.skip_reason:
         return Decision(ledger.SKIPPED, assembly.skip_reason, segment.id, label)

@@ -1,8 +1,12 @@
 """The delivery ledger's two tables, as the migrations create them: ``send_run`` (one row per
 edition) and ``delivery`` (one row per edition and customer), and the states a row goes through.
-The queries on them are ``service.sending.ledger``'s."""
+The queries on them are ``service.sending.ledger``'s; ``Claim`` and ``Outcome`` are the values its
+workers' queries take and give (``ledger.Claim``, ``ledger.Outcome``)."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import (Boolean, CheckConstraint, Column, Date, ForeignKey, Index, Integer, String, Table, Text,
                         UniqueConstraint, false)
@@ -54,6 +58,9 @@ delivery = Table(
     # A pending row the relay deferred for its recipient alone is not claimed before this time
     # (its back-off, service/sending/batch.py); NULL: claimable at once.
     Column("not_before", UTCDateTime(), nullable=True),
+    # The arms of the experiments the customer was sent (``brand/hero-advent=b;...``), set with
+    # the outcome: service/content/experiments.py.
+    Column("arms", Text, nullable=True),
     UniqueConstraint("template", "edition_date", "customer_id", name="uq_delivery_template_edition_customer"),
     CheckConstraint("state IN ('pending', 'claimed', 'sent', 'skipped', 'failed')", name="state"),
     # The claim's: fresh rows (not_before NULL) in id order, waiting ones by their time.
@@ -62,3 +69,29 @@ delivery = Table(
     # A bounce or complaint names the message it is about: found by its Message-ID.
     Index("ix_delivery_message_id", "message_id"),
 )
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A row a worker claimed."""
+
+    id: int
+    customer_id: int
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one claimed row."""
+
+    id: int
+    state: str  # sent, skipped, failed, or pending (released: try again later)
+    reason: str | None = None
+    segment: str | None = None
+    variant: str | None = None
+    message_id: str | None = None
+    answer: str | None = None
+    tried: bool = True  # False: released without an attempt (does not use up an attempt)
+    body_digest: str | None = None  # the archived body sent (service/sending/archive.py)
+    arms: str | None = None  # the experiments' arms it holds: brand/hero-advent=b;... (experiments.arms_text)
+    not_before: datetime | None = None  # pending: not claimed again before then (a back-off)

@@ -60,7 +60,7 @@ def create_app(settings: Settings, *, extra_routes: Iterable[BaseRoute] = ()) ->
         *staff_login.routes(staff_access, Passwords(), settings.rate_limit_storage),
         *ResultsPages(engine, settings.preview_password).routes(),
         *EditorPages(settings, preview.live, new_renderer, staff_access, engine).routes(),
-        *web_version.routes(live, engine, centre.signer, renderer),
+        *web_version.routes(live, engine, centre.signer, renderer, settings.experiment_key),
         *redirect.routes(centre.signer, clicks),
         *bounce_webhook.routes(settings, engine),
         *api.routes(centre, on_queued=outbox.wake,

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import re
 import threading
-from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Callable
-from urllib.parse import urlencode
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -29,10 +28,10 @@ from service.content.model import Content, Template
 from service.content.problems import ContentError, Problem
 from service.settings import Settings
 from service.web.staff import PREFIX, STAFF_HEADERS, authorize_staff, page
+from service.web.preview_links import SAMPLE, Target, navigation, variant_href
 from service.web.web_version import EMAIL_CSP
 
 UPCOMING = 8  # editions listed per template on the index
-SAMPLE = Recipient(public_id="PreviewPreviewPreview0", email="preview@example.com", first_name="Alex")
 MAX_NAME = 100  # as long as an imported first name may be
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _TRUE = {"1", "true", "on", "yes"}
@@ -86,42 +85,9 @@ class LiveCheck:
 
 
 @dataclass(frozen=True)
-class _Target:
-    template: Template
-    day: date
-    segment_id: str
-    locale: str
-    excluded: tuple[str, ...]
-    drafts: bool
-    name: str
-    urls: Router = field(compare=False, repr=False)
-
-    def href(self, email: bool = False, **changes) -> str:
-        """This page's URL (or the email alone's) with some values changed."""
-        t = replace(self, **changes)
-        return variant_href(self.urls, t.template.id, t.day, t.segment_id, t.locale, excluded=t.excluded,
-                            drafts=t.drafts, name=t.name, email=email)
-
-
-def variant_href(urls: Router, template: str, day: date, segment_id: str, locale: str, *, excluded=(),
-                 drafts: bool = False, name: str | None = None, email: bool = False) -> str:
-    """The URL of a variant's page (or of its email alone), from the named routes."""
-    path = urls.url_path_for("preview_email" if email else "preview_variant", template=template,
-                             date=day.isoformat(), segment=segment_id, locale=locale)
-    query = {}
-    if excluded:
-        query["exclude"] = ",".join(excluded)
-    if drafts:
-        query["drafts"] = "1"
-    if name is not None and name != SAMPLE.first_name:
-        query["name"] = name
-    return path + (f"?{urlencode(query)}" if query else "")
-
-
-@dataclass(frozen=True)
 class _Shown:
     loaded: _Loaded
-    target: _Target
+    target: Target
     edition: Edition
     variant: CompiledVariant
     recipient: Recipient
@@ -167,7 +133,7 @@ class PreviewPages:
             content=content, t=t, assembly=assembly, html=html, subject=renderer.subject(edition, variant, recipient),
             text=renderer.text(edition, variant, recipient).replace("\r\n", "\n"),
             size=len(html.encode("utf-8")), longest=variant.longest_html(), clip=GMAIL_CLIP_BYTES,
-            unsubscribe_at=variant.unsubscribe_offset(), nav=_navigation(content, t),
+            unsubscribe_at=variant.unsubscribe_offset(), nav=navigation(content, t, edition.arms.experiments_in(assembly)),
             hidden_drafts=sorted({r.block for f in assembly.fills for r in f.rejected if r.reason == "draft"}),
             segment=assembly.segment,
         )
@@ -187,12 +153,16 @@ class PreviewPages:
         loaded, target = self._target(request)
         edition = loaded.edition(target.template, target.day, target.drafts)
         segment = loaded.content().audience.segment(target.segment_id)
-        variant = _compile(loaded.renderer, edition, edition.assemble(segment, target.locale, target.excluded))
+        try:  # each experiment of the variant shows the arm the URL names, else the original (arm a)
+            assembly = edition.assemble(segment, target.locale, target.excluded, arms=dict(target.arms))
+        except ValueError as exc:
+            raise HTTPException(404, str(exc)) from exc
+        variant = _compile(loaded.renderer, edition, assembly)
         recipient = Recipient(public_id=SAMPLE.public_id, email=SAMPLE.email, first_name=target.name,
                               locale=target.locale)
         return _Shown(loaded, target, edition, variant, recipient)
 
-    def _target(self, request: Request) -> tuple[_Loaded, _Target]:
+    def _target(self, request: Request) -> tuple[_Loaded, Target]:
         """The variant a URL names, or 400/404 saying what is wrong with it."""
         self._authorize(request)
         params, query = request.path_params, request.query_params
@@ -218,10 +188,16 @@ class PreviewPages:
         if unknown:
             raise HTTPException(400, f"Unknown product group(s): {', '.join(unknown)}. Product groups: "
                                      f"{', '.join(content.product_groups)}.")
+        arms = dict(raw.partition("=")[::2] for raw in query.getlist("arm"))
+        unknown = [e for e in arms if e not in content.experiments]
+        if unknown:
+            raise HTTPException(404, f"There is no experiment {', '.join(map(repr, unknown))}. Experiments: "
+                                     f"{', '.join(content.experiments) or 'none'}.")
         name = query.get("name")
-        return loaded, _Target(template, day, params["segment"], params["locale"], excluded,
-                               query.get("drafts", "").lower() in _TRUE,
-                               SAMPLE.first_name if name is None else name[:MAX_NAME], self.urls)
+        return loaded, Target(template, day, params["segment"], params["locale"], excluded,
+                              query.get("drafts", "").lower() in _TRUE,
+                              SAMPLE.first_name if name is None else name[:MAX_NAME], self.urls,
+                              tuple(sorted(arms.items())))
 
     def _template_overview(self, loaded: _Loaded, template: Template, start: date, drafts: bool) -> dict:
         content = loaded.content()
@@ -260,29 +236,6 @@ def _upcoming(template: Template, start: date) -> list[date]:
     except OverflowError:  # near year 9999: list what there is
         pass
     return found
-
-
-def _navigation(content: Content, target: _Target) -> dict:
-    schedule = target.template.schedule
-    try:
-        previous = schedule.previous_edition(target.day)
-    except OverflowError:
-        previous = None
-    try:
-        following = schedule.next_edition(target.day + timedelta(days=1))
-    except OverflowError:
-        following = None
-    return {
-        "segments": [(s, target.href(segment_id=s.id)) for s in content.audience.segments],
-        "locales": [(loc, target.href(locale=loc)) for loc in content.audience.locales],
-        "previous": previous and target.href(day=previous),
-        "next": following and target.href(day=following),
-        "drafts": target.href(drafts=not target.drafts),
-        "email": target.href(email=True),
-        "path": target.href(excluded=(), drafts=False, name=None),
-        "index": target.urls.url_path_for("preview_index") + f"?from={target.day.isoformat()}"
-                 + ("&drafts=1" if target.drafts else ""),
-    }
 
 
 def _compile(renderer: Renderer, edition: Edition, assembly: Assembly) -> CompiledVariant:

@@ -55,10 +55,11 @@ def not_found_page() -> str:
             'padding: 0 1rem">\n<main>\n' + "\n".join(parts) + "\n</main>\n</body></html>")
 
 
-def routes(live: LiveContent, engine: Engine, signer: LinkSigner, renderer: Renderer) -> list[Route]:
+def routes(live: LiveContent, engine: Engine, signer: LinkSigner, renderer: Renderer,
+           experiment_key: bytes) -> list[Route]:
     def web_version(request: Request) -> Response:  # sync: Starlette runs it in a thread
         template_id, day, token = (request.path_params[k] for k in ("template", "date", "token"))
-        html = _render(live, engine, signer, renderer, template_id, day, token)
+        html = _render(live, engine, signer, renderer, template_id, day, token, experiment_key)
         if html is None:
             return HTMLResponse(not_found_page(), status_code=404, headers={"Cache-Control": "no-store"})
         return HTMLResponse(html, headers={"Content-Security-Policy": EMAIL_CSP,
@@ -69,7 +70,7 @@ def routes(live: LiveContent, engine: Engine, signer: LinkSigner, renderer: Rend
 
 
 def _render(live: LiveContent, engine: Engine, signer: LinkSigner, renderer: Renderer,
-            template_id: str, day: str, token: str) -> str | None:
+            template_id: str, day: str, token: str, experiment_key: bytes) -> str | None:
     try:
         public_id = signer.verify(token, Purpose.VIEW, f"{template_id}/{day}")
         edition_date = date.fromisoformat(day)
@@ -88,8 +89,8 @@ def _render(live: LiveContent, engine: Engine, signer: LinkSigner, renderer: Ren
     template = content.templates.get(template_id) if content else None
     if template is None:
         return None
-    edition = Edition(content, template, edition_date)
-    assembly = edition.assembly_for(recipient)
+    edition = Edition(content, template, edition_date, experiment_key=experiment_key)
+    assembly = edition.assembly_for(recipient)  # with the customer's arms
     if assembly is None or assembly.skip_reason:
         return None
     # A customer who opted out of click measuring sees the untracked links here too.

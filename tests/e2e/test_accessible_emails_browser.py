@@ -2,7 +2,8 @@
 no violation but the two landmark rules that do not apply to a mail (tests/e2e/axe.py says why).
 
 The weekly demo edition: every variant its segments, locales and exclusions make, with no
-excluded group and with each single one of the groups that matter to the variant; the other
+excluded group and with each single one of the groups that matter to the variant, and each arm of
+the experiments in it; the other
 templates (monthly, welcome, welcome-tips): every segment and locale. On main before the fix
 this failed on the footer's social icons (image-alt, link-name: both serious)."""
 
@@ -34,8 +35,11 @@ def distinct_variants(content, template_id: str, with_exclusions: bool):
             groups = sorted(edition._relevant_groups(segment, locale)) if with_exclusions else []
             for excluded in [(), *((g,) for g in groups)]:
                 assembly = edition.assemble(segment, locale, excluded)
-                if assembly.skip_reason is None:
-                    seen.setdefault(assembly.body_key, (edition, assembly))
+                # Each arm of an experiment in it is a body of its own (one arm at a time).
+                arms = [{e.id: a.name} for e in edition.arms.experiments_in(assembly) for a in e.arms]
+                for shown in [assembly] + [edition.assemble(segment, locale, excluded, arms=named) for named in arms]:
+                    if shown.skip_reason is None:
+                        seen.setdefault(shown.body_key, (edition, shown))
     return list(seen.values())
 
 

@@ -29,7 +29,8 @@ def send_test_mails(cfg: Settings, engine, content: Content, template: str, day:
     if bad:
         raise typer.BadParameter(f"--test-to: not an email address: {', '.join(bad)}")
     try:
-        sample = seed_sample(engine, content, template, day, customers=customers, variants=variants)
+        sample = seed_sample(engine, content, template, day, customers=customers, variants=variants,
+                             experiment_key=cfg.experiment_key)
     except ValueError as exc:
         err.print(f"[red]error:[/] --test-customers: {exc}")
         raise typer.Exit(1) from exc

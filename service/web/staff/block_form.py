@@ -91,7 +91,8 @@ class BlockForm:
 
     def values(self, written: Mapping[str, Any], default_locale: str) -> dict[str, Any]:
         """The front-matter values to write; ``written`` is the file's front matter as it is."""
-        values: dict[str, Any] = {"title": self.title, "slot": self.slot}
+        # An arm writes no slot (it inherits its original's): an empty one stays unwritten.
+        values: dict[str, Any] = {"title": self.title, "slot": self.slot or ("" if "slot" in written else None)}
         for key in LISTS:
             chosen = list(getattr(self, key))
             values[key] = chosen or ([] if written.get(key) == [] else None)

@@ -59,7 +59,8 @@ def render(renderer: Renderer, content: Content, template: Template, day: date, 
     """The email of ``segment_id``/``locale`` for ``template`` on ``day``, drafts included."""
     segment = content.audience.segment(segment_id) or content.audience.segments[0]
     edition = Edition(content, template, day, drafts=True)
-    assembly = edition.assemble(segment, locale)
+    block = content.blocks.get(block_id)  # an arm is shown in its original's place
+    assembly = edition.assemble(segment, locale, arms={block.arm_of: block.arm} if block and block.arm_of else None)
     chosen = any(b.id == block_id for b in assembly.blocks)
     reason = None if chosen else next((r.reason for f in assembly.fills for r in f.rejected if r.block == block_id),
                                       "its slot is not in this newsletter")

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from service.content.model import Content
+from service.content.model import ORIGINAL, Content
 from service.staff.block_changes import Change
 from service.web.staff.block_form import BlockForm
 
@@ -68,10 +68,15 @@ def used_in(content: Content, editions, team: str, today: date) -> dict[str, lis
                 assembly = edition.assemble(segment, locale)
                 if assembly.skip_reason:
                     continue  # this email is not sent at all
-                for block in assembly.blocks:
-                    if block.team == team and block.is_draft == drafts:
-                        audiences = found.setdefault(block.id, {}).setdefault((template.id, day), {})
-                        audiences.setdefault(segment.id, []).append(locale)
+                for chosen in assembly.blocks:
+                    # An arm goes where its original goes (to the customers its split gives it).
+                    experiment = content.experiments.get(chosen.story)
+                    arms = [content.blocks[a.blocks[chosen.locale]] for a in experiment.arms
+                            if a.name != ORIGINAL] if experiment else []
+                    for block in (chosen, *arms):
+                        if block.team == team and block.is_draft == drafts:
+                            audiences = found.setdefault(block.id, {}).setdefault((template.id, day), {})
+                            audiences.setdefault(segment.id, []).append(locale)
     return {block_id: [Use(name, day, tuple((s, tuple(ls)) for s, ls in audiences.items()))
                        for (name, day), audiences in sorted(by_edition.items(), key=lambda kv: (kv[0][1], kv[0][0]))]
             for block_id, by_edition in found.items()}

@@ -14,6 +14,9 @@ from service.assembly.recipient import Recipient
 from service.assembly.render import Renderer
 from service.assembly.sent import SentBody
 from service.content.check import load_content
+from service.settings import Settings
+
+EXPERIMENT_KEY = Settings().experiment_key  # the demo content has an experiment: customers get arms
 
 EDITION = date(2026, 11, 23)
 ACTIVE = {"lifecycle": "customer", "purchasing_power": 3, "last_order": "2026-10-01", "orders_12m": 2}
@@ -22,7 +25,7 @@ ACTIVE = {"lifecycle": "customer", "purchasing_power": 3, "last_order": "2026-10
 @pytest.fixture(scope="module")
 def compiled():
     content = load_content(CONTENT)
-    edition = Edition(content, content.templates["weekly"], EDITION)
+    edition = Edition(content, content.templates["weekly"], EDITION, experiment_key=EXPERIMENT_KEY)
     renderer = Renderer(LinkSigner([b"k" * 32]), "https://news.example", "u@news.example")
     return edition, renderer
 

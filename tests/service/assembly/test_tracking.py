@@ -19,6 +19,9 @@ from service.assembly.recipient import Recipient
 from service.assembly.render import Renderer, date_header
 from service.assembly.tracking import LAYOUT, TARGET_DICTIONARY, LinkTracker, Target, open_target, verify_click
 from service.content.check import load_content
+from service.settings import Settings
+
+EXPERIMENT_KEY = Settings().experiment_key  # the demo content has an experiment: customers get arms
 
 DAY = date(2026, 11, 23)
 BASE = "https://news.example.com"
@@ -31,7 +34,7 @@ TRACKED = re.compile(r"https://news\.example\.com/r/(~?[A-Za-z0-9_-]+\.[A-Za-z0-
 @pytest.fixture(scope="module")
 def sent():
     content = load_content(CONTENT)
-    edition = Edition(content, content.templates["weekly"], DAY)
+    edition = Edition(content, content.templates["weekly"], DAY, experiment_key=EXPERIMENT_KEY)
     renderer = Renderer(SIGNER, BASE, "u@news.example")
     assembly = edition.assembly_for(ANNA)
     variant = renderer.variant(edition, assembly)

@@ -160,10 +160,11 @@ def test_preview_of_one_customer_is_byte_identical_to_the_sent_html(repo, monkey
     with engine.connect() as conn:
         row = next(iter_send_candidates(conn, 0, 10))
     content = load_content(repo / "content")
-    edition = Edition(content, content.templates["weekly"], date(2026, 11, 23))
+    edition = Edition(content, content.templates["weekly"], date(2026, 11, 23),
+                      experiment_key=Settings.from_env().experiment_key)
     recipient = Recipient.from_row(row)
     assembly = edition.assemble(edition.segment_for(recipient.attributes, recipient.locale),
-                                recipient.locale, recipient.excluded_groups)
+                                recipient.locale, recipient.excluded_groups, customer=recipient.public_id)
     renderer = renderer_for(Settings.from_env())
     message = renderer.message(edition, renderer.variant(edition, assembly), recipient, date_header())
     html_part = email.message_from_bytes(message, policy=policy.default).get_body(("html",))

@@ -71,7 +71,7 @@ def test_a_version_checked_before_is_loaded_without_compiling_samples_and_a_chan
 
 @pytest.mark.parametrize("extra, line, message", [
     ("colour: red", 4, "unknown key 'colour' (allowed: title, slot, story, product_groups, segments, "
-                       "priority, publish, expire, locale, status, tracking)"),
+                       "priority, publish, expire, locale, status, tracking, arm_of, arm, split)"),
     ("product_groups: [outdoor, garden]", 4, "unknown product group 'garden' (product_groups: kitchen, outdoor)"),
     ("segments:\n  - vip\n  - vips", 6, "unknown segment 'vips' (segments: everyone, vip)"),
     ("publish: 2026-13-01", 4, "'publish' must be a date like 2026-11-23, got '2026-13-01'"),

@@ -81,7 +81,8 @@ def html_parts(outbox: Path) -> dict[str, bytes]:
 
 def view_client(engine, cfg: Settings) -> TestClient:
     renderer = renderer_of(cfg)
-    routes = web_version.routes(LiveContent(cfg.content_dir, interval=0), engine, renderer.signer, renderer)
+    routes = web_version.routes(LiveContent(cfg.content_dir, interval=0), engine, renderer.signer, renderer,
+                                 cfg.experiment_key)
     return TestClient(Starlette(routes=routes))
 
 
@@ -154,7 +155,7 @@ def test_the_web_version_of_a_sent_mail_stays_what_was_sent(engine, db_url, cont
     # The test can fail: rendered from today's content and choices, the mail is another one.
     with engine.connect() as conn:
         recipient = Recipient.from_row(current_send_rows(conn, [customer])[0])
-    edition = Edition(content, content.templates["weekly"], EDITION)
+    edition = Edition(content, content.templates["weekly"], EDITION, experiment_key=cfg.experiment_key)
     assembly = edition.assembly_for(recipient)
     renderer = renderer_of(cfg)
     now = renderer.html(edition, renderer.for_recipient(edition, assembly, recipient), recipient).encode()

@@ -122,7 +122,8 @@ def test_variant_page_shows_the_email_sandboxed_beside_trace_and_text(demo):
                       "form-action 'self'", "base-uri 'none'"):
         assert directive in csp
     assert "script-src" not in csp and "'unsafe-eval'" not in csp
-    assert "variant vip/de of weekly 2026-11-23" in pre(page, "trace")
+    # The demo's experiment shows its original (arm a) unless the URL names another arm.
+    assert "variant vip/de [advice/heating-costs=a] of weekly 2026-11-23" in pre(page, "trace")
     assert "Ihre Woche bei Nordhaus, Alex" in html.unescape(page)  # the subject, sample name
     assert "Hallo Alex" in srcdoc(page)
 
@@ -132,7 +133,7 @@ def test_page_shows_exactly_what_the_renderer_sends(demo):
     page = demo.get("/preview/weekly/2026-11-23/everyone/en", params=params).text
     content = load_content(CONTENT)
     edition = Edition(content, content.templates["weekly"], date(2026, 11, 23))
-    assembly = edition.assemble(content.audience.segment("everyone"), "en", ["outdoor"])
+    assembly = edition.assemble(content.audience.segment("everyone"), "en", ["outdoor"], arms={})  # arm a
     renderer = Renderer(LinkSigner(Settings().link_keys), Settings().base_url, Settings().unsubscribe_mailto)
     variant = renderer.variant(edition, assembly)
     recipient = Recipient(public_id=preview_pages.SAMPLE.public_id, email=preview_pages.SAMPLE.email,

@@ -20,6 +20,7 @@ from preferences.store import create_customer
 from service.assembly.render import Renderer
 from service.content.live import LiveContent
 from service.web import web_version
+from service.settings import Settings
 
 KEY = b"k" * 32
 
@@ -37,7 +38,8 @@ def serve_views(tmp_path, content, email: str, first_name: str):
         session.commit()
     signer = LinkSigner([KEY])
     renderer = Renderer(signer, "https://news.example", "u@news.example")
-    app = Starlette(routes=web_version.routes(LiveContent(content, interval=0), engine, signer, renderer))
+    app = Starlette(routes=web_version.routes(LiveContent(content, interval=0), engine, signer, renderer,
+                                              Settings().experiment_key))
     return TestClient(app), signer, public_id, engine
 
 
