@@ -4,14 +4,13 @@ combination, never per recipient. The demo's experiment: arm b of advice/heating
 
 from __future__ import annotations
 
-from html import unescape
-
 import hashlib
 import hmac
 import shutil
 from collections import Counter
 from datetime import date
 from email import message_from_bytes, policy
+from html import unescape
 
 import pytest
 
