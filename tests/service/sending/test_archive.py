@@ -241,7 +241,7 @@ def test_a_body_is_committed_before_its_first_message_is_handed_over(engine, db_
 def test_a_message_found_after_a_crash_gets_its_archived_body(engine, db_url, content_dir, tmp_path):
     """A worker dies after the Maildir got a message and before the ledger knew: the worker that
     takes the row over records it sent, pointing at the body (archived by itself if need be)."""
-    from test_send import _Crash, _Died, _envelope_for
+    from test_send import die_mid_batch
 
     ids = add_customers(engine, 6)
     cfg = settings(db_url, content_dir)
@@ -249,12 +249,7 @@ def test_a_message_found_after_a_crash_gets_its_archived_body(engine, db_url, co
     spec = SendSpec(cfg, "weekly", EDITION, f"maildir:{box}", lease=0.3, batch_size=3)
     content = load_content(content_dir)
     plan_run(engine, content, spec)
-    dying = BatchSender(spec, "dying", engine=engine, content=content)
-    claims = ledger.claim_batch(for_writes(engine), spec.edition, "dying", 3, lease=0.3)
-    dying.deliverer = _Crash(dying.deliverer, after=1)
-    with pytest.raises(_Died):
-        for claim in claims:
-            dying.deliverer.deliver(_envelope_for(dying, engine, claim.customer_id))
+    claims = die_mid_batch(spec, engine, content, after=1)
     survivor = BatchSender(spec, "survivor", engine=engine, content=content)
     assert survivor.run_until_done() == 0
     survivor.close()

@@ -131,13 +131,7 @@ def test_rows_in_flight_when_a_worker_died_are_retried_without_duplicates(engine
     spec = spec_for(db_url, f"maildir:{box}", lease=0.3, batch_size=5)
     plan_run(engine, content, spec)
     # A worker claims a batch, delivers two messages, and dies before it records anything.
-    dying = BatchSender(spec, "dying", engine=engine, content=content)
-    claims = ledger.claim_batch(for_writes(engine), KEY, "dying", 5, lease=0.3)
-    crashed = _Crash(dying.deliverer, after=2)
-    dying.deliverer = crashed
-    with pytest.raises(_Died):
-        for claim in claims:  # as send_batch would, without its bookkeeping
-            dying.deliverer.deliver(_envelope_for(dying, engine, claim.customer_id))
+    claims = die_mid_batch(spec, engine, content, after=2)
     assert len(os.listdir(box / "new")) == 2
     # Before the re-run, one customer who got the message and one who did not unsubscribe.
     got, missed = claims[0].customer_id, claims[3].customer_id
@@ -324,6 +318,19 @@ class _Crash:
             raise _Died()
         self.left -= 1
         return self.inner.deliver(envelope)
+
+
+def die_mid_batch(spec, engine, content, *, after: int) -> list:
+    """A worker claims a batch (``spec.batch_size`` rows, ``spec.lease``), hands ``after`` messages
+    over as send_batch would (without its bookkeeping) and dies before it records anything: the
+    claims it held."""
+    dying = BatchSender(spec, "dying", engine=engine, content=content)
+    claims = ledger.claim_batch(for_writes(engine), spec.edition, "dying", spec.batch_size, lease=spec.lease)
+    dying.deliverer = _Crash(dying.deliverer, after=after)
+    with pytest.raises(_Died):
+        for claim in claims:
+            dying.deliverer.deliver(_envelope_for(dying, engine, claim.customer_id))
+    return claims  # its deliverer is never closed: the process is gone
 
 
 def _envelope_for(sender: BatchSender, engine, customer_id: int) -> Envelope:

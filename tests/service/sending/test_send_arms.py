@@ -10,9 +10,6 @@ import hmac
 import mailbox
 from email import message_from_bytes, policy
 
-import pytest
-
-from preferences.database import for_writes
 from service.content.check import load_content
 from service.sending import ledger
 from service.sending.batch import BatchSender
@@ -20,7 +17,7 @@ from service.sending.plan import plan_run
 from service.sending.spec import SendSpec
 from send_fixtures import (CONTENT, EDITION, add_customers, db_url, engine, migrated_postgres_url,  # noqa: F401
                            send_demo_edition, settings_for)
-from test_send import _Crash, _Died, _envelope_for
+from test_send import die_mid_batch
 
 EXPERIMENT = "advice/heating-costs"
 # Each arm's headline, per locale, as the demo's block files say it.
@@ -66,12 +63,7 @@ def test_after_a_worker_died_mid_batch_everyone_still_gets_their_arm_once(engine
     spec = SendSpec(settings_for(db_url), "weekly", EDITION, f"maildir:{box}", lease=0.3, batch_size=10)
     content = load_content(CONTENT)
     plan_run(engine, content, spec)
-    dying = BatchSender(spec, "dying", engine=engine, content=content)
-    claims = ledger.claim_batch(for_writes(engine), spec.edition, "dying", 10, lease=0.3)
-    dying.deliverer = _Crash(dying.deliverer, after=6)
-    with pytest.raises(_Died):
-        for claim in claims:
-            dying.deliverer.deliver(_envelope_for(dying, engine, claim.customer_id))
+    claims = die_mid_batch(spec, engine, content, after=6)
     survivor = BatchSender(spec, "survivor", engine=engine, content=content)
     assert survivor.run_until_done() == 0
     survivor.close()
