@@ -11,44 +11,59 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 # SMTP sinks ------------------------------------------------------------------------------------
 
+async def serve_smtp(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *,
+                     rcpt: Callable[[str], bytes] = lambda address: b"250 ok\r\n",
+                     taken: Callable[[str | None], None] = lambda address: None) -> None:
+    """One session of a sink: every command answered 250, but RCPT (``rcpt`` answers it) and DATA
+    (read whole, then ``taken`` with the last accepted recipient), until QUIT or the peer goes."""
+    writer.write(b"220 sink ESMTP\r\n")
+    recipient = None
+    try:
+        while True:
+            line = await reader.readline()
+            if not line:
+                break
+            verb = line[:4].upper()
+            if verb in (b"EHLO", b"HELO"):
+                writer.write(b"250-sink\r\n250-8BITMIME\r\n250 SIZE 52428800\r\n")
+            elif verb == b"RCPT":
+                address = line.partition(b"<")[2].partition(b">")[0].decode()
+                answer = rcpt(address)
+                recipient = address if answer.startswith(b"250") else recipient
+                writer.write(answer)
+            elif verb == b"DATA":
+                writer.write(b"354 go ahead\r\n")
+                await writer.drain()
+                await reader.readuntil(b"\r\n.\r\n")
+                taken(recipient)
+                writer.write(b"250 2.0.0 queued\r\n")
+            elif verb == b"QUIT":
+                writer.write(b"221 bye\r\n")
+                await writer.drain()
+                break
+            else:  # MAIL, RSET, NOOP
+                recipient = None if verb == b"RSET" else recipient
+                writer.write(b"250 ok\r\n")
+            await writer.drain()
+    except (ConnectionError, asyncio.IncompleteReadError):
+        pass
+    finally:
+        writer.close()
+
+
 async def _fast_sink(port: int, counter_path: Path) -> None:
-    count = 0
+    count = [0]
 
     async def session(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        nonlocal count
-        writer.write(b"220 sink ESMTP\r\n")
-        try:
-            while True:
-                line = await reader.readline()
-                if not line:
-                    break
-                verb = line[:4].upper()
-                if verb in (b"EHLO", b"HELO"):
-                    writer.write(b"250-sink\r\n250-8BITMIME\r\n250 SIZE 52428800\r\n")
-                elif verb == b"DATA":
-                    writer.write(b"354 go ahead\r\n")
-                    await writer.drain()
-                    await reader.readuntil(b"\r\n.\r\n")
-                    count += 1
-                    writer.write(b"250 2.0.0 queued\r\n")
-                elif verb == b"QUIT":
-                    writer.write(b"221 bye\r\n")
-                    await writer.drain()
-                    break
-                else:  # MAIL, RCPT, RSET, NOOP
-                    writer.write(b"250 ok\r\n")
-                await writer.drain()
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass
-        finally:
-            writer.close()
-        counter_path.write_text(str(count))
+        await serve_smtp(reader, writer, taken=lambda _: count.__setitem__(0, count[0] + 1))
+        counter_path.write_text(str(count[0]))
 
     server = await asyncio.start_server(session, "127.0.0.1", port, limit=1 << 20)
     async with server:

@@ -48,7 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from render_path import EDITION  # noqa: E402  (bench/send.py's modules, beside this one)
-from send_services import free_port, wait_for_port  # noqa: E402
+from send_services import free_port, serve_smtp, wait_for_port  # noqa: E402
 from send_setup import setup  # noqa: E402
 
 GREYLISTED = b"451 4.7.1 greylisted, try again later\r\n"
@@ -72,45 +72,19 @@ async def _sink(port: int, stats_path: Path, percent: float, times: int) -> None
             deferred_recipients=len(deferred), answered_451=sum(deferred.values()),
             deferred_then_accepted=sum(1 for a in deferred if a in accepted), sessions=sessions[0])))
 
+    def answer(address: str) -> bytes:
+        if percent and faulty(address, percent) and deferred.get(address, 0) < times:
+            deferred[address] = deferred.get(address, 0) + 1
+            return GREYLISTED
+        return b"250 ok\r\n"
+
+    def take(address: str | None) -> None:
+        accepted[address] = accepted.get(address, 0) + 1
+
     async def session(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         sessions[0] += 1
-        writer.write(b"220 sink ESMTP\r\n")
-        rcpt = None
-        try:
-            while True:
-                line = await reader.readline()
-                if not line:
-                    break
-                verb = line[:4].upper()
-                if verb in (b"EHLO", b"HELO"):
-                    writer.write(b"250-sink\r\n250-8BITMIME\r\n250 SIZE 52428800\r\n")
-                elif verb == b"RCPT":
-                    address = line.partition(b"<")[2].partition(b">")[0].decode()
-                    if percent and faulty(address, percent) and deferred.get(address, 0) < times:
-                        deferred[address] = deferred.get(address, 0) + 1
-                        writer.write(GREYLISTED)
-                    else:
-                        rcpt = address
-                        writer.write(b"250 ok\r\n")
-                elif verb == b"DATA":
-                    writer.write(b"354 go ahead\r\n")
-                    await writer.drain()
-                    await reader.readuntil(b"\r\n.\r\n")
-                    accepted[rcpt] = accepted.get(rcpt, 0) + 1
-                    writer.write(b"250 2.0.0 queued\r\n")
-                elif verb == b"QUIT":
-                    writer.write(b"221 bye\r\n")
-                    await writer.drain()
-                    break
-                else:  # MAIL, RSET, NOOP
-                    rcpt = None if verb == b"RSET" else rcpt
-                    writer.write(b"250 ok\r\n")
-                await writer.drain()
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass
-        finally:
-            writer.close()
-            save()
+        await serve_smtp(reader, writer, rcpt=answer, taken=take)
+        save()
 
     server = await asyncio.start_server(session, "127.0.0.1", port, limit=1 << 20)
     async with server:
