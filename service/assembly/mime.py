@@ -73,6 +73,17 @@ def message_id(edition_id: str, public_id: str, domain: str) -> str:
     return f"<{edition_id.replace('/', '.')}.{digest}@{domain}>"
 
 
+def _lay_out(body) -> None:
+    """A body's skeleton (pieces[0], then per field: a slot for its value, the next piece) and the
+    picker of its fields' values in order (in C; itemgetter of one name gives the value itself)."""
+    skeleton: list[bytes | None] = [body.pieces[0]]
+    for piece in body.pieces[1:]:
+        skeleton += (None, piece)
+    object.__setattr__(body, "skeleton", tuple(skeleton))
+    pick = operator.itemgetter(*body.fields) if body.fields else (lambda _: ())
+    object.__setattr__(body, "_pick", pick if len(body.fields) != 1 else (lambda values: (pick(values),)))
+
+
 @dataclass(frozen=True)
 class EncodedBody:
     """A body's QP-encoded literal pieces and the fields between them."""
@@ -89,13 +100,7 @@ class EncodedBody:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "distinct", frozenset(self.fields))
-        skeleton: list[bytes | None] = [self.pieces[0]]
-        for piece in self.pieces[1:]:
-            skeleton += (None, piece)
-        object.__setattr__(self, "skeleton", tuple(skeleton))
-        # The fields' values in order, picked in C; itemgetter of one name gives the value itself.
-        pick = operator.itemgetter(*self.fields) if self.fields else (lambda _: ())
-        object.__setattr__(self, "_pick", pick if len(self.fields) != 1 else (lambda values: (pick(values),)))
+        _lay_out(self)
 
     @classmethod
     def of(cls, body: Substitution, verbatim: frozenset[str] = frozenset()) -> "EncodedBody":
@@ -126,13 +131,8 @@ class SevenBitBody:
     _pick: Callable[[Mapping[str, bytes]], tuple[bytes, ...]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        skeleton: list[bytes | None] = [self.pieces[0]]
-        for piece in self.pieces[1:]:
-            skeleton += (None, piece)
-        object.__setattr__(self, "skeleton", tuple(skeleton))
         object.__setattr__(self, "distinct", tuple(dict.fromkeys(self.fields)))
-        pick = operator.itemgetter(*self.fields) if self.fields else (lambda _: ())
-        object.__setattr__(self, "_pick", pick if len(self.fields) != 1 else (lambda values: (pick(values),)))
+        _lay_out(self)
 
     @classmethod
     def of(cls, body: Substitution, longest: Mapping[str, int]) -> "SevenBitBody | None":
@@ -194,11 +194,10 @@ class MessageTemplate:
             "MIME-Version: 1.0",
         ]
         self.text = EncodedBody.of(text, verbatim)
-        self._html, self._verbatim, self._html_qp = html, verbatim, None
-        self.html = EncodedBody.of(html, verbatim) if html is not None and longest is None else None
+        self._html, self._verbatim = html, verbatim
         self.html_7bit = SevenBitBody.of(html, longest) if html is not None and longest is not None else None
-        if html is not None and longest is not None and self.html_7bit is None:
-            self.html = EncodedBody.of(html, verbatim)
+        # Quoted-printable: the rule without 7bit; else built on first need (_quoted_html).
+        self.html = EncodedBody.of(html, verbatim) if html is not None and self.html_7bit is None else None
         # Whether a line of these messages can start with "From " (which an mbox must quote), values
         # aside: in a QP text piece at a line start; in the HTML anywhere (a quoted-printable
         # fallback may wrap a line before it).
