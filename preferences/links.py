@@ -203,7 +203,8 @@ class LinkSigner:
         if deflated and dictionary is None:
             raise BadLink("malformed")
         try:
-            data = base64.urlsafe_b64decode(body.lstrip(_DEFLATED) + "=" * (-len(body.lstrip(_DEFLATED)) % 4))
+            encoded = body[len(_DEFLATED):] if deflated else body
+            data = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
             if deflated:
                 unpacker = zlib.decompressobj(-15, dictionary)
                 data = unpacker.decompress(data, MAX_SEALED_LENGTH)
