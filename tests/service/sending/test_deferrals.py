@@ -168,7 +168,8 @@ def test_retries_deferred_again_together_do_not_back_off_the_relay(engine, db_ur
     relay, port = smtp_relay
     count = RECIPIENT_DEFERRALS_IN_A_ROW + 3
     ids = add_customers(engine, count)
-    spec = spec_for(db_url, port)
+    # A back-off long enough that the check below sees it ahead however slow the batch was.
+    spec = spec_for(db_url, port, retry_first_s=30.0, retry_max_s=60.0)
     plan_run(engine, content, spec)
     writes = for_writes(engine)
     claims = ledger.claim_batch(writes, KEY, "w1", count, lease=60)
