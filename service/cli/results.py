@@ -160,7 +160,7 @@ def _table(rows: list[Figures], by: str, rates: dict[date, Deliverability], titl
         table.add_column(by if name == "key" else _HEADERS.get(name, name),
                          justify="right" if name not in _TEXT else "left", overflow="fold")
     for values in records(rows, by, rates):
-        table.add_row(*(_shown(name, values[name]) for name in names))
+        table.add_row(*(escape(_shown(name, values[name])) for name in names))  # labels and ids are text
     return table
 
 

@@ -13,6 +13,7 @@ import sys
 from typing import Annotated, Optional
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -80,7 +81,7 @@ def list_accounts() -> None:
     found = _run(accounts.all_accounts)
     table = Table("name", "email", "team", "role", "state")
     for account in found:
-        table.add_row(account.name, account.email, account.team or "(all)", account.role,
+        table.add_row(escape(account.name), escape(account.email), account.team or "(all)", account.role,
                       "disabled" if account.disabled else "active")
     out.print(table)
 

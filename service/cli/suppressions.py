@@ -60,8 +60,8 @@ def list_suppressions(
     found = _run(lambda conn: store.listed(conn, reason=reason, limit=limit))
     table = Table("address", "reason", "since", "detail", "by")
     for item in found:
-        table.add_row(item.address, item.reason, f"{item.created_at:%Y-%m-%d %H:%M}", item.detail or "",
-                      item.actor or "")
+        table.add_row(escape(item.address), item.reason, f"{item.created_at:%Y-%m-%d %H:%M}",
+                      escape(item.detail or ""), escape(item.actor or ""))
     out.print(table)
     err.print(f"{len(found):,} suppressed address{'es' if len(found) != 1 else ''}"
               + (f" (the first {limit:,}; --limit shows more)" if len(found) == limit else ""), markup=False)

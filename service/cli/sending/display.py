@@ -43,7 +43,7 @@ def print_report(report: Report, dry_run: bool = False) -> None:
             due = sum(counts.values()) - counts[ledger.SKIPPED]
             values = {"due": due, "sent": counts[ledger.SENT], "skipped": counts[ledger.SKIPPED],
                       "failed": counts[ledger.FAILED]}
-            table.add_row(name, *(str(values[c]) for c in columns))
+            table.add_row(escape(name), *(str(values[c]) for c in columns))  # a label's "[arm=b]" is text
         out.print(table)
 
 

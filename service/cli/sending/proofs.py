@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from service.cli.console import err, out
@@ -43,6 +44,6 @@ def send_test_mails(cfg: Settings, engine, content: Content, template: str, day:
     for column in ("customer", "variant", "to", "result"):
         table.add_column(column)
     for mail in mails:
-        table.add_row(mail.customer, mail.variant or "-", mail.to, f"{mail.state} {mail.answer}".strip())
+        table.add_row(*map(escape, (mail.customer, mail.variant or "-", mail.to, f"{mail.state} {mail.answer}".strip())))
     out.print(table)
     return 0 if all(mail.state == SENT for mail in mails) else 1

@@ -79,3 +79,19 @@ def test_a_customers_preview_says_which_arm_and_why(repo, monkeypatch):
     assert f"falls in arm {arm}'s buckets" in " ".join(result.output.split())
     headline = "Bis zu 300 € im Jahr" if arm == "b" else "Heizkosten sparen – ohne zu frieren"
     assert headline in unescape((repo / "kim.html").read_text())
+
+
+def test_the_send_report_names_each_arm_of_a_variant(capsys):
+    # Rich would take "[advice/heating-costs=b]" for markup and print both arms as "vip/de".
+    from collections import Counter
+    from datetime import date
+
+    from service.cli.sending.display import print_report
+    from service.sending.report import Report
+
+    report = Report("weekly", date(2026, 11, 23), complete=True)
+    report.variants = {"vip/de [advice/heating-costs=a]": Counter(sent=3),
+                       "vip/de [advice/heating-costs=b]": Counter(sent=2)}
+    print_report(report)
+    printed = capsys.readouterr().out
+    assert "vip/de [advice/heating-costs=a]" in printed and "vip/de [advice/heating-costs=b]" in printed
