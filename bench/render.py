@@ -35,7 +35,8 @@ from preferences.links import LinkSigner, Purpose
 from service.assembly.edition import Edition
 from service.assembly.mime import message_id
 from service.assembly.recipient import Recipient
-from service.assembly.render import Renderer, date_header, html_to_text
+from service.assembly.plain_text import html_to_text
+from service.assembly.render import Renderer, date_header
 from service.content.check import load_content
 from service.content.markup.compose import render_block, render_layout, render_preheader, render_subject, variant_context
 from service.content.markup.mjml import compile_mjml

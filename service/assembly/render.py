@@ -16,9 +16,6 @@ from dataclasses import dataclass, replace
 from email.utils import format_datetime
 from datetime import datetime, timezone
 
-from inscriptis import get_text
-from inscriptis.css_profiles import CSS_PROFILES
-from inscriptis.model.config import ParserConfig
 from markupsafe import escape
 
 from preferences.links import edition_query
@@ -29,6 +26,7 @@ from service.assembly.compact import compact
 from service.assembly.edition import Assembly, Edition, VariantKey
 from service.assembly.mime import MessageTemplate, mailbox, message_id
 from service.assembly.personal import Substitution
+from service.assembly.plain_text import CUT_MJML, SectionText
 from service.assembly.recipient import Recipient
 from service.assembly.sent import SentBody
 from service.assembly.tracking import LAYOUT, TOKEN_FIELD, LinkTracker, Target, edition_token_of
@@ -47,11 +45,8 @@ LONGEST_HTML = {"recipient.first_name": 100 * 10, "recipient.email": 254 * 6,
 # quoted-printable for a recipient whose values do not fit after all).
 LONGEST_TYPICAL = dict.fromkeys(LONGEST_HTML, 100) | {
     "links.preferences": 300, "links.unsubscribe": 300, "links.view_online": 260, TOKEN_FIELD: TOKEN_LENGTH}
-_TEXT_CONFIG = ParserConfig(css=CSS_PROFILES["strict"], display_links=True, display_images=False)
-_BLANK_LINES = re.compile(r"\n[ \t]*(\n[ \t]*){2,}")
 _UNSAFE_ADDRESS = re.compile(r"[\s<>,;\"\\]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_EMPTY_LINK = re.compile(r"\[\s*\]\([^)\s]*\)")
 
 
 @dataclass(frozen=True)
@@ -97,6 +92,7 @@ class Renderer:
         # Most recently used last; bounded, since one compiled body holds about 100 KB of text.
         self._bodies: OrderedDict[tuple, CompiledVariant] = OrderedDict()
         self._variants: OrderedDict[tuple, CompiledVariant] = OrderedDict()  # small: they share bodies
+        self.text_pieces = SectionText()  # the text parts' pieces: a block's section is converted once
 
     def variant(self, edition: Edition, assembly: Assembly, *, tracked: bool = True) -> CompiledVariant:
         """The compiled variant, from the cache when this content version compiled it before;
@@ -123,9 +119,10 @@ class Renderer:
         tracker = LinkTracker(self.signer, self.base_url, f"{key.template}/{key.edition_date.isoformat()}",
                               template.utm)
         on = mode and template.tracking  # tracking: false in template.yaml tracks nothing
-        bodies = {fill.slot.name: "\n".join(tracker.track(render_block(b, context), b.id, b.team, on and b.tracking)
-                                             for b in fill.chosen)
-                  for fill in assembly.fills}
+        # Each block between text cuts: the text part converts each distinct block once.
+        bodies = {fill.slot.name: CUT_MJML + f"\n{CUT_MJML}\n".join(
+                      tracker.track(render_block(b, context), b.id, b.team, on and b.tracking) for b in fill.chosen)
+                  + CUT_MJML for fill in assembly.fills}
         # The layout's own links are tracked before the blocks go in: a block's untracked link is
         # never taken for the layout's.
         marks = {name: f"\x1eslot {name}\x1e" for name in bodies}
@@ -136,8 +133,8 @@ class Renderer:
         subject = render_subject(template, key.locale, context)
         # The recipient's language and the subject as the title, whatever the layout says.
         html = compile_mjml(dress(layout, key.locale, escape(subject)), template.hosts.social_icons)
-        html = compact(html.replace("\r\n", "\n"))
-        text = html_to_text(html)
+        html, text = self.text_pieces.of(html.replace("\r\n", "\n"))
+        html = compact(html)
         # ASCII in short lines: the HTML part then goes 7bit, with nothing to encode per recipient.
         html = fold(to_ascii(html), LONGEST_TYPICAL)
         subject_sub = Substitution.split(subject)
@@ -251,14 +248,6 @@ def _lru_put(cache: OrderedDict, key: tuple, value, limit: int):
 def date_header(moment: datetime | None = None) -> str:
     """An RFC 5322 Date header value (computed once per run, not per message)."""
     return format_datetime(moment or datetime.now(timezone.utc))
-
-
-def html_to_text(html: str) -> str:
-    """The plain-text part: readable, links listed after their text, headings kept."""
-    text = _EMPTY_LINK.sub("", get_text(html, _TEXT_CONFIG))  # linked images: the button repeats the link
-    # inscriptis pads centred text with spaces; in a plain-text email they only get in the way.
-    text = "\n".join(line.strip() for line in text.splitlines())
-    return _BLANK_LINES.sub("\n\n", text).strip() + "\n"
 
 
 def _escape_html(value: str) -> str:

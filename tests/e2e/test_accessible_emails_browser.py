@@ -9,39 +9,16 @@ this failed on the footer's social icons (image-alt, link-name: both serious).""
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 
 from preferences.links import LinkSigner
 from repo_paths import CONTENT
-from service.assembly.edition import Edition
 from service.assembly.recipient import Recipient
 from service.assembly.render import Renderer
 from service.content.check import load_content
 from axe import MailChecker
+from demo_variants import EDITIONS, distinct_variants
 from chromium import browser  # noqa: F401  (a fixture)
-
-EDITIONS = {"weekly": date(2026, 11, 23), "monthly": date(2027, 1, 5), "welcome": date(2026, 11, 23),
-            "welcome-tips": date(2026, 11, 23)}
-
-
-def distinct_variants(content, template_id: str, with_exclusions: bool):
-    """(edition, assembly) of each distinct body, in a stable order."""
-    edition = Edition(content, content.templates[template_id], EDITIONS[template_id])
-    seen = {}
-    for segment in content.audience.segments:
-        for locale in content.audience.locales:
-            groups = sorted(edition._relevant_groups(segment, locale)) if with_exclusions else []
-            for excluded in [(), *((g,) for g in groups)]:
-                assembly = edition.assemble(segment, locale, excluded)
-                # Each arm of an experiment in it is a body of its own (one arm at a time).
-                arms = [{e.id: a.name} for e in edition.arms.experiments_in(assembly) for a in e.arms]
-                for shown in [assembly] + [edition.assemble(segment, locale, excluded, arms=named) for named in arms]:
-                    if shown.skip_reason is None:
-                        seen.setdefault(shown.body_key, (edition, shown))
-    return list(seen.values())
-
 
 @pytest.mark.parametrize("template_id", list(EDITIONS))
 def test_every_variant_has_no_axe_violation(browser, template_id):  # noqa: F811

@@ -29,7 +29,7 @@ from service.assembly.recipient import Recipient
 from service.assembly.render import Renderer
 from service.content.check import load_content
 from chromium import browser  # noqa: F401  (a fixture)
-from test_accessible_emails_browser import EDITIONS, distinct_variants
+from demo_variants import EDITIONS, distinct_variants
 
 WIDTHS = {"desktop": 800, "phone": 375}
 _COMPARE = """([a, b]) => Promise.all([a, b].map(src => new Promise((ok, fail) => {

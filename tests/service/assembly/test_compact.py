@@ -16,7 +16,8 @@ from preferences.links import LinkSigner
 from repo_paths import CONTENT
 from service.assembly.compact import CompactError, _check, _tokens, compact
 from service.assembly.edition import Edition
-from service.assembly.render import Renderer, html_to_text
+from service.assembly.plain_text import html_to_text
+from service.assembly.render import Renderer
 from service.content.check import load_content
 
 HEAD = '<!doctype html><html><head><title>t</title></head><body>{}</body></html>'
