@@ -9,7 +9,7 @@ from typing import Any, Mapping, Sequence
 from markupsafe import Markup
 
 from service.content.markup.fields import placeholder_context
-from service.content.markup.limits import time_limit
+from service.content.markup.deadline import time_limit
 from service.content.markup.sandbox import editor_environment
 from service.content.model import Block, Template
 

@@ -1,16 +1,14 @@
 """Bounds on what editors' Jinja may compute: operators and filters that refuse huge values, and
-a time limit per render as the safety net for what no operator limit sees (loops, long chains).
+the bounds of a render's output (its time limit, the safety net for what no operator limit sees,
+is service/content/markup/deadline.py).
 
 Every limit raises ``LimitExceeded`` with a message an editor can act on; the compiler never
 evaluates these operators itself (Jinja does not fold intercepted operators at compile time)."""
 
 from __future__ import annotations
 
-import ctypes
 import re
-import threading
-from contextlib import contextmanager
-from typing import Any, Iterable, Iterator, Sized
+from typing import Any, Iterable, Sized
 
 from jinja2.exceptions import SecurityError
 
@@ -161,43 +159,3 @@ class OutputBuffer(list):
     def extend(self, pieces: Iterable[Any]) -> None:
         for piece in pieces:
             self.append(piece)
-
-
-class RenderTimeout(LimitExceeded):
-    def __init__(self, message: str = f"took longer than {RENDER_SECONDS:g} s to render "
-                                      "(a loop over long values?)"):
-        super().__init__(message)
-
-
-_set_async_exc = ctypes.pythonapi.PyThreadState_SetAsyncExc
-
-
-@contextmanager
-def time_limit(seconds: float = RENDER_SECONDS) -> Iterator[None]:
-    """Raise RenderTimeout in the calling thread once `seconds` have passed inside the block.
-
-    A timer thread raises the exception asynchronously in this thread (CPython's
-    PyThreadState_SetAsyncExc), so it works in any thread and any worker process, unlike
-    SIGALRM. It interrupts Python code (Jinja's loops), not one long C call: the operator
-    limits above keep every single operation small."""
-    thread_id = threading.get_ident()
-    lock = threading.Lock()
-    state = {"done": False, "fired": False}
-
-    def expire() -> None:
-        with lock:
-            if not state["done"]:
-                state["fired"] = True
-                _set_async_exc(ctypes.c_ulong(thread_id), ctypes.py_object(RenderTimeout))
-
-    timer = threading.Timer(seconds, expire)
-    timer.daemon = True
-    timer.start()
-    try:
-        yield
-    finally:
-        with lock:
-            state["done"] = True
-            if state["fired"]:
-                _set_async_exc(ctypes.c_ulong(thread_id), None)  # NULL: clear it if not yet delivered
-        timer.cancel()

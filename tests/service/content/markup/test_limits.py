@@ -1,16 +1,14 @@
-"""The sandbox bounds time and memory: huge values are refused before they are made, at the
-expression's line, and a render that runs too long is stopped in whichever thread it runs."""
+"""The sandbox bounds memory: huge values are refused before they are made, at the expression's
+line (the time limit: test_deadline.py)."""
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
 
 from service.content.markup.compose import RenderError, render_subject
 from service.content.markup.compose import _render as render
-from service.content.markup.limits import LimitExceeded, RenderTimeout, time_limit
 from service.content.markup.sandbox import editor_environment
 
 
@@ -62,48 +60,6 @@ def test_subjects_are_bounded_too(tmp_path):
     slow = template.__class__(**{**template.__dict__, "subject": {"de": "{{ 'x' * 10**9 }}"}})
     with pytest.raises(RenderError, match=r"'x' \* 1000000000 makes a value"):
         render_subject(slow, "de", {})
-
-
-def _nested_loops() -> str:
-    return ("{% set s = 'a' * 1000 %}{% for x in s %}{% for y in s %}{% for z in s %}"
-            "{% endfor %}{% endfor %}{% endfor %}")
-
-
-def test_a_render_that_runs_too_long_is_stopped():
-    started = time.monotonic()
-    with pytest.raises(RenderError, match="cannot render: took longer than 2 s to render"):
-        render(_nested_loops(), {}, "b.mjml", 1)
-    assert time.monotonic() - started < 3
-
-
-def test_the_time_limit_works_in_a_worker_thread_and_leaves_other_threads_alone():
-    outcome: dict[str, object] = {}
-
-    def worker():
-        try:
-            render(_nested_loops(), {}, "b.mjml", 1)
-        except RenderError as exc:
-            outcome["worker"] = exc.message
-
-    thread = threading.Thread(target=worker)
-    thread.start()
-    busy_until = time.monotonic() + 2.5
-    while time.monotonic() < busy_until:  # this thread is busy too, and is not interrupted
-        sum(range(1000))
-    thread.join(5)
-    assert str(outcome["worker"]).startswith("cannot render: took longer than")
-
-
-def test_a_finished_block_is_never_interrupted_later():
-    with time_limit(0.05):
-        pass
-    time.sleep(0.2)  # an exception left pending would be raised here
-    with pytest.raises(RenderTimeout):
-        with time_limit(0.05):
-            while True:
-                pass
-    time.sleep(0.1)
-    assert issubclass(RenderTimeout, LimitExceeded)
 
 
 @pytest.mark.parametrize("source, message", [
