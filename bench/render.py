@@ -10,6 +10,8 @@ the demo content's weekly edition of 2026-11-23, and prints:
 - the number of distinct variants;
 - the fast path per recipient (segment match + variant lookup, then substitution + MIME bytes);
 - tracked links against the same send without them (runs interleaved, the ratio);
+- the edition with two experiments of two arms against the same edition with none (copies of the
+  content folder, bench/experiment_content.py; runs interleaved, the ratio);
 - the naive path on a sample (per recipient: block and layout Jinja with the real values,
   mjml2html, inscriptis, email.message.EmailMessage + as_bytes()) and the ratio.
 
@@ -25,6 +27,7 @@ import json
 import platform
 import statistics
 import sys
+import tempfile
 import time
 from datetime import datetime, timezone
 from email.message import EmailMessage
@@ -42,6 +45,7 @@ from service.content.markup.compose import render_block, render_layout, render_p
 from service.content.markup.mjml import compile_mjml
 from service.settings import Settings
 
+from experiment_content import with_two_experiments, without_experiments
 from render_path import EDITION, TEMPLATE, fast_one, fast_path, pin_to_one_cpu, synthetic_customers, timed
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -181,6 +185,33 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"  tracked links ({links:.1f} a message): {tracked_us:.1f} us a recipient against {untracked_us:.1f} us "
           f"untracked = {tracked_us / untracked_us:.3f}x (target <= 1.10x)")
 
+    # Two experiments of two arms against none: the same customers, runs interleaved.
+    with tempfile.TemporaryDirectory(prefix="bench-render-") as scratch:
+        armed_dir, experiment_ids = with_two_experiments(args.content, Path(scratch), customers, experiment_key)
+        plain_dir = without_experiments(args.content, Path(scratch))
+        setups = []
+        for folder in (armed_dir, plain_dir):
+            loaded = load_content(folder)
+            setups.append((Edition(loaded, loaded.templates[TEMPLATE], EDITION, experiment_key=experiment_key),
+                           Renderer(signer, BASE_URL, MAILTO)))
+        for edition_, renderer_ in setups:  # compiled before the clock runs
+            for r in customers:
+                fast_one(edition_, renderer_, r, when)
+        armed_times, plain_times = [], []
+        for _ in range(args.repeat):
+            for (edition_, renderer_), times in zip(setups, (armed_times, plain_times)):
+                gc.collect()
+                start = time.perf_counter()
+                for r in customers:
+                    fast_one(edition_, renderer_, r, when)
+                times.append(time.perf_counter() - start)
+        armed_bodies, plain_bodies = (len(renderer_._bodies) for _, renderer_ in setups)
+    armed_us, plain_us = min(armed_times) / n * 1e6, min(plain_times) / n * 1e6
+    experiments_ratio = plain_us / armed_us
+    print(f"  two experiments of two arms ({', '.join(experiment_ids)}; {armed_bodies} bodies against "
+          f"{plain_bodies}): {armed_us:.1f} us a recipient against {plain_us:.1f} us without = "
+          f"{experiments_ratio:.3f} of the rate (target >= 0.9)")
+
     # End to end from nothing, as a fresh send process sees it: compiles included.
     cold_edition = Edition(content, template, EDITION, experiment_key=experiment_key)
     cold_renderer = Renderer(signer, BASE_URL, MAILTO)
@@ -218,6 +249,9 @@ def main(argv: list[str] | None = None) -> dict:
         "tracked_links_per_message": round(links, 1), "tracked_us_per_recipient": round(tracked_us, 2),
         "untracked_us_per_recipient": round(untracked_us, 2),
         "tracked_to_untracked": round(tracked_us / untracked_us, 3),
+        "experiments": experiment_ids, "experiment_bodies": armed_bodies, "no_experiment_bodies": plain_bodies,
+        "experiments_us_per_recipient": round(armed_us, 2), "no_experiments_us_per_recipient": round(plain_us, 2),
+        "experiments_rate_ratio": round(experiments_ratio, 3),
         "naive_sample": len(sample), "naive_ms_per_recipient": round(naive_us / 1e3, 3),
         "naive_recipients_per_s": round(naive_rate, 1), "ratio_fast_to_naive": round(ratio, 1),
         "targets_met": targets, "python": platform.python_version(), "pinned_cpu": cpu,

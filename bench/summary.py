@@ -24,7 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SMALL: dict[str, tuple[list[str], list[tuple[str, str]]]] = {
     "render.py": (["--recipients", "5000", "--naive-sample", "50"],
                   [("fast recipients/s", "fast_recipients_per_s"), ("us a recipient", "fast_us_per_recipient"),
-                   ("fast/naive", "ratio_fast_to_naive"), ("KB a message", "message_kb_mean")]),
+                   ("fast/naive", "ratio_fast_to_naive"), ("KB a message", "message_kb_mean"),
+                   ("2 experiments: rate ratio", "experiments_rate_ratio")]),
     "send.py": (["--customers", "10000", "--targets", "spool,maildir"],
                 [("render/s (1 core)", "render_recipients_per_s"), ("spool/s", "spool.recipients_per_s"),
                  ("spool ratio", "spool.ratio_to_render"), ("spool CPU ratio", "spool.cpu_ratio_to_render"),
