@@ -76,10 +76,28 @@ def lookup_one(edition: Edition, renderer: Renderer, recipient: Recipient):
     return None if assembly is None or assembly.skip_reason else renderer.variant(edition, assembly)
 
 
+SEND_BATCH = 500  # SendSpec.batch_size's default
+
+
+def in_send_order(edition: Edition, customers: list[Recipient], batch: int = SEND_BATCH) -> list[Recipient]:
+    """``customers`` in the order a worker renders them: batch by batch, and within a batch grouped
+    by variant (service/sending/batch.py), so one body's pieces are reused while they are warm."""
+    ordered = []
+    for start in range(0, len(customers), batch):
+        groups: dict = {}
+        for recipient in customers[start:start + batch]:
+            assembly = edition.assembly_for(recipient)
+            groups.setdefault(assembly.key if assembly is not None else None, []).append(recipient)
+        for group in groups.values():
+            ordered += group
+    return ordered
+
+
 def fast_path(edition: Edition, renderer: Renderer, customers: list[Recipient], when: str, repeat: int) -> dict:
-    """The warm fast path over ``customers``, best of ``repeat`` runs each: the lookup alone, then
-    lookup + substitution + MIME (wall and CPU time). Variants compile before the clock runs
-    (one untimed pass)."""
+    """The warm fast path over ``customers`` in the send's order (``in_send_order``), best of
+    ``repeat`` runs each: the lookup alone, then lookup + substitution + MIME (wall and CPU time).
+    Variants compile before the clock runs (one untimed pass)."""
+    customers = in_send_order(edition, customers)
     sizes = [len(m) for m in (fast_one(edition, renderer, r, when) for r in customers) if m]
 
     def lookups():
