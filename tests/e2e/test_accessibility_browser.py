@@ -164,6 +164,7 @@ def test_every_page_in_every_state_has_no_axe_violation(browser, site):  # noqa:
         axe.visit(staff, "/results/team/advice", "results_team", "a team")
         axe.visit(staff, "/edit", "edit_index", "teams")
         axe.visit(staff, "/edit/advice", "edit_team", "a team's blocks")
+        axe.visit(staff, "/edit/advice/heating-costs-b.de", "edit_block", "an arm of a test")
         axe.visit(staff, "/edit/advice/winter-garden-care.en", "edit_block", "a block")
         staff.fill("#f-expire", "2026-11-01")
         staff.click("button[value=save]")

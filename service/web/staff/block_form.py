@@ -21,6 +21,8 @@ from service.content.reading.yaml_lines import YamlSyntaxError, parse
 from service.content.writing.front_matter import line_keys
 
 FIELDS = ("title", "slot", "product_groups", "segments", "priority", "publish", "expire", "locale", "status")
+# What an arm takes from its original (service.content.experiments.INHERITED): no field of its form.
+INHERITED = ("slot", "product_groups", "segments", "priority", "publish", "expire")
 LISTS = ("product_groups", "segments")
 MAX_BODY = 512 * 1024  # as large as a content file may be
 _NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
@@ -39,6 +41,12 @@ class BlockForm:
     status: str = "draft"
     body: str = ""
     name: str = ""  # a new block's story name (its file is <name>.<locale>.mjml)
+    arm_of: str = ""  # an arm's original (its file's arm_of), as the file says: never from a POST
+    arm: str = ""
+
+    def of_file(self, written: Mapping[str, Any]) -> "BlockForm":
+        """This form with what only the file says (whether it is an arm, and of what)."""
+        return replace(self, arm_of=_text(written.get("arm_of")), arm=_text(written.get("arm")))
 
     @classmethod
     def from_file(cls, text: str) -> tuple["BlockForm", dict[str, Any]]:
@@ -65,7 +73,7 @@ class BlockForm:
                    segments=items("segments"), priority=shown("priority"), publish=shown("publish"),
                    expire=shown("expire"), locale=shown("locale"), status=shown("status") or "ready",
                    body=parts.body)
-        return form, data
+        return form.of_file(data), data
 
     @classmethod
     def from_post(cls, form: Mapping, lists: Mapping[str, list[str]]) -> "BlockForm":
@@ -104,7 +112,13 @@ class BlockForm:
         for key, value in list(values.items()):
             if _means(written.get(key), value):
                 values[key] = written[key]  # the file's own spelling (a date, a one-item text list)
+        if written.get("arm_of") is not None:  # an arm's form has none of these: the file keeps its own
+            values.update({key: written.get(key) for key in INHERITED})
         return values
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
 
 
 def _typed(raw: str, parse_as) -> Any:

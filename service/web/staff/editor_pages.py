@@ -133,6 +133,7 @@ class EditorPages:
         current = None if new else self._read(team, name)
         original = None if current is None else current.decode("utf-8", "replace")
         written = BlockForm.from_file(original)[1] if original is not None else {}
+        form = form.of_file(written)
         values = form.values(written, default_locale)
         text = compose(original, values, form.body)
         text_changed = new or compose(original, {**values, "status": written.get("status")}, form.body) != original
@@ -230,10 +231,12 @@ class EditorPages:
         with self.engine.connect() as conn:
             history = block_changes.history_of(conn, f"{team}/{name}") if name != NEW else []
         choices = _choices(content, team, form, language(request))
-        editions = block_preview.edition_choices(content, form.slot, today) if content else []
+        # An arm's slot and the rest are its original's: the checked content has them filled in.
+        arm = content.blocks.get(f"{team}/{name}") if form.arm_of and content else None
+        editions = block_preview.edition_choices(content, arm.slot if arm else form.slot, today) if content else []
         return self._page(
             request, "edit_block.html", status=status, account=account, team=team, block_name=name, new=name == NEW,
-            form=form, etag=etag, placed=placed or Placed(), shown=shown, history=history, notice=notice,
+            form=form, arm=arm, etag=etag, placed=placed or Placed(), shown=shown, history=history, notice=notice,
             conflict=None if conflict is None else conflict.decode("utf-8", "replace"), removed=conflict is None and
             status == 409, choices=choices, editions=editions, may_release=release.may_release(account, team),
             token=form_token(request, self.secret, self.access.sessions.cookie), token_field=TOKEN_FIELD,

@@ -43,6 +43,12 @@ TEXTS = {
     "groups_hint": _("Customers who excluded one of these do not get the block."),
     "segments": _("Segments"),
     "segments_hint": _("None ticked: every segment."),
+    "arm_of": _("Arm %(arm)s of %(original)s"),
+    "arm_inherits": _("An arm of a test takes its slot, product groups, segments, priority and dates from the "
+                      "original block (arm a): change them there."),
+    "arm_unresolved": _("The original's values show here once the content checks without errors."),
+    "every_group": _("none (every customer)"),
+    "every_segment": _("every segment"),
     "priority": _("Priority"),
     "priority_hint": _("Higher first; empty: 0."),
     "publish": _("Publish from"),

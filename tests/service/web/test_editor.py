@@ -253,3 +253,29 @@ def test_a_new_block_name_or_team_that_is_a_path_writes_nowhere(site, tmp_path):
     assert answer.status_code == 422 and 'id="err-name"' in answer.text
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if ".git" not in p.parts) == before
     assert client.get("/edit/..%2F..").status_code == 404
+
+
+ARM = "/edit/advice/heating-costs-b.de"
+ARM_FILE = "blocks/advice/heating-costs-b.de.mjml"
+
+
+def test_an_arm_shows_what_it_inherits_and_a_save_writes_none_of_it(site):
+    client, root, _ = site
+    sign_in(client, "max")
+    page, form = opened(client, ARM)
+    text = page.text
+    assert "Arm b of advice/heating-costs" in text
+    # No field for what the original decides: the page shows the original's values instead.
+    assert not {"slot", "product_groups", "segments", "priority", "publish", "expire"} & set(dict(form))
+    shown = re.search(r'<section class="inherited".*?</section>', text, re.S).group(0)
+    assert re.search(r"<dt>Slot</dt><dd>advice</dd>", shown) and "<dd>30</dd>" in shown and "2026-11-02" in shown
+    body = value(form, "body")
+    answer = post(client, form, ARM, status="draft", body=body.replace("Drei Handgriffe", "Drei kleine Handgriffe"))
+    assert answer.status_code == 303, answer.text
+    changed = plus_minus(git(root, "show", "--format=", "HEAD"))
+    # The status (four eyes: a draft until another reviewer) and the body line, nothing inherited.
+    assert changed[:2] == ["-status: ready", "+status: draft"] and len(changed) == 4
+    assert "Drei kleine Handgriffe" in changed[3]
+    assert "arm_of: advice/heating-costs" in (root / ARM_FILE).read_text(encoding="utf-8")
+    german = client.get(ARM + "?lang=de").text
+    assert "Variante b von advice/heating-costs" in german and "vom Originalblock" in german
