@@ -105,3 +105,42 @@ def test_a_ranking_survives_its_json_and_knows_its_window(content):
     assert (found.first, found.last) == (date(2026, 11, 9), date(2026, 12, 6))
     again = Ranking.from_json(found.to_json(), "2026-12-07T06:00:00+00:00")
     assert again.segments == found.segments and again.decided == "2026-12-07T06:00:00+00:00"
+
+
+def test_digest_variants_are_compiled_once_each_never_per_recipient(content, monkeypatch):
+    import service.assembly.render as render_module
+    from preferences.links import LinkSigner
+    from service.assembly.recipient import Recipient
+    from service.assembly.render import Renderer
+
+    compiled = []
+    real = render_module.compile_mjml
+    monkeypatch.setattr(render_module, "compile_mjml", lambda *args: compiled.append(1) or real(*args))
+    weekly = content.templates["weekly"]
+    digest = weekly.digest_for("monthly")
+    measured = {"dog-beds": (90, 300), "cordless-drill": (60, 300), "wood-stoves": (30, 300)}
+    rankings = {digest.name: Ranking(digest.name, *window(digest, DAY), (), MappingProxyType(
+        {s.id: ranking(content, measured, s.id).of(s.id) for s in content.audience.segments}))}
+    edition = Edition(content, weekly, DAY, rankings=rankings, experiment_key=b"k" * 32)
+    renderer = Renderer(LinkSigner([b"test-link-key-0123456789abcdef"]), "https://news.example.com",
+                        "unsubscribe@nordhaus.example")
+    attributes = ({"lifecycle": "customer", "purchasing_power": 5, "loyalty_member": True, "last_order": "2026-11-01"},
+                  {"lifecycle": "subscriber"}, {"lifecycle": "customer", "last_order": "2024-01-01"})
+    keys, bodies, digests = set(), set(), set()
+    for n in range(240):
+        recipient = Recipient(public_id=f"pub{n:018d}A", email=f"c{n}@example.com", first_name=f"K{n}",
+                              locale=("de", "en")[n % 2], attributes=attributes[n % 3],
+                              excluded_groups=frozenset({"pets"} if n % 5 == 0 else ()))
+        segment = edition.segment_for(recipient.attributes, recipient.locale)
+        assembly = edition.assemble(segment, recipient.locale, recipient.excluded_groups,
+                                    customer=recipient.public_id, digest=digest if n % 4 < 2 else None)
+        variant = renderer.for_recipient(edition, assembly, recipient)
+        assert renderer.html(edition, variant, recipient).startswith("<!doctype html>")
+        best = any(b.story == "product-news/dog-beds" for b in assembly.blocks)
+        assert best == (assembly.key.digest is not None and "pets" not in assembly.key.exclusions)
+        keys.add(assembly.key)
+        bodies.add(assembly.body_key)
+        if assembly.key.digest:
+            digests.add(assembly.body_key)
+    assert digests - {k for k in bodies if k not in digests}  # the digests hold other blocks than the week's
+    assert len(compiled) == len(bodies) <= len(keys) < 240
