@@ -22,7 +22,10 @@ from fractions import Fraction
 from types import MappingProxyType
 from typing import Callable, Mapping
 
-from service.content.model import Block, Digest
+from preferences.due import due_reason
+from preferences.models import Status
+
+from service.content.model import Block, Digest, Template
 
 LIVE = "live"  # a ranking measured for a plan or preview, not decided by a send
 
@@ -76,6 +79,15 @@ class Ranking:
 def window(digest: Digest, edition_date: date) -> tuple[date, date]:
     """The editions a digest of ``edition_date`` ranks: those of the ``weeks`` weeks before it."""
     return edition_date - timedelta(weeks=digest.weeks), edition_date - timedelta(days=1)
+
+
+def due_digests(template: Template, day: date) -> list[Digest]:
+    """The digests some readers get on the edition of ``day``: a monthly reader's on the first
+    edition of the month, a biweekly reader's on any (when their last one is old enough), by
+    the send's own due rules (preferences/due.py)."""
+    previous = template.schedule.previous_edition(day)
+    return [d for d in template.digests
+            if any(due_reason(Status.ACTIVE, pace, None, day, None, previous) is None for pace in d.paces)]
 
 
 @dataclass(frozen=True)

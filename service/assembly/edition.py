@@ -122,12 +122,13 @@ class Edition:
         locales = self.content.audience.locales
         return locale if locale in locales else locales[0]
 
-    def assembly_for(self, recipient: Recipient) -> Assembly | None:
+    def assembly_for(self, recipient: Recipient, digest: Digest | None = None) -> Assembly | None:
         """The recipient's assembly (check its skip_reason), or None when no segment matches."""
         segment = self.segment_for(recipient.attributes, recipient.locale)
         if segment is None:
             return None
-        return self.assemble(segment, recipient.locale, recipient.excluded_groups, customer=recipient.public_id)
+        return self.assemble(segment, recipient.locale, recipient.excluded_groups, customer=recipient.public_id,
+                             digest=digest)
 
     def key_for(self, segment: Segment, locale: str, excluded: Iterable[str] = (),
                 digest: Digest | None = None) -> VariantKey:
