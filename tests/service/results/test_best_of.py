@@ -212,3 +212,24 @@ def test_an_expired_block_is_never_picked_and_the_send_s_ranking_stays_decided(e
     assert again.segments == first.segments and again.decided != "live"
     with engine.connect() as conn:
         assert rankings_for(conn, content, "weekly", DIGEST_DAY)["best of 4w"].segments == first.segments
+
+
+def test_newsletter_send_decides_the_ranking_before_its_workers_and_keeps_it(engine, db_url, tmp_path,  # noqa: F811
+                                                                          monkeypatch):
+    from typer.testing import CliRunner
+
+    from service.cli.main import app
+    add_customers(engine, 12, frequency=lambda n: ("monthly", "biweekly", "weekly")[n % 3])
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("NEWSLETTER_CONTENT_DIR", str(CONTENT))
+    args = ["send", "weekly", "--date", DIGEST_DAY.isoformat(), "--to", f"maildir:{tmp_path / 'box'}", "--workers", "0"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    with engine.connect() as conn:
+        rows = ledger.deliveries_of(conn, ledger.EditionKey("weekly", DIGEST_DAY))
+        kept = decided_rankings(conn, "weekly", DIGEST_DAY)
+    assert set(kept) == {"best of 4w", "best of 2w"} and kept["best of 4w"].decided != "live"
+    assert all(r.state == ledger.SENT for r in rows) and len(rows) == 12
+    assert not any("best of" in r.variant for r in rows if r.customer_id % 3 == 2)  # the weekly readers
+    assert all(r.variant.endswith("(best of 4w)") for r in rows if r.customer_id % 3 == 0)
+    assert all(r.variant.endswith("(best of 2w)") for r in rows if r.customer_id % 3 == 1)
