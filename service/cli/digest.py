@@ -16,7 +16,10 @@ from service.assembly.digest import Ranking, due_digests
 from service.assembly.edition import Assembly, SlotFill
 from service.cli.console import customer_row_or_exit, err, out, safe_url
 from service.content.model import Content, Digest, Template
-from service.results.best_of import rankings_for
+from service.results.best_of import decide_for_send, rankings_for
+from service.results.refresh import refresh
+from service.results.retention import oldest_kept
+from service.sending.digests import decided
 from service.settings import Settings
 
 
@@ -120,3 +123,16 @@ def ranking_lines(assembly: Assembly, rankings: dict[str, Ranking]) -> list[str]
     found = rankings.get(assembly.digest.name)
     return [f"digest {found.window_text() if found else assembly.digest.name + ': no ranking (normal rules)'}; "
             f"min_recipients {assembly.digest.min_recipients}"]
+
+
+def decide_before_send(engine, content: Content, template: str, day: date, cfg: Settings) -> None:
+    """A send's first step for a template with digests: the rollups brought up to date (clicks
+    since the last refresh count), then each digest's ranking decided and kept, unless an earlier
+    run of the edition decided it (a resumed run keeps the first decision)."""
+    digests = content.templates[template].digests
+    if not digests:
+        return
+    if any(d.name not in decided(engine, template, day) for d in digests):
+        refresh(engine, oldest=oldest_kept(date.today(), cfg.results_retention_days))
+    for ranking in decide_for_send(engine, content, template, day).values():
+        err.print(f"{template} {day}: {ranking.window_text()}", markup=False)

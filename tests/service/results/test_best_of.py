@@ -225,6 +225,8 @@ def test_newsletter_send_decides_the_ranking_before_its_workers_and_keeps_it(eng
     args = ["send", "weekly", "--date", DIGEST_DAY.isoformat(), "--to", f"maildir:{tmp_path / 'box'}", "--workers", "0"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
+    assert "weekly 2026-12-07: best of 4w: editions 2026-11-09 to 2026-12-06 (none with results yet); decided" \
+        in result.output
     with engine.connect() as conn:
         rows = ledger.deliveries_of(conn, ledger.EditionKey("weekly", DIGEST_DAY))
         kept = decided_rankings(conn, "weekly", DIGEST_DAY)
