@@ -1,6 +1,8 @@
-"""The best-of editions in ``newsletter plan`` and ``newsletter preview``: which digests are due
-on the date, the ranking they are assembled by (the one a send decided, else measured now from
-the results) and, per slot, the rate and recipients that chose each block."""
+"""The best-of editions (template.yaml's ``digest:``) at the command line: in ``newsletter plan``
+and ``newsletter preview`` which digests are due on the date, the ranking they are assembled by
+(the one a send decided, else measured now from the results) and, per slot, the rate and
+recipients that chose each block; for ``newsletter send``, deciding the ranking before its
+workers start."""
 
 from __future__ import annotations
 

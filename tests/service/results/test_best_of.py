@@ -17,7 +17,7 @@ from fractions import Fraction
 import pytest
 from sqlalchemy import insert, select
 
-from send_fixtures import CONTENT, add_customers, db_url, engine, migrated_postgres_url, settings_for  # noqa: F401
+from send_fixtures import CONTENT, add_customers, db_url, engine, migrated_postgres_url  # noqa: F401
 from service.content.check import load_content
 from service.results.best_of import decide_for_send, rankings_for
 from service.results.refresh import refresh
@@ -28,6 +28,7 @@ from service.sending.contents import variant_block
 from service.sending.digests import decided_rankings
 from service.sending.plan import plan_run
 from service.sending.spec import SendSpec
+from service.settings import Settings
 
 WEEKS = (date(2026, 11, 16), date(2026, 11, 23), date(2026, 11, 30))  # sent; 11-09 has no send
 DIGEST_DAY = date(2026, 12, 7)
@@ -47,8 +48,7 @@ def content_dir(tmp_path):
 
 
 def send(engine, url, content_dir, outbox, day, content):
-    spec = SendSpec(settings_for(url).__class__(database_url=url, content_dir=content_dir), "weekly", day,
-                    f"maildir:{outbox}")
+    spec = SendSpec(Settings(database_url=url, content_dir=content_dir), "weekly", day, f"maildir:{outbox}")
     decide_for_send(engine, content, "weekly", day)  # as `newsletter send` does before its workers start
     plan_run(engine, content, spec)
     sender = BatchSender(spec, "w1", engine=engine, content=content)
