@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from service.assembly.digest import Ranking, due_digests
 from service.assembly.edition import Assembly, Edition
 from service.assembly.render import GMAIL_CLIP_BYTES, Renderer
 from service.content.markup.compose import RenderError
@@ -27,6 +28,7 @@ class Coverage:
     errors: list[str] = field(default_factory=list)
     variants_checked: int = 0
     exclusion_groups: dict[tuple[str, str], int] = field(default_factory=dict)
+    digests: dict[str, list[CoverageRow]] = field(default_factory=dict)  # the best-of editions' rows, by name
 
     @property
     def ok(self) -> bool:
@@ -34,30 +36,41 @@ class Coverage:
 
 
 def edition_coverage(content: Content, template_id: str, edition_date: date, renderer: Renderer,
-                 drafts: bool = False) -> Coverage:
+                 drafts: bool = False, rankings: dict[str, Ranking] | None = None) -> Coverage:
     """Assemble every (segment, locale) variant, and the variants with one product group
     excluded, and check each renders under Gmail's clipping size with the unsubscribe link
-    before that point. Errors name the segment and locale that cannot be sent."""
+    before that point; the same for the best-of editions due that day (by ``rankings``). Errors
+    name the segment and locale that cannot be sent."""
     template = content.templates[template_id]
-    edition = Edition(content, template, edition_date, drafts=drafts)
+    edition = Edition(content, template, edition_date, drafts=drafts, rankings=rankings)
     plan = Coverage(template_id, edition_date)
     refused = template.schedule.not_an_edition(edition_date, template_id)
     if refused:
         plan.errors.append(refused)
-    for segment in content.audience.segments:
-        for locale in content.audience.locales:
-            base = edition.assemble(segment, locale)
-            relevant = sorted(edition.key_for(segment, locale, content.product_groups).exclusions)
-            plan.exclusion_groups[(segment.id, locale)] = len(relevant)
-            size = None
-            for excluded in [()] + [(g,) for g in relevant]:
-                # Each arm of an experiment is a variant of its own (one arm at a time, not every combination).
-                first = edition.assemble(segment, locale, excluded)
-                arms = [{e.id: a.name} for e in edition.arms.experiments_in(first) for a in e.arms if a.name != ORIGINAL]
-                for assembly in [first] + [edition.assemble(segment, locale, excluded, arms=named) for named in arms]:
-                    size = _check(plan, renderer, edition, assembly, size, excluded)
-            plan.rows.append(CoverageRow(base, size))
+    for digest in [None] + due_digests(template, edition_date):
+        rows = plan.rows if digest is None else plan.digests.setdefault(digest.name, [])
+        for segment in content.audience.segments:
+            for locale in content.audience.locales:
+                rows.append(_cover(plan, renderer, edition, segment, locale, digest))
     return plan
+
+
+def _cover(plan: Coverage, renderer: Renderer, edition: Edition, segment, locale: str, digest) -> CoverageRow:
+    """One (segment, locale) row: its variants with no or one product group excluded, checked."""
+    content = edition.content
+    base = edition.assemble(segment, locale, digest=digest)
+    relevant = sorted(edition.key_for(segment, locale, content.product_groups).exclusions)
+    if digest is None:
+        plan.exclusion_groups[(segment.id, locale)] = len(relevant)
+    size = None
+    for excluded in [()] + [(g,) for g in relevant]:
+        # Each arm of an experiment is a variant of its own (one arm at a time, not every combination).
+        first = edition.assemble(segment, locale, excluded, digest=digest)
+        arms = [{e.id: a.name} for e in edition.arms.experiments_in(first) for a in e.arms if a.name != ORIGINAL]
+        for assembly in [first] + [edition.assemble(segment, locale, excluded, arms=named, digest=digest)
+                                   for named in arms]:
+            size = _check(plan, renderer, edition, assembly, size, excluded)
+    return CoverageRow(base, size)
 
 
 def _check(plan: Coverage, renderer: Renderer, edition: Edition, assembly: Assembly, size: int | None,

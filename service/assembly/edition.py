@@ -6,7 +6,11 @@ assembled once per distinct (segment, locale, relevant exclusions) and cached.
 
 An experiment's arms never compete for a slot: the original does, and when it is chosen the
 customer's arm (``service.content.experiments``) decides which of the arms' bodies goes in. The
-arms are part of the variant key, so a variant is still compiled once per arm combination."""
+arms are part of the variant key, so a variant is still compiled once per arm combination.
+
+A best-of edition (template.yaml's ``digest:``, for the slower readers) is a variant too: its key
+names the digest, and its slots take the same candidates in the order of the digest's ranking
+(``service.assembly.digest``)."""
 
 from __future__ import annotations
 
@@ -16,8 +20,9 @@ from typing import Iterable, Mapping
 
 from service.assembly.recipient import Recipient
 from service.assembly.arms import ArmChooser
+from service.assembly.digest import Ranked, Ranking, in_digest_order
 from service.content.experiments import arms_text
-from service.content.model import Block, Content, Slot, Template
+from service.content.model import Block, Content, Digest, Slot, Template
 from service.content.segments import Segment, segment_of
 
 
@@ -32,11 +37,13 @@ class VariantKey:
     exclusions: tuple[str, ...] = ()  # only the excluded groups that change the result
     drafts: bool = False
     arms: tuple[tuple[str, str], ...] = ()  # (experiment, arm), sorted: the arms its blocks are
+    digest: str | None = None  # a best-of edition's Digest.name ("best of 4w"); None: the week's
 
     def label(self) -> str:
         parts = [self.segment, self.locale] + ([f"-{','.join(self.exclusions)}"] if self.exclusions else [])
         arms = f" [{arms_text(self.arms)}]" if self.arms else ""
-        return "/".join(parts) + arms + (" (drafts)" if self.drafts else "")
+        digest = f" ({self.digest})" if self.digest else ""
+        return "/".join(parts) + arms + digest + (" (drafts)" if self.drafts else "")
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,7 @@ class SlotFill:
     chosen: tuple[Block, ...]
     rejected: tuple[Rejection, ...]
     used_fallback: bool = False
+    ranking: tuple[Ranked, ...] = ()  # a best-of edition's: each candidate's place and figures
 
 
 @dataclass(frozen=True)
@@ -59,6 +67,7 @@ class Assembly:
     segment: Segment
     fills: tuple[SlotFill, ...]
     skip_reason: str | None = None
+    digest: Digest | None = None  # a best-of variant's digest (its key names it); None: the week's
 
     @property
     def blocks(self) -> tuple[Block, ...]:
@@ -78,6 +87,9 @@ class Assembly:
             chosen = ", ".join(b.id for b in fill.chosen) or "(empty)"
             lines.append(f"  {fill.slot.name}: {chosen}" + ("  [fallback]" if fill.used_fallback else ""))
             lines.extend(f"    - {r.block}: {r.reason}" for r in fill.rejected)
+            if self.digest is not None:
+                ids = {b.id for b in fill.chosen}
+                lines.extend(f"    {r.text(self.digest, r.block in ids)}" for r in fill.ranking)
         lines.extend(f"  experiment {experiment}: arm {arm}" for experiment, arm in self.key.arms)
         if self.skip_reason:
             lines.append(f"  NOT SENT: {self.skip_reason}")
@@ -88,8 +100,10 @@ class Edition:
     """One dated issue of a template, ready to assemble variants for any customer."""
 
     def __init__(self, content: Content, template: Template, edition_date: date, drafts: bool = False,
-                 experiment_key: bytes | None = None):
+                 experiment_key: bytes | None = None, rankings: Mapping[str, Ranking] | None = None):
         self.content, self.template, self.date, self.drafts = content, template, edition_date, drafts
+        # Per Digest.name, the ranking of its best-of variants (none known: thin, the normal rules).
+        self.rankings = dict(rankings or {})
         # Which arm of each experiment a customer gets (Settings.experiment_key assigns them).
         self.arms = ArmChooser(content, drafts, experiment_key)
         # A block named as a fallback (any translation of it) is kept for empty slots only.
@@ -108,29 +122,38 @@ class Edition:
         locales = self.content.audience.locales
         return locale if locale in locales else locales[0]
 
-    def assembly_for(self, recipient: Recipient) -> Assembly | None:
+    def assembly_for(self, recipient: Recipient, digest: Digest | None = None) -> Assembly | None:
         """The recipient's assembly (check its skip_reason), or None when no segment matches."""
         segment = self.segment_for(recipient.attributes, recipient.locale)
         if segment is None:
             return None
-        return self.assemble(segment, recipient.locale, recipient.excluded_groups, customer=recipient.public_id)
+        return self.assemble(segment, recipient.locale, recipient.excluded_groups, customer=recipient.public_id,
+                             digest=digest)
 
-    def key_for(self, segment: Segment, locale: str, excluded: Iterable[str] = ()) -> VariantKey:
+    def key_for(self, segment: Segment, locale: str, excluded: Iterable[str] = (),
+                digest: Digest | None = None) -> VariantKey:
         """The variant key: exclusions that no candidate is about do not split variants."""
         locale = self.locale_of(locale)
         relevant = self._relevant_groups(segment, locale)
         exclusions = tuple(sorted(relevant.intersection(excluded)))
-        return VariantKey(self.template.id, self.date, segment.id, locale, exclusions, self.drafts)
+        return VariantKey(self.template.id, self.date, segment.id, locale, exclusions, self.drafts,
+                          digest=digest.name if digest else None)
+
+    def digest_for(self, pace: str) -> Digest | None:
+        """The best-of edition readers of ``pace`` (a frequency) get instead of this one, if any."""
+        return self.template.digest_for(pace) if self.template.trigger is None else None
 
     def assemble(self, segment: Segment, locale: str, excluded: Iterable[str] = (), *,
-                 customer: str | None = None, arms: Mapping[str, str] | None = None) -> Assembly:
-        """The variant for a segment, locale and exclusions; with the arms of ``customer`` (a
-        public id) in the experiments of its blocks, or the ``arms`` named (experiment -> arm;
-        the preview), else every experiment's original (arm a, as the key says nothing of arms)."""
-        key = self.key_for(segment, locale, excluded)
+                 customer: str | None = None, arms: Mapping[str, str] | None = None,
+                 digest: Digest | None = None) -> Assembly:
+        """The variant for a segment, locale and exclusions (the ``digest``'s best-of variant);
+        with the arms of ``customer`` (a public id) in the experiments of its blocks, or the
+        ``arms`` named (experiment -> arm; the preview), else every experiment's original (arm a,
+        as the key says nothing of arms)."""
+        key = self.key_for(segment, locale, excluded, digest)
         found = self._variants.get(key)
         if found is None:
-            found = self._variants[key] = self._assemble(key, segment)
+            found = self._variants[key] = self._assemble(key, segment, digest)
         if (customer is None and arms is None) or not self.content.experiments:
             return found
         if arms is None:  # a customer of a send: their arms
@@ -144,8 +167,7 @@ class Edition:
     def _with_arms(self, base: Assembly, key: VariantKey, chosen: tuple) -> Assembly:
         if not chosen:
             return base
-        return Assembly(replace(key, arms=chosen), base.segment, self.arms.fills_with(base.fills, chosen),
-                        base.skip_reason)
+        return replace(base, key=replace(key, arms=chosen), fills=self.arms.fills_with(base.fills, chosen))
 
     # -- once per (segment, locale) -----------------------------------------------------
     def _relevant_groups(self, segment: Segment, locale: str) -> frozenset[str]:
@@ -206,13 +228,17 @@ class Edition:
         return None
 
     # -- once per variant ---------------------------------------------------------------
-    def _assemble(self, key: VariantKey, segment: Segment) -> Assembly:
+    def _assemble(self, key: VariantKey, segment: Segment, digest: Digest | None = None) -> Assembly:
         slots = self._slot_candidates(segment, key.locale)
         excluded = set(key.exclusions)
         fills, skip = [], None
         for slot in self.template.slots:
             candidates, rejected = slots[slot.name]
-            rejected = list(rejected)
+            rejected, ranked = list(rejected), ()
+            if digest is not None:
+                ranking = self.rankings.get(digest.name)
+                measured = ranking.of(segment.id) if ranking is not None else {}
+                candidates, ranked = in_digest_order(candidates, measured, digest, _order)
             chosen: list[Block] = []
             for block in candidates:
                 hit = sorted(excluded.intersection(block.product_groups))
@@ -229,11 +255,11 @@ class Edition:
                     chosen, used_fallback = [fallback], True
             if not chosen and slot.required and skip is None:
                 skip = f"required slot {slot.name} is empty"
-            fills.append(SlotFill(slot, tuple(chosen), tuple(rejected), used_fallback))
+            fills.append(SlotFill(slot, tuple(chosen), tuple(rejected), used_fallback, ranked))
         total = sum(len(f.chosen) for f in fills)
         if skip is None and total < self.template.min_blocks:
             skip = f"only {total} blocks, the template needs {self.template.min_blocks}"
-        return Assembly(key, segment, tuple(fills), skip)
+        return Assembly(key, segment, tuple(fills), skip, digest)
 
     def _fallback(self, block_id: str, locale: str) -> Block | None:
         base = self.content.blocks.get(block_id)

@@ -16,7 +16,7 @@ from service.assembly.coverage import edition_coverage
 from service.assembly.edition import Edition
 from service.assembly.recipient import Recipient
 from service.cli.sending import command as send_commands
-from service.cli import experiments
+from service.cli import digest as digests, experiments
 from service.content.model import ORIGINAL
 from service.cli.console import (customer_row_or_exit, edition_day_or_exit, err, load_or_exit, load_settings,
                                  migrated_engine, out, parse_day, renderer_for, safe_url)
@@ -96,7 +96,8 @@ def plan(template: Annotated[str, typer.Argument(help="template name, e.g. weekl
     loaded = load_or_exit(content_dir(content) if content else cfg.content_dir)
     chosen = _template(loaded, template)
     day = parse_day(date_) if date_ else chosen.schedule.next_edition(date.today())
-    result = edition_coverage(loaded, template, day, renderer_for(cfg), drafts=drafts)
+    rankings = digests.rankings_or_none(cfg, loaded, chosen, day)  # the best-of editions' (digest:)
+    result = edition_coverage(loaded, template, day, renderer_for(cfg), drafts=drafts, rankings=rankings)
     table = Table(title=f"{chosen.label}: edition of {day}", show_lines=True)
     table.add_column("segment / locale")
     for slot in chosen.slots:
@@ -124,6 +125,7 @@ def plan(template: Annotated[str, typer.Argument(help="template name, e.g. weekl
     stories = {b.story for row in result.rows for b in row.assembly.blocks}
     for experiment in (e for e in loaded.experiments.values() if e.id in stories):
         out.print(f"experiment {experiment.id}: {experiment.split_text()} (each arm rendered and size-checked)")
+    digests.print_plan(result, chosen, rankings)
     for problem in result.errors:
         err.print(f"[red]error:[/] {problem}", markup=True)
     if not result.ok:
@@ -145,6 +147,8 @@ def preview(template: Annotated[str, typer.Argument(help="template name, e.g. we
             force: Annotated[bool, typer.Option(help="allow a date that is not an edition date")] = False,
             arm: Annotated[Optional[list[str]], typer.Option(
                 help="show this arm of an experiment: EXPERIMENT=ARM (repeatable; default: arm a)")] = None,
+            pace: Annotated[Optional[str], typer.Option(
+                help="as readers of this pace get it (monthly, biweekly): the template's digest")] = None,
             content: ContentOption = None) -> None:
     """Write the HTML of one variant and print its assembly trace (and which arm of each experiment)."""
     cfg = load_settings()
@@ -158,7 +162,8 @@ def preview(template: Annotated[str, typer.Argument(help="template name, e.g. we
         err.print(f"[red]error:[/] unknown segment {segment!r} "
                   f"(segments: {', '.join(s.id for s in loaded.audience.segments)})")
         raise typer.Exit(2)
-    edition = Edition(loaded, chosen, day, drafts=drafts, experiment_key=cfg.experiment_key)
+    digest, rankings = digests.preview_digest(cfg, loaded, chosen, day, pace, customer)
+    edition = Edition(loaded, chosen, day, drafts=drafts, experiment_key=cfg.experiment_key, rankings=rankings)
     if customer is not None:
         recipient = _customer(cfg, customer)
         sent = sent_html(cfg, template, day, recipient)  # an edition they were sent: what was sent
@@ -166,7 +171,7 @@ def preview(template: Annotated[str, typer.Argument(help="template name, e.g. we
             _write_preview(out_file or PREVIEW_DIR / f"preview-{template}-{day}-{customer}-sent.html", sent,
                            out_file is None)
             return
-        assembly = edition.assembly_for(recipient)
+        assembly = edition.assembly_for(recipient, digest)
         if assembly is None:
             err.print(f"[red]error:[/] customer {customer} matches no segment: not sent")
             raise typer.Exit(1)
@@ -184,18 +189,18 @@ def preview(template: Annotated[str, typer.Argument(help="template name, e.g. we
                       f" (experiments: {', '.join(loaded.experiments) or 'none'})")
             raise typer.Exit(2)
         try:
-            assembly = edition.assemble(found, recipient.locale, excluded, arms=named)
+            assembly = edition.assemble(found, recipient.locale, excluded, arms=named, digest=digest)
         except ValueError as exc:
             err.print(f"[red]error:[/] --arm: {exc}")
             raise typer.Exit(2) from exc
-    for line in assembly.trace() + experiments.why_lines(edition, assembly, customer and recipient.public_id):
+    for line in digests.ranking_lines(assembly, rankings) + assembly.trace() + experiments.why_lines(edition, assembly, customer and recipient.public_id):
         out.print(line, markup=False)
     if assembly.skip_reason:
         raise typer.Exit(1)
     renderer = renderer_for(cfg)
     variant = renderer.for_recipient(edition, assembly, recipient)  # --customer: as the send renders it
     html = renderer.html(edition, variant, recipient)
-    who = customer or assembly.segment.id
+    who = customer or assembly.segment.id + (f"-{pace}" if digest else "")
     _write_preview(out_file or PREVIEW_DIR / f"preview-{template}-{day}-{who}-{assembly.key.locale}.html", html,
                    out_file is None)
 

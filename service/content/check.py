@@ -180,10 +180,10 @@ def _check_label_room(templates, blocks, experiments, audience, groups, problems
         slots = {slot.name for slot in template.slots}
         mine = [e for e in experiments.values() if _original(e, blocks).slot in slots]
         arms = len(" []") + len(";".join(f"{e.id}={max((a.name for a in e.arms), key=len)}" for e in mine))
-        if mine and longest + arms > LABEL_ROOM:
+        if mine and longest + arms + template.digest_room > LABEL_ROOM:
             first = blocks[next(iter(mine[-1].arms[0].blocks.values()))]  # the last experiment's first arm
             problems.error(first.path, first.line_of("arm_of"), f"with {len(mine)} experiments in template "
-                           f"{template.id!r} a variant's label can reach {longest + arms} characters, and the "
+                           f"{template.id!r} a variant's label can reach {longest + arms + template.digest_room} characters, and the "
                            f"ledger keeps {LABEL_ROOM}: run fewer experiments at once")
 
 

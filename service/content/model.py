@@ -80,6 +80,25 @@ class Hosts:
 
 
 @dataclass(frozen=True)
+class Digest:
+    """A best-of edition (template.yaml's ``digest:``): readers of the paces ``paces`` get, per
+    slot, the blocks with the best ``rank`` in their segment over the last ``weeks`` weeks'
+    editions; a block with fewer than ``min_recipients`` measured recipients is ranked "thin"
+    and its slot is topped up by the normal rules."""
+
+    paces: tuple[str, ...]  # preferences' frequencies: "monthly", "biweekly"
+    weeks: int
+    rank: str = "click_rate"
+    min_recipients: int = 200
+    lines: Mapping[str, int] = key_lines()
+
+    @property
+    def name(self) -> str:
+        """Its mark in variant keys and labels: ``best of 4w``."""
+        return f"best of {self.weeks}w"
+
+
+@dataclass(frozen=True)
 class Template:
     id: str
     names: Mapping[str, str]  # per locale, the default locale first
@@ -103,7 +122,17 @@ class Template:
     # each value with its {edition}, {template}, {block}, {team} still to fill in per link.
     utm: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     hosts: Hosts = Hosts()
+    digests: tuple[Digest, ...] = ()  # the best-of editions of its slower readers
     lines: Mapping[str, int] = key_lines()
+
+    def digest_for(self, pace: str) -> Digest | None:
+        """The digest readers of ``pace`` (a frequency) get, if one is declared for it."""
+        return next((d for d in self.digests if pace in d.paces), None)
+
+    @property
+    def digest_room(self) -> int:
+        """The characters a digest's mark takes in its variants' labels (`` (best of 4w)``)."""
+        return max((len(f" ({d.name})") for d in self.digests), default=0)
 
     def line_of(self, key: str) -> int:
         """The line of a key of template.yaml; "subject.de" is the line of one locale's text."""

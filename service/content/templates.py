@@ -14,6 +14,7 @@ from jinja2.exceptions import TemplateSyntaxError
 
 from service.content.reading.field_reader import IDENT, FieldReader
 from service.content.files import read_text, read_yaml
+from service.content.digests import read_digests
 from service.content.hosts import HOST_KEYS, read_hosts
 from service.content.markup.mjml_checks import check_markup
 from service.content.markup.sandbox import check_source, editor_environment
@@ -24,7 +25,8 @@ from service.content.markup.utm import read_utm
 from service.content.reading.yaml_lines import LinedDict
 
 TEMPLATE_KEYS = ("name", "list_id", "sender", "reply_to", "subject", "preheader",
-                 "first_name_fallback", "schedule", "trigger", "min_blocks", "slots", "tracking", "utm", *HOST_KEYS)
+                 "first_name_fallback", "schedule", "trigger", "min_blocks", "slots", "tracking", "utm", "digest",
+                 *HOST_KEYS)
 SLOT_KEYS = ("teams", "max", "required", "fallback")
 
 
@@ -92,7 +94,8 @@ def _load_one(directory: Path, shown: str, locales: tuple[str, ...], teams: set[
         schedule=schedule, trigger=trigger, slots=tuple(slots), layout=layout, layout_path=layout_shown,
         min_blocks=reader.integer("min_blocks", 1, minimum=0), reply_to=reply_to,
         preheader=MappingProxyType(preheader), tracking=reader.flag("tracking", True), utm=read_utm(reader),
-        hosts=read_hosts(reader), lines=MappingProxyType(lines),
+        hosts=read_hosts(reader), digests=read_digests(reader, schedule, trigger is not None),
+        lines=MappingProxyType(lines),
     )
 
 

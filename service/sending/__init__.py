@@ -3,7 +3,7 @@
 Owns: what a run is and who gets what (``spec``), the delivery ledger (``ledger``), the plan that
 fills it (``plan``), a worker's batch loop (``batch``), the engines that run the batches
 (``local_engine``: processes on this machine; ``dramatiq_engine``: Dramatiq workers anywhere),
-which editions are due (``due_editions``), the run's report (``report``) and test sends to seed
+which editions are due (``due_editions``), the best-of variants' rankings a send decided (``digests``), the run's report (``report``) and test sends to seed
 addresses, which are not runs (``seed``).
 
 May import: ``service.assembly``, ``service.content``, ``service.delivery``, ``service.settings``

@@ -48,7 +48,7 @@ from service.content.check import load_content
 from service.content.model import Content
 from service.delivery.base import DEFERRED, FAILED, SENT, Deliverer, Envelope
 from service.delivery.registry import parse_target
-from service.sending import archive, ledger
+from service.sending import archive, digests, ledger
 from service.sending.contents import record_variant, untracked
 from service.sending.spec import Decision, SendSpec, decide
 from service.sending.triggered import TOO_LATE
@@ -96,7 +96,8 @@ class BatchSender:
         content = content or load_content(spec.settings.content_dir, spec.checked_content)
         self.template = content.templates[spec.template]
         settings = spec.settings
-        self.edition = Edition(content, self.template, spec.day, experiment_key=settings.experiment_key)
+        self.edition = Edition(content, self.template, spec.day, experiment_key=settings.experiment_key,
+                               rankings=digests.decided(self.engine, spec.template, spec.day))
         self.previous = self.template.schedule.previous_edition(spec.day)
         self.renderer = Renderer(LinkSigner(settings.link_keys), settings.base_url, settings.unsubscribe_mailto)
         self.return_path = ReturnPath(settings.bounce_address, settings.link_keys)

@@ -27,7 +27,7 @@ from preferences.store import iter_send_candidates, send_candidate_ids
 
 from service.assembly.edition import Edition
 from service.content.model import Content
-from service.sending import ledger
+from service.sending import digests, ledger
 from service.sending.spec import Decision, SendSpec, decide
 
 
@@ -57,7 +57,8 @@ def plan_run(engine: Engine, content: Content, spec: SendSpec, *, limit: int | N
     if limit is None and not dry_run:
         return _plan_in_database(engine, content, spec, on_batch)
     template = content.templates[spec.template]
-    edition = Edition(content, template, spec.day, experiment_key=spec.settings.experiment_key)
+    edition = Edition(content, template, spec.day, experiment_key=spec.settings.experiment_key,
+                      rankings=digests.decided(engine, spec.template, spec.day))
     previous = template.schedule.previous_edition(spec.day)
     writes, key = for_writes(engine), spec.edition
     counts = PlanCounts()

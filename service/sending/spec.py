@@ -76,7 +76,9 @@ def decide(edition: Edition, row, last_sent: date | None, previous: date | None,
     segment = edition.segment_for(row.attributes or {}, row.locale)
     if segment is None:
         return Decision(ledger.SKIPPED, NO_SEGMENT)
-    assembly = edition.assemble(segment, row.locale, row.excluded_groups or (), customer=row.public_id)
+    # A slower reader due today gets the template's best-of edition for their pace, if it has one.
+    assembly = edition.assemble(segment, row.locale, row.excluded_groups or (), customer=row.public_id,
+                                digest=edition.digest_for(frequency))
     label = assembly.key.label()
     if assembly.skip_reason:
         return Decision(ledger.SKIPPED, assembly.skip_reason, segment.id, label)

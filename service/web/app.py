@@ -44,8 +44,8 @@ def create_app(settings: Settings, *, extra_routes: Iterable[BaseRoute] = ()) ->
     def new_renderer() -> Renderer:
         return Renderer(LinkSigner(settings.link_keys), settings.base_url, settings.unsubscribe_mailto)
 
-    preview = PreviewPages(settings, new_renderer)
     engine = make_engine(settings.database_url)
+    preview = PreviewPages(settings, new_renderer, engine=engine)
     live = LiveContent(settings.content_dir, interval=2.0)
     renderer = new_renderer()
     centre = centre_for(settings, live, engine)

@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import BaseRoute, Route, Router
 
+from service.assembly.digest import due_digests
 from service.assembly.edition import Assembly, Edition
 from service.assembly.recipient import Recipient
 from service.assembly.render import GMAIL_CLIP_BYTES, Renderer, CompiledVariant
@@ -28,6 +29,7 @@ from service.content.model import Content, Template
 from service.content.problems import ContentError, Problem
 from service.settings import Settings
 from service.web.staff import PREFIX, STAFF_HEADERS, authorize_staff, page
+from service.web.preview_digests import DigestRankings
 from service.web.preview_links import SAMPLE, Target, navigation, variant_href
 from service.web.web_version import EMAIL_CSP
 
@@ -97,9 +99,10 @@ class PreviewPages:
     """The staff preview: index, variant page and the email alone."""
 
     def __init__(self, settings: Settings, new_renderer: Callable[[], Renderer],
-                 today: Callable[[], date] = date.today):
+                 today: Callable[[], date] = date.today, engine=None):
         self.password = settings.preview_password
         self.today = today
+        self.rankings = DigestRankings(settings.database_url, engine)  # a digest's ranking, read only
         self.live = LiveCheck(settings.content_dir, new_renderer)
         variant = PREFIX + "/{template}/{date}/{segment}/{locale}"
         self.urls = Router([Route(PREFIX, self.index, methods=["GET"], name="preview_index"),
@@ -135,7 +138,7 @@ class PreviewPages:
             size=len(html.encode("utf-8")), longest=variant.longest_html(), clip=GMAIL_CLIP_BYTES,
             unsubscribe_at=variant.unsubscribe_offset(), nav=navigation(content, t, edition.arms.experiments_in(assembly)),
             hidden_drafts=sorted({r.block for f in assembly.fills for r in f.rejected if r.reason == "draft"}),
-            segment=assembly.segment,
+            segment=assembly.segment, places={r.block: r for f in assembly.fills for r in f.ranking},
         )
         return HTMLResponse(page("preview_variant.html", **context), headers=STAFF_HEADERS)
 
@@ -153,8 +156,12 @@ class PreviewPages:
         loaded, target = self._target(request)
         edition = loaded.edition(target.template, target.day, target.drafts)
         segment = loaded.content().audience.segment(target.segment_id)
+        digest = target.template.digest_for(target.pace) if target.pace else None
+        if digest is not None:  # a best-of edition: by the ranking a send decided, else as measured now
+            edition = Edition(loaded.content(), target.template, target.day, drafts=target.drafts,
+                              rankings=self.rankings(loaded.content(), target.template, target.day))
         try:  # each experiment of the variant shows the arm the URL names, else the original (arm a)
-            assembly = edition.assemble(segment, target.locale, target.excluded, arms=dict(target.arms))
+            assembly = edition.assemble(segment, target.locale, target.excluded, arms=dict(target.arms), digest=digest)
         except ValueError as exc:
             raise HTTPException(404, str(exc)) from exc
         variant = _compile(loaded.renderer, edition, assembly)
@@ -193,11 +200,14 @@ class PreviewPages:
         if unknown:
             raise HTTPException(404, f"There is no experiment {', '.join(map(repr, unknown))}. Experiments: "
                                      f"{', '.join(content.experiments) or 'none'}.")
-        name = query.get("name")
+        name, pace = query.get("name"), query.get("pace") or None
+        if pace is not None and template.digest_for(pace) not in due_digests(template, day):
+            raise HTTPException(404, f"{template.label} has no best-of edition for {pace!r} readers on "
+                                     f"{day.isoformat()}.")
         return loaded, Target(template, day, params["segment"], params["locale"], excluded,
                               query.get("drafts", "").lower() in _TRUE,
                               SAMPLE.first_name if name is None else name[:MAX_NAME], self.urls,
-                              tuple(sorted(arms.items())))
+                              tuple(sorted(arms.items())), pace)
 
     def _template_overview(self, loaded: _Loaded, template: Template, start: date, drafts: bool) -> dict:
         content = loaded.content()

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 from starlette.routing import Router
 
+from service.assembly.digest import due_digests
 from service.assembly.recipient import Recipient
 from service.content.model import Content, Experiment, Template
 
@@ -26,12 +27,13 @@ class Target:
     name: str
     urls: Router = field(compare=False, repr=False)
     arms: tuple[tuple[str, str], ...] = ()  # (experiment, arm) shown; an experiment not named: arm a
+    pace: str | None = None  # shown as readers of this pace get it (their digest); None: the week's
 
     def href(self, email: bool = False, **changes) -> str:
         """This page's URL (or the email alone's) with some values changed."""
         t = replace(self, **changes)
         return variant_href(self.urls, t.template.id, t.day, t.segment_id, t.locale, excluded=t.excluded,
-                            drafts=t.drafts, name=t.name, email=email, arms=t.arms)
+                            drafts=t.drafts, name=t.name, email=email, arms=t.arms, pace=t.pace)
 
     def with_arm(self, experiment: str, arm: str) -> str:
         arms = dict(self.arms) | {experiment: arm}
@@ -39,7 +41,8 @@ class Target:
 
 
 def variant_href(urls: Router, template: str, day: date, segment_id: str, locale: str, *, excluded=(),
-                 drafts: bool = False, name: str | None = None, email: bool = False, arms=()) -> str:
+                 drafts: bool = False, name: str | None = None, email: bool = False, arms=(),
+                 pace: str | None = None) -> str:
     """The URL of a variant's page (or of its email alone), from the named routes."""
     path = urls.url_path_for("preview_email" if email else "preview_variant", template=template,
                              date=day.isoformat(), segment=segment_id, locale=locale)
@@ -52,6 +55,8 @@ def variant_href(urls: Router, template: str, day: date, segment_id: str, locale
         query["name"] = name
     if arms:
         query["arm"] = [f"{experiment}={arm}" for experiment, arm in arms]
+    if pace:
+        query["pace"] = pace
     return path + (f"?{urlencode(query, doseq=True)}" if query else "")
 
 
@@ -77,4 +82,8 @@ def navigation(content: Content, target: Target, experiments: list[Experiment]) 
                  + ("&drafts=1" if target.drafts else ""),
         # Per experiment of the variant: each arm with its share and the link that shows it.
         "experiments": [(e, [(a, target.with_arm(e.id, a.name)) for a in e.arms]) for e in experiments],
+        # The best-of editions some readers get on this date: (label, pace or None, link).
+        "paces": [("the week's edition", None, target.href(pace=None))]
+                 + [(f"{d.name} ({', '.join(d.paces)} readers)", d.paces[0], target.href(pace=d.paces[0]))
+                    for d in due_digests(target.template, target.day)],
     }

@@ -28,6 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from preferences.database import make_engine
 
 from service.cli.console import database_or_exit, edition_day_or_exit, err, load_settings, parse_day, safe_url
+from service.cli.digest import decide_before_send
 from service.cli.results import refresh_after_send
 from service.cli.sending.display import RateColumn, print_report, progress_description
 from service.cli.sending.gates import PLAN_REFUSED_EXIT, RELAY_UNREACHABLE_EXIT, check_relay, partial_exit, plan_allows
@@ -211,6 +212,7 @@ def _run(engine, content, spec: SendSpec, workers: int, dry_run: bool, limit: in
         with engine.connect() as conn:
             print_report(Report.from_plan(spec.template, spec.day, counts, conn), dry_run=True)
         return 0
+    decide_before_send(engine, content, spec.template, spec.day, spec.settings)  # the digests' blocks, once
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), RateColumn(),
                TextColumn("ETA"), TimeRemainingColumn())
     with Progress(*columns, console=err, transient=False) as bar:

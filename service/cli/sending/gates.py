@@ -22,6 +22,7 @@ from preferences.due import SKIP_REASONS
 
 from service.assembly.coverage import edition_coverage
 from service.cli.console import err, renderer_for
+from service.cli.digest import rankings_or_none
 from service.content.model import Content
 from service.delivery.smtp import RelayUnreachable
 from service.sending.batch import CUSTOMER_GONE, SUPPRESSED, VARIANT_FAILED
@@ -38,7 +39,8 @@ def plan_problems(cfg: Settings, content: Content, template: str, day: date) -> 
     """The errors ``newsletter plan`` reports for the edition, but for its date (the caller has
     judged the date already: refused, or allowed with --force)."""
     refused_day = content.templates[template].schedule.not_an_edition(day, template)
-    found = edition_coverage(content, template, day, renderer_for(cfg))
+    rankings = rankings_or_none(cfg, content, content.templates[template], day)  # its digests', as the send's
+    found = edition_coverage(content, template, day, renderer_for(cfg), rankings=rankings)
     return [problem for problem in found.errors if problem != refused_day]
 
 

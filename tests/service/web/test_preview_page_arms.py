@@ -43,3 +43,18 @@ def test_an_unknown_experiment_or_arm_is_not_found(demo, arm, message):
     response = demo.get(PAGE, params={"arm": arm})
     assert response.status_code == 404
     assert message in html.unescape(response.text)
+
+
+def test_a_first_monday_links_the_monthly_readers_best_of_edition_and_shows_its_ranking(demo):
+    page = demo.get("/preview/weekly/2026-12-07/everyone/de").text
+    nav = re.search(r'<nav class="pills" aria-label="Pace">(.*?)</nav>', page, re.S).group(1)
+    assert "<strong>the week&#39;s edition</strong>" in nav or "<strong>the week's edition</strong>" in nav
+    href = html.unescape(re.search(r'<a href="([^"]*)">best of 4w \(monthly readers\)</a>', nav).group(1))
+    assert href == "/preview/weekly/2026-12-07/everyone/de?pace=monthly"
+    digest = demo.get(href)
+    assert digest.status_code == 200
+    trace = pre(digest.text, "trace")
+    assert "variant everyone/de [advice/heating-costs=a] (best of 4w)" in trace
+    assert "top-up product-news/fairy-lights.de" in html.unescape(trace)
+    assert "TOP-UP" in digest.text and 'name="pace" value="monthly"' in digest.text
+    assert demo.get(PAGE, params={"pace": "monthly"}).status_code == 404  # 23 November: no monthly digest
