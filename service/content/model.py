@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from types import MappingProxyType
 from typing import Mapping
@@ -103,6 +103,9 @@ class Template:
     # each value with its {edition}, {template}, {block}, {team} still to fill in per link.
     utm: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     hosts: Hosts = Hosts()
+    # How long after a tested edition's sample went out (`send --test`) its experiments are
+    # decided and the rest gets the winner (`send --due`); None: only by hand.
+    decide_after: timedelta | None = None
     lines: Mapping[str, int] = key_lines()
 
     def line_of(self, key: str) -> int:
