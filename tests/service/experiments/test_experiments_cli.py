@@ -4,13 +4,20 @@ sends the rest only the winner; the clear mistakes are refused with a message an
 
 from __future__ import annotations
 
+import base64
+import json
+from dataclasses import replace
+
 import pytest
 from sqlalchemy import select
+from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
 from service.cli.main import app
 from service.experiments.tables import experiment_decision
-from send_fixtures import CONTENT, EDITION, add_customers, db_url, engine, migrated_postgres_url  # noqa: F401
+from service.web.app import create_app
+from send_fixtures import (CONTENT, EDITION, add_customers, db_url, engine, migrated_postgres_url,  # noqa: F401
+                           settings_for)
 from tested_sends import EXPERIMENT, click_log, messages, pass_decide_after, rows
 
 DAY = EDITION.isoformat()
@@ -69,7 +76,7 @@ def test_test_then_decide_by_hand_then_the_winner(newsletter, engine, tmp_path):
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-def test_cron_waits_for_decide_after_then_decides_from_the_clicks(newsletter, engine, tmp_path):  # noqa: F811
+def test_cron_waits_for_decide_after_then_decides_from_the_clicks(newsletter, engine, db_url, tmp_path):  # noqa: F811
     ids = add_customers(engine, 300, locale=lambda n: "de")
     assert newsletter("send", "weekly", "--date", DAY, "--to", "BOX", "--workers", "0", "--test", "10").exit_code == 0
     waiting = newsletter("send", "--due", "--to", "BOX", "--workers", "0", "--max-late", "0")
@@ -83,6 +90,18 @@ def test_cron_waits_for_decide_after_then_decides_from_the_clicks(newsletter, en
     assert sorted(len(m) for m in messages(tmp_path / "box").values()) == [1] * len(ids)
     listed = newsletter("experiments")
     assert "winner: a" in listed.output and "auto" in listed.output
+    # The results page shows the same table.
+    app = create_app(replace(settings_for(db_url), preview_password="pw"))
+    with TestClient(app, base_url="http://127.0.0.1:8000") as client:
+        page = client.get("/results", headers={"Authorization": "Basic " + base64.b64encode(b"staff:pw").decode()})
+    assert page.status_code == 200, page.text[:500]
+    table = page.text.split('id="experiments"')[1]
+    assert EXPERIMENT in table and "<strong>winner</strong>" in table and "auto, " in table
+    with engine.connect() as conn:
+        [decision] = conn.execute(select(experiment_decision)).all()
+
+    for arm, (recipients, measured, clickers, clicks) in json.loads(decision.figures).items():
+        assert f"<td>{arm}</td>" in table and f"<td>{recipients:,}</td>" in table
 
 
 def test_a_share_that_is_no_percentage_is_refused(newsletter):
