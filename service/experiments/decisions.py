@@ -96,7 +96,11 @@ def decide_by_hand(conn: Connection, content: Content, edition: EditionKey, expe
     figures = figures_of(conn, content, edition, experiment)
     verdict = compare({name: f.counts for name, f in figures.items()})
     p = verdict.p_values.get(arm) if arm != ORIGINAL else None
-    return _write(conn, edition, experiment, arm, f"{HAND} ({METHOD} for reference)", p, figures, who)
+    made = _write(conn, edition, experiment, arm, f"{HAND} ({METHOD} for reference)", p, figures, who)
+    if (made.arm, made.decided_by) != (arm, who[:100]):  # decided meanwhile (`send --due`, another operator)
+        raise DecisionRefused(f"experiment {experiment} of {edition.template} {edition.day} was decided meanwhile: "
+                              f"arm {made.arm}, {made.decided_by}")
+    return made
 
 
 def winner_arms(decisions: dict[str, Decision]) -> str:
