@@ -20,7 +20,7 @@ from service.sending import ledger
 from send_fixtures import add_customers, db_url, engine, migrated_postgres_url, settings_for  # noqa: F401
 from tested_sends import CONTENT_LOADED, EXPERIMENT, KEY, click_log, messages, pass_decide_after, rows, send_phase
 
-CUSTOMERS = 600
+CUSTOMERS = 400
 SHARE = 1000  # 10%
 HEADLINE = {"a": "Heizkosten sparen", "b": "Bis zu 300"}  # the German arms' headlines (the demo's block files)
 
@@ -46,7 +46,7 @@ def test_the_sample_goes_out_with_all_arms_and_the_rest_waits(engine, db_url, tm
     held = {c for c, r in found.items() if r.state == "held"}
     assert sent | held == set(ids) and not sent & held
     assert sent == sample_of(engine, db_url)  # the keyed hash, and nothing else, draws the sample
-    assert abs(len(sent) / len(ids) - 0.10) < 0.03
+    assert abs(len(sent) / len(ids) - 0.10) < 0.04
     assert {found[c].phase for c in sent} == {"test"} and {found[c].phase for c in held} == {"rest"}
     assert Counter(found[c].arms for c in sent).keys() == {f"{EXPERIMENT}=a", f"{EXPERIMENT}=b"}  # both arms
     assert set(messages(tmp_path / "box")) == {f"kunde.{c}@example.com" for c in sent}
