@@ -51,7 +51,8 @@ def table(rows: list[ArmRow]) -> Table:
     for name in ("edition", "experiment", "arm", "recipients", "clickers", "clicks", "unique click rate",
                  "confidence vs a", "decision", "decided by"):
         found.add_column(name, justify="right" if name in ("recipients", "clickers", "clicks", "unique click rate",
-                                                          "confidence vs a") else "left")
+                                                          "confidence vs a") else "left",
+                         no_wrap=name in ("edition", "experiment", "decided by"))
     for row in rows:
         decision = row.decision if row.decision in ("testing", "not tested") else (
             f"winner: {row.decision}" if row.winner else "")
