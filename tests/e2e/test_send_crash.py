@@ -168,7 +168,7 @@ def test_killed_workers_and_reruns_deliver_exactly_once(tmp_path, kind):
 
 
 def send_with_kills(rng: random.Random, url: str, box: Path, command: tuple[str, ...], kills: Counter,
-                    undisturbed_after: int = 3) -> str:
+                    phase: str, within: tuple[float, float], undisturbed_after: int = 2) -> str:
     """Run `newsletter send ...` into the Maildir, SIGKILLing workers and the whole run at random
     points while it delivers, again until a run ends by itself with exit 0; its output."""
     for runs in range(1, 20):
@@ -178,16 +178,16 @@ def send_with_kills(rng: random.Random, url: str, box: Path, command: tuple[str,
         while not final and process.poll() is None and delivered("maildir", box) == count \
                 and time.monotonic() < begun + 15:
             time.sleep(0.02)
-        deadline = time.monotonic() + rng.uniform(0.1, 1.0)
+        deadline = time.monotonic() + rng.uniform(*within)
         while not final and process.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
+            time.sleep(0.02)
             workers = children(process.pid)
             if workers and rng.random() < 0.1:
                 os.kill(rng.choice(workers), signal.SIGKILL)
-                kills["worker"] += 1
+                kills[f"{phase} worker"] += 1
         if process.poll() is None and not final:
             kill_group(process.pid)
-            kills["run"] += 1
+            kills[f"{phase} run"] += 1
         output = process.communicate(timeout=120)[0].decode(errors="replace")
         if process.returncode == 0:
             return output
@@ -226,8 +226,10 @@ def test_a_tested_edition_killed_in_each_phase_sends_everyone_once(tmp_path):
     ids = add_customers(engine, 600)
     box, kills, started = tmp_path / "outbox", Counter(), time.monotonic()
     # The test phase, killed as it sends the sample.
-    output = send_with_kills(rng, url, box, ("weekly", "--date", EDITION.isoformat(), "--test", "10%"), kills)
+    output = send_with_kills(rng, url, box, ("weekly", "--date", EDITION.isoformat(), "--test", "10%"), kills,
+                             "test", (0.0, 0.1))  # the sample is small: kill it as soon as it delivers
     assert "wait for the decision" in output, output[-2000:]
+    assert kills["test run"], kills  # the test phase was killed while it sent
     with engine.connect() as conn:
         rows = {r.customer_id: r for r in ledger.deliveries_of(conn, KEY)}
     sample = {n for n, r in rows.items() if r.phase == "test"}
@@ -248,11 +250,12 @@ def test_a_tested_edition_killed_in_each_phase_sends_everyone_once(tmp_path):
         [decision] = conn.execute(select(experiment_decision)).all()
     assert decision.arm == "b"
     # The winner phase, killed as it sends; cron runs again until the edition is complete.
-    output = send_with_kills(rng, url, box, ("--due", "--max-late", "0"), kills)
+    output = send_with_kills(rng, url, box, ("--due", "--max-late", "0"), kills, "winner", (0.1, 1.0))
     with engine.connect() as conn:
         rows = {r.customer_id: r for r in ledger.deliveries_of(conn, KEY)}
         assert ledger.get_run(conn, KEY).completed_at is not None, output[-2000:]
         assert conn.execute(select(experiment_decision)).all() == [decision]  # decided once, kept
+    assert kills["winner run"], kills
     recipients = recipients_in("maildir", box)
     assert [n for n, k in recipients.items() if k > 1] == []  # nobody twice
     assert set(recipients) == set(ids) == {n for n, r in rows.items() if r.state == "sent"}  # nobody missed
