@@ -151,14 +151,16 @@ def send(
         else:
             code = 0
         for name, day in editions:
-            if not plan_allows(cfg, content, name, day, allow_partial=allow_partial, dry_run=dry_run):
-                code = max(code, PLAN_REFUSED_EXIT)
-                continue
+            def allowed(name=name, day=day) -> bool:
+                return plan_allows(cfg, content, name, day, allow_partial=allow_partial, dry_run=dry_run)
             spec = SendSpec(cfg, name, day, to or "", batch_size=batch_size, lease=lease, workers=max(1, workers),
                             checked_content=content.version, test_share=share)
-            if share is not None or (not dry_run and is_tested(engine, name, day)):
-                code = max(code, run_tested(engine, content, spec, lambda s: _run(engine, content, s, workers, False,
-                                                                                  None, engine_name)))
+            if share is not None or (not dry_run and is_tested(engine, name, day)):  # gated as each phase starts
+                code = max(code, run_tested(engine, content, spec, lambda s: _run(
+                    engine, content, s, workers, False, None, engine_name) if allowed() else PLAN_REFUSED_EXIT))
+                continue
+            if not allowed():
+                code = max(code, PLAN_REFUSED_EXIT)
                 continue
             code = max(code, _run(engine, content, spec, workers, dry_run, limit, engine_name))
         if due and not dry_run:
