@@ -23,6 +23,7 @@ import preferences.optin.tables  # noqa: F401,E402  (double opt-in: requests, pr
 import service.staff.tables  # noqa: F401,E402  (staff accounts and their audit trail)
 import service.sending.archive  # noqa: F401,E402  (the archive of sent bodies: sent is sent)
 import service.sending.digests  # noqa: F401,E402  (the best-of editions' rankings, decided once per edition)
+import service.experiments.tables  # noqa: F401,E402  (the decisions of tested editions)
 
 config = context.config
 if config.config_file_name is not None:

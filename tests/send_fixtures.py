@@ -26,7 +26,7 @@ from service.settings import Settings
 ROOT = Path(__file__).resolve().parents[1]
 CONTENT = ROOT / "content"
 EDITION = date(2026, 11, 23)  # a Monday with a full demo edition
-TABLES = ("digest_ranking", "staff_event", "staff", "outbox", "opt_in", "consent_text", "bounce_report", "suppression", "result_state", "result_audience", "result_click", "block_group", "variant_block", "archive_edition", "archive_body", "click", "delivery", "send_run", "consent_event", "preference", "customer")
+TABLES = ("digest_ranking", "experiment_decision", "staff_event", "staff", "outbox", "opt_in", "consent_text", "bounce_report", "suppression", "result_state", "result_audience", "result_click", "block_group", "variant_block", "archive_edition", "archive_body", "click", "delivery", "send_run", "consent_event", "preference", "customer")
 LIFECYCLES = ("subscriber", "first-buyer", "customer", "advocate")
 
 

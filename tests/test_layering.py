@@ -31,9 +31,11 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "service.lifecycle": ("service.sending", "service.assembly", "service.content", "service.delivery",
                           "service.settings", "preferences"),
     "service.results": ("service.sending", "service.assembly", "service.content", "preferences"),
-    "service.web": ("service.staff", "service.results", "service.sending", "service.lifecycle", "service.assembly", "service.content", "service.delivery",
+    "service.experiments": ("service.results", "service.sending", "service.assembly", "service.content",
+                            "preferences"),
+    "service.web": ("service.staff", "service.experiments", "service.results", "service.sending", "service.lifecycle", "service.assembly", "service.content", "service.delivery",
                     "service.settings", "preferences.web", "preferences"),
-    "service.cli": ("service.staff", "service.results", "service.web", "service.sending", "service.lifecycle", "service.assembly",
+    "service.cli": ("service.staff", "service.experiments", "service.results", "service.web", "service.sending", "service.lifecycle", "service.assembly",
                     "service.content", "service.delivery", "service.settings", "preferences.mail", "preferences"),
     "service": (),  # the package itself holds nothing but its docstring
 }

@@ -13,7 +13,7 @@ from alembic import op
 
 revision: str = "0019"
 # 0018 (the experiments' decisions) is built beside this one: whichever merges second revises the other.
-down_revision: Union[str, None] = "0017"
+down_revision: Union[str, None] = "0018"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

@@ -17,6 +17,7 @@ from service.assembly.edition import Edition
 from service.assembly.recipient import Recipient
 from service.cli.sending import command as send_commands
 from service.cli import digest as digests, experiments
+from service.cli.experiment_commands import experiments_app
 from service.content.model import ORIGINAL
 from service.cli.console import (customer_row_or_exit, edition_day_or_exit, err, load_or_exit, load_settings,
                                  migrated_engine, out, parse_day, renderer_for, safe_url)
@@ -248,6 +249,7 @@ app.add_typer(staff_app, name="staff")
 app.add_typer(bounces_app, name="bounces")
 app.add_typer(suppressions_app, name="suppressions")
 app.add_typer(archive_app, name="archive")
+app.add_typer(experiments_app, name="experiments")
 
 
 @db_app.command("upgrade")

@@ -48,6 +48,14 @@ def bucket_with(experiment_hasher, public_id: str) -> int:
     return int.from_bytes(mac.digest()[:8], "big") % BUCKETS
 
 
+def in_test_sample(key: bytes, edition: str, public_id: str, share: int) -> bool:
+    """Whether the customer is in the test sample of a tested edition (``send --test``): their
+    bucket in ``test-sample\x1f<edition>`` (``weekly/2026-12-07``) is below ``share`` (basis
+    points). Keyed like the arms but under another name, so the sample is independent of the
+    arms' buckets (every arm has its share of it); another edition draws another sample."""
+    return bucket(key, f"test-sample\x1f{edition}", public_id) < share
+
+
 def arms_text(arms: tuple[tuple[str, str], ...]) -> str | None:
     """The ledger's record of the arms one customer got: ``brand/hero-advent=b;offers/club=a``."""
     return ";".join(f"{experiment}={arm}" for experiment, arm in arms) or None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from types import MappingProxyType
 from typing import Mapping
@@ -123,6 +123,9 @@ class Template:
     utm: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     hosts: Hosts = Hosts()
     digests: tuple[Digest, ...] = ()  # the best-of editions of its slower readers
+    # How long after a tested edition's sample went out (`send --test`) its experiments are
+    # decided and the rest gets the winner (`send --due`); None: only by hand.
+    decide_after: timedelta | None = None
     lines: Mapping[str, int] = key_lines()
 
     def digest_for(self, pace: str) -> Digest | None:

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
 from email.utils import getaddresses
 from pathlib import Path
 from types import MappingProxyType
@@ -25,7 +27,8 @@ from service.content.markup.utm import read_utm
 from service.content.reading.yaml_lines import LinedDict
 
 TEMPLATE_KEYS = ("name", "list_id", "sender", "reply_to", "subject", "preheader",
-                 "first_name_fallback", "schedule", "trigger", "min_blocks", "slots", "tracking", "utm", "digest",
+                 "first_name_fallback", "schedule", "trigger", "min_blocks", "slots", "tracking", "utm",
+                 "decide_after", "digest",
                  *HOST_KEYS)
 SLOT_KEYS = ("teams", "max", "required", "fallback")
 
@@ -94,9 +97,30 @@ def _load_one(directory: Path, shown: str, locales: tuple[str, ...], teams: set[
         schedule=schedule, trigger=trigger, slots=tuple(slots), layout=layout, layout_path=layout_shown,
         min_blocks=reader.integer("min_blocks", 1, minimum=0), reply_to=reply_to,
         preheader=MappingProxyType(preheader), tracking=reader.flag("tracking", True), utm=read_utm(reader),
-        hosts=read_hosts(reader), digests=read_digests(reader, schedule, trigger is not None),
-        lines=MappingProxyType(lines),
+        hosts=read_hosts(reader), decide_after=_decide_after(reader, trigger),
+        digests=read_digests(reader, schedule, trigger is not None), lines=MappingProxyType(lines),
     )
+
+
+DURATION = re.compile(r"^\s*(\d+)\s*([mhd])\s*$")
+DURATION_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+
+
+def _decide_after(reader: FieldReader, trigger: Trigger | None) -> timedelta | None:
+    """``decide_after: 4h`` (minutes m, hours h or days d): when a tested edition is decided."""
+    if not reader.has("decide_after"):
+        return None
+    written = reader.raw("decide_after")
+    match = DURATION.match(written) if isinstance(written, str) else None
+    if match is None or int(match.group(1)) == 0:
+        reader.error("decide_after", f"decide_after {written!r}: write a duration like 4h, 90m or 1d "
+                                     "(how long the test sample's clicks are counted before the winner goes out)")
+        return None
+    if trigger is not None:
+        reader.error("decide_after", "decide_after is for a newsletter on a schedule: a mail sent on an event "
+                                     "is not tested with `send --test`")
+        return None
+    return timedelta(**{DURATION_UNITS[match.group(2)]: int(match.group(1))})
 
 
 SENDER_SHAPES = ('news@shop.example, "Shop <news@shop.example>" '

@@ -163,7 +163,7 @@ class BatchSender:
             if late:
                 outcomes.append(ledger.Outcome(claim.id, ledger.SKIPPED, TOO_LATE))
                 continue
-            decision = decide(self.edition, row, last.get(row.id), self.previous)
+            decision = decide(self.edition, row, last.get(row.id), self.previous, arms=claim.given_arms)
             if decision.state != ledger.SKIPPED and not row.click_tracking:
                 # Its own label: the results leave the unmeasured out of the click rates.
                 decision = dataclasses.replace(decision, variant=untracked(decision.variant))

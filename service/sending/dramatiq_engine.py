@@ -150,7 +150,8 @@ def run_dramatiq(engine: Engine, spec: SendSpec, plan: Plan, *, chains: int, pro
         if counts[ledger.PENDING] + counts[ledger.CLAIMED] == 0:
             with for_writes(engine).begin() as conn:  # reads, then may write: SQLite's lock first
                 complete = ledger.complete_if_done(conn, spec.edition)
-            if complete or not _plan_complete(engine, spec):  # done, or done with what --limit planned
+            # Done; or done with what --limit planned, or with a tested edition's sample (the rest is held).
+            if complete or not _plan_complete(engine, spec) or counts.get(ledger.HELD):
                 return EngineResult(complete, counts)
         now = clock()
         if counts != last_counts or resting:

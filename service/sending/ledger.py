@@ -24,8 +24,8 @@ from sqlalchemy import (Connection, Date, Engine, Integer, String, Table, and_, 
 from sqlalchemy.dialects import postgresql, sqlite
 
 from preferences.utc import UTCDateTime, utcnow
-from service.sending.tables import (CLAIMED, FAILED, PENDING, SENT, SKIPPED, STATES, TERMINAL, TEXT_LIMIT,  # noqa: F401
-                                    Claim, Outcome, delivery, send_run)
+from service.sending.tables import (CLAIMED, FAILED, HELD, PENDING, SENT, SKIPPED, STATES, TERMINAL,  # noqa: F401
+                                    TEXT_LIMIT, Claim, Outcome, delivery, send_run)
 
 
 @dataclass(frozen=True)
@@ -112,16 +112,19 @@ def add_planned(conn: Connection, edition: EditionKey, rows: Sequence[Mapping]) 
     conn.execute(_ADD_PLANNED, values)
 
 
-def plan_all_pending(conn: Connection, edition: EditionKey, customer_ids, *, skipped: str | None = None) -> int:
-    """Insert a ``pending`` row (``skipped`` with that reason) for every customer id the ``customer_ids``
-    statement selects that has no row yet, in the database (no row passes through Python); the rows added."""
+def plan_all_pending(conn: Connection, edition: EditionKey, customer_ids, *, skipped: str | None = None,
+                     state: str = PENDING, phase: str | None = None, arms: str | None = None) -> int:
+    """Insert a ``pending`` row (``skipped`` with that reason; or in ``state``, with ``phase`` and
+    ``arms``: a tested edition's) for every customer id the ``customer_ids`` statement selects that
+    has no row yet, in the database (no row passes through Python); the rows added."""
     c = delivery.c
     chosen = customer_ids.subquery()
     rows = select(literal(edition.template, String), literal(edition.day, Date), chosen.c.id,
-                  literal(SKIPPED if skipped else PENDING, String), literal(skipped, String),
-                  literal(0, Integer), literal(utcnow(), UTCDateTime()))
+                  literal(SKIPPED if skipped else state, String), literal(skipped, String),
+                  literal(0, Integer), literal(utcnow(), UTCDateTime()), literal(phase, String), literal(arms, String))
     statement = (_insert(conn, delivery)
-                 .from_select([c.template, c.edition_date, c.customer_id, c.state, c.reason, c.attempts, c.updated_at],
+                 .from_select([c.template, c.edition_date, c.customer_id, c.state, c.reason, c.attempts, c.updated_at,
+                               c.phase, c.arms],
                               rows.where(true()))  # SQLite: a WHERE before ON CONFLICT (no ambiguity)
                  .on_conflict_do_nothing())
     return conn.execute(statement, execution_options={"preserve_rowcount": True}).rowcount
@@ -170,7 +173,7 @@ def claim_batch(engine: Engine, edition: EditionKey, worker: str, limit: int, le
                          .where(c.id.in_(chosen.scalar_subquery()))
                          .values(state=CLAIMED, claimed_by=worker, claimed_at=now, updated_at=now,
                                  attempts=c.attempts + 1)
-                         .returning(c.id, c.customer_id, c.attempts))
+                         .returning(c.id, c.customer_id, c.attempts, c.phase, c.arms))
             claimed.extend(Claim(*row) for row in conn.execute(statement))
     return sorted(claimed, key=lambda claim: claim.id)
 
@@ -215,7 +218,8 @@ _RECORD = {"qmark": _RECORD_SQL} | dict.fromkeys(("format", "pyformat"), _RECORD
 def count_by_state(conn: Connection, edition: EditionKey) -> dict[str, int]:
     c = delivery.c
     found = dict(conn.execute(select(c.state, func.count()).where(edition.where()).group_by(c.state)).all())
-    return {state: found.get(state, 0) for state in STATES}
+    held = {HELD: found[HELD]} if found.get(HELD) else {}  # a tested edition's, waiting for the decision
+    return {state: found.get(state, 0) for state in STATES} | held
 
 
 def count_rows(conn: Connection, statement) -> int:
@@ -225,7 +229,7 @@ def count_rows(conn: Connection, statement) -> int:
 
 def count_unfinished(conn: Connection, edition: EditionKey) -> int:
     c = delivery.c
-    return conn.execute(select(func.count()).where(edition.where(), c.state.in_((PENDING, CLAIMED)))).scalar_one()
+    return conn.execute(select(func.count()).where(edition.where(), c.state.in_((PENDING, CLAIMED, HELD)))).scalar_one()
 
 
 def next_claimable_in(conn: Connection, edition: EditionKey, lease: float) -> float | None:

@@ -27,7 +27,7 @@ from preferences.store import iter_send_candidates, send_candidate_ids
 
 from service.assembly.edition import Edition
 from service.content.model import Content
-from service.sending import digests, ledger
+from service.sending import digests, ledger, phases
 from service.sending.spec import Decision, SendSpec, decide
 
 
@@ -115,13 +115,21 @@ def _plan_in_database(engine: Engine, content: Content, spec: SendSpec,
     counts = PlanCounts()
     with writes.begin() as conn:
         ledger.start_run(conn, key, content.version)
+        if spec.test_share is not None:
+            phases.start_test(conn, key, spec.test_share)
+        run = ledger.get_run(conn, key)
+    # A tested edition's (service/sending/phases.py): held, and the sample drawn, in the test
+    # phase; the winners' arms once released. Else plain pending rows.
+    values, testing = phases.plan_values(run), phases.testing(run)
     after = 0
     while True:
         with engine.connect() as conn:
             upto = _range_end(conn, after)
             considered = ledger.count_rows(conn, send_candidate_ids(after, upto))
         with writes.begin() as conn:
-            added = ledger.plan_all_pending(conn, key, send_candidate_ids(after, upto))
+            added = ledger.plan_all_pending(conn, key, send_candidate_ids(after, upto), **values)
+            if testing:
+                phases.draw_sample(conn, key, spec.settings.experiment_key, run.test_share, after, upto)
         counts.considered += considered
         counts.already_planned += considered - added
         counts.due += added

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Mapping
 
 from preferences.due import due_reason
 from preferences.models import Frequency
@@ -35,6 +36,9 @@ class SendSpec:
     # its next try, doubled each time (1, 2, 4, 8 min with the defaults), at most retry_max_s.
     retry_first_s: float = 60.0
     retry_max_s: float = 600.0
+    # `send --test`: the share of the edition's customers in its test sample, in basis points
+    # (1000: 10%); the rest is held for the experiments' decision (service/sending/phases.py).
+    test_share: int | None = None
 
     def retry_delay(self, attempts: int) -> float:
         """Seconds a recipient deferred at its ``attempts``-th try waits before the next one."""
@@ -60,11 +64,13 @@ class Decision:
 
 
 def decide(edition: Edition, row, last_sent: date | None, previous: date | None, *,
-           variant: bool = True) -> Decision:
+           variant: bool = True, arms: Mapping[str, str] | None = None) -> Decision:
     """Whether one customer (a send row) gets the edition, and with which variant.
 
     ``variant=False`` (the plan): a due customer's variant is left to the worker, which works
-    it out again anyway from the customer's data as it is at handover."""
+    it out again anyway from the customer's data as it is at handover. ``arms``: the arms the
+    row is to get (a tested edition's winners, ``Claim.given_arms``), not the customer's own;
+    an experiment they do not name, or an arm the content no longer has, gives the original."""
     # A mail sent on an event (the welcome) is not a newsletter edition: the frequency is not its.
     frequency = row.frequency if edition.template.trigger is None else Frequency.WEEKLY
     reason = due_reason(row.status, frequency, row.paused_until, edition.date, last_sent, previous)
@@ -77,8 +83,14 @@ def decide(edition: Edition, row, last_sent: date | None, previous: date | None,
     if segment is None:
         return Decision(ledger.SKIPPED, NO_SEGMENT)
     # A slower reader due today gets the template's best-of edition for their pace, if it has one.
-    assembly = edition.assemble(segment, row.locale, row.excluded_groups or (), customer=row.public_id,
-                                digest=edition.digest_for(frequency))
+    digest = edition.digest_for(frequency)
+    if arms is None:
+        assembly = edition.assemble(segment, row.locale, row.excluded_groups or (), customer=row.public_id,
+                                    digest=digest)
+    else:  # a winner phase's row: the decided arms, whatever the customer's own would be
+        known = edition.content.experiments
+        given = {e: a for e, a in arms.items() if e in known and known[e].arm(a) is not None}
+        assembly = edition.assemble(segment, row.locale, row.excluded_groups or (), arms=given, digest=digest)
     label = assembly.key.label()
     if assembly.skip_reason:
         return Decision(ledger.SKIPPED, assembly.skip_reason, segment.id, label)

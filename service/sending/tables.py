@@ -18,6 +18,11 @@ from preferences.utc import UTCDateTime
 PENDING, CLAIMED, SENT, SKIPPED, FAILED = "pending", "claimed", "sent", "skipped", "failed"
 STATES = (PENDING, CLAIMED, SENT, SKIPPED, FAILED)
 TERMINAL = (SENT, SKIPPED, FAILED)
+# A customer of a tested edition outside its test sample: not claimable until the experiments are
+# decided, then pending with the winners' arms (service/sending/phases.py). Not terminal.
+HELD = "held"
+# delivery.phase of a tested edition: in the test sample, outside it (held), released to the winner.
+TEST, REST, WINNER = "test", "rest", "winner"
 # Reasons and relay answers are cut to this length: a report, not a log.
 TEXT_LIMIT = 500
 
@@ -31,6 +36,13 @@ send_run = Table(
     Column("plan_complete", Boolean, nullable=False, default=False),
     # True while only --limit test runs planned the edition: `send --due` does not count it as started.
     Column("test_runs_only", Boolean, nullable=False, default=False, server_default=false()),
+    # A tested edition (`send --test 10%`): the sample's share in basis points; NULL: not tested.
+    Column("test_share", Integer, nullable=True),
+    # When the test sample was through (no row of it left to send): decide_after counts from then.
+    Column("test_done_at", UTCDateTime(), nullable=True),
+    # When the decisions released the held rows, and the arms they get (``exp=b;...``, "" for none).
+    Column("released_at", UTCDateTime(), nullable=True),
+    Column("winner_arms", Text, nullable=True),
     Column("started_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
     Column("completed_at", UTCDateTime(), nullable=True),
@@ -61,8 +73,11 @@ delivery = Table(
     # The arms of the experiments the customer was sent (``brand/hero-advent=b;...``), set with
     # the outcome: service/content/experiments.py.
     Column("arms", Text, nullable=True),
+    # Of a tested edition: test (in the sample), rest (held for the decision), winner (released,
+    # ``arms`` then holds the winners' arms it is to get); NULL in an edition without a test.
+    Column("phase", String(8), nullable=True),
     UniqueConstraint("template", "edition_date", "customer_id", name="uq_delivery_template_edition_customer"),
-    CheckConstraint("state IN ('pending', 'claimed', 'sent', 'skipped', 'failed')", name="state"),
+    CheckConstraint("state IN ('pending', 'claimed', 'sent', 'skipped', 'failed', 'held')", name="state"),
     # The claim's: fresh rows (not_before NULL) in id order, waiting ones by their time.
     Index("ix_delivery_work", "template", "edition_date", "state", "not_before"),
     Index("ix_delivery_customer", "customer_id", "template", "edition_date"),
@@ -78,6 +93,15 @@ class Claim:
     id: int
     customer_id: int
     attempts: int
+    phase: str | None = None
+    arms: str | None = None
+
+    @property
+    def given_arms(self) -> dict[str, str] | None:
+        """The arms a row released by its experiments' decision is to get (None: the customer's own)."""
+        if self.phase != WINNER:
+            return None
+        return dict(part.split("=", 1) for part in (self.arms or "").split(";") if "=" in part)
 
 
 @dataclass(frozen=True)

@@ -58,7 +58,7 @@ def create_app(settings: Settings, *, extra_routes: Iterable[BaseRoute] = ()) ->
         *preference_routes(centre, on_queued=outbox.wake),
         *preview.routes(),
         *staff_login.routes(staff_access, Passwords(), settings.rate_limit_storage),
-        *ResultsPages(engine, settings.preview_password).routes(),
+        *ResultsPages(engine, settings.preview_password, lambda: live.current().content).routes(),
         *EditorPages(settings, preview.live, new_renderer, staff_access, engine).routes(),
         *web_version.routes(live, engine, centre.signer, renderer, settings.experiment_key),
         *redirect.routes(centre.signer, clicks),

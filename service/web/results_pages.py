@@ -6,6 +6,8 @@
   complaint rates, with a warning in words for each edition over a limit
   (``service.results.deliverability``); then one edition (default the latest) by block (ranked,
   with a chart), team and segment.
+  Then the template's experiments (``service.experiments.listing``): per tested edition and arm
+  its recipients, clickers, unique click rate, confidence against arm a and the decision.
 - ``GET /results/team/{team}``: one team's blocks ranked over the range, with the segments each
   reached, and its links.
 - ``GET /results.csv?by=...``: any of those tables as CSV, the same figures.
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Callable
 
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException
@@ -25,6 +28,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
+from service.content.model import Content
+from service.experiments.listing import experiment_rows
 from service.results.deliverability import deliverability_by_edition
 from service.results.export import csv_text
 from service.results.figures import (BY, Figures, Period, editions_with_results, results_by,
@@ -65,8 +70,9 @@ class Selection:
 
 
 class ResultsPages:
-    def __init__(self, engine: Engine, password: str | None) -> None:
-        self.engine, self.password = engine, password
+    def __init__(self, engine: Engine, password: str | None,
+                 content: Callable[[], Content | None] = lambda: None) -> None:
+        self.engine, self.password, self.content = engine, password, content  # content: the experiments' arms
 
     def routes(self) -> list[Route]:
         return [Route("/results", self.index, methods=["GET"], name="results"),
@@ -78,7 +84,9 @@ class ResultsPages:
         authorize_staff(request, self.password)
         with self.engine.connect() as conn:
             chosen = self._select(conn, request, _PARAMS)
-            context: dict = {"s": chosen, "request": request, "url": _url_maker(request, chosen)}
+            content = self.content()
+            context: dict = {"s": chosen, "request": request, "url": _url_maker(request, chosen),
+                             "experiments": experiment_rows(conn, content, chosen.template) if content else []}
             if chosen.editions:
                 trend = results_by(conn, chosen.period, "edition")
                 blocks = results_by(conn, chosen.one, "block")

@@ -30,11 +30,12 @@ from preferences.database import make_engine
 from service.cli.console import database_or_exit, edition_day_or_exit, err, load_settings, parse_day, safe_url
 from service.cli.digest import decide_before_send
 from service.cli.results import refresh_after_send
-from service.cli.sending.display import RateColumn, print_report, progress_description
+from service.cli.sending.display import RateColumn, print_report, print_test_run_note, progress_description
 from service.cli.sending.gates import PLAN_REFUSED_EXIT, RELAY_UNREACHABLE_EXIT, check_relay, partial_exit, plan_allows
 from service.cli.sending.links import ALLOW_OPTION, check_links
 from service.cli.sending.owed_mail import send_owed_mail
 from service.cli.sending.proofs import comma_list, send_test_mails
+from service.cli.sending.tested import is_tested, only_held, parse_share, refuse_mismatch, run_tested, tested_editions
 from service.content.check import load_content
 from service.content.problems import ContentError
 from service.settings import Settings
@@ -63,6 +64,8 @@ def send(
                                               "batch chains to start")] = 2,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="plan and report; write and send nothing")] = False,
     limit: Annotated[Optional[int], typer.Option(help="plan at most this many more due customers")] = None,
+    test: Annotated[Optional[str], typer.Option("--test", help="a tested edition: this share first (e.g. 10%), "
+                                                "with all arms; the rest gets the winners (`send --due`)")] = None,
     due: Annotated[bool, typer.Option("--due", help="send every edition whose time has come")] = False,
     force: Annotated[bool, typer.Option(help="with --due: start editions later than --max-late too; "
                                               "else: allow a date that is not an edition date")] = False,
@@ -99,6 +102,9 @@ def send(
             raise typer.Exit(2) from exc
     if test_to is not None and (due or dry_run or limit is not None):
         raise typer.BadParameter("--test-to sends test mails of one edition: not with --due, --dry-run or --limit")
+    share = None if test is None else parse_share(test)
+    if share is not None and (due or dry_run or limit is not None or test_to is not None):
+        raise typer.BadParameter("--test starts a tested edition: not with --due, --dry-run, --limit or --test-to")
     target = None
     if not dry_run:
         if not to:
@@ -136,6 +142,8 @@ def send(
                 raise typer.Exit(2)
             day = edition_day_or_exit(content.templates[template], parse_day(date_), force, "sends it anyway")
             editions = [(template, day)]
+            if test_to is None:
+                refuse_mismatch(engine, content, template, day, share)
         if test_to is not None:
             name, day = editions[0]
             code = send_test_mails(cfg, engine, content, name, day, to or "", comma_list(test_to),
@@ -144,11 +152,17 @@ def send(
         else:
             code = 0
         for name, day in editions:
-            if not plan_allows(cfg, content, name, day, allow_partial=allow_partial, dry_run=dry_run):
+            def allowed(name=name, day=day) -> bool:
+                return plan_allows(cfg, content, name, day, allow_partial=allow_partial, dry_run=dry_run)
+            spec = SendSpec(cfg, name, day, to or "", batch_size=batch_size, lease=lease, workers=max(1, workers),
+                            checked_content=content.version, test_share=share)
+            if share is not None or (not dry_run and is_tested(engine, name, day)):  # gated as each phase starts
+                code = max(code, run_tested(engine, content, spec, lambda s: _run(
+                    engine, content, s, workers, False, None, engine_name) if allowed() else PLAN_REFUSED_EXIT))
+                continue
+            if not allowed():
                 code = max(code, PLAN_REFUSED_EXIT)
                 continue
-            spec = SendSpec(cfg, name, day, to or "", batch_size=batch_size, lease=lease, workers=max(1, workers),
-                            checked_content=content.version)
             code = max(code, _run(engine, content, spec, workers, dry_run, limit, engine_name))
         if due and not dry_run:
             code = max(code, _triggered(cfg, engine, content, to or "", workers, engine_name, batch_size, lease,
@@ -174,6 +188,7 @@ def _due(engine, content, max_late: timedelta, force: bool) -> list[tuple[str, d
                       f", later than the allowed lateness; --force starts it")
             continue
         chosen.append((edition.template, edition.day))
+    chosen += [found for found in tested_editions(engine) if found not in chosen]  # older tested ones too
     if not chosen:
         err.print("no newsletter edition due")
     return chosen
@@ -252,17 +267,10 @@ def _run(engine, content, spec: SendSpec, workers: int, dry_run: bool, limit: in
     elif not result.complete and engine_name == "dramatiq" and limit is None:
         err.print("[red]no progress:[/] are the dramatiq workers running (dramatiq service.sending.dramatiq_engine)?")
     if limit is not None:
-        _print_test_run_note(limit, result.complete)
-    if not result.complete and limit is None:
+        print_test_run_note(limit, result.complete)
+    if not result.complete and limit is None and not only_held(result.counts):
         return INCOMPLETE_EXIT
     return partial_exit(report)
-
-
-def _print_test_run_note(limit: int, complete: bool) -> None:
-    """A --limit run is a test run: it does not start the edition for `send --due`."""
-    rest = "" if complete else "; the same command without --limit sends the rest"
-    err.print(f"test run (--limit {limit}): its customers got the edition and will not get it twice, but "
-              f"`send --due` does not count the edition as started{rest}")
 
 
 def report(template: Annotated[str, typer.Argument(help="template name, e.g. weekly")],

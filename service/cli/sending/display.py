@@ -8,7 +8,7 @@ from rich.progress import ProgressColumn
 from rich.table import Table
 from rich.text import Text
 
-from service.cli.console import out
+from service.cli.console import err, out
 from service.sending import ledger
 from service.sending.report import Report
 from service.sending.spec import SendSpec
@@ -23,6 +23,8 @@ def print_report(report: Report, dry_run: bool = False) -> None:
     line = f"customers {report.total}  due {report.due}"
     if not dry_run:
         line += f"  sent {s[ledger.SENT]}  failed {s[ledger.FAILED]}  unfinished {unfinished}"
+        if s[ledger.HELD]:  # a tested edition's customers outside the sample
+            line += f"  held for the decision {s[ledger.HELD]}"
     out.print(line)
     _print_unplanned(report)
     for title, reasons in (("skipped", report.skipped), ("failed", report.failed)):
@@ -45,6 +47,13 @@ def print_report(report: Report, dry_run: bool = False) -> None:
                       "failed": counts[ledger.FAILED]}
             table.add_row(escape(name), *(str(values[c]) for c in columns))  # a label's "[arm=b]" is text
         out.print(table)
+
+
+def print_test_run_note(limit: int, complete: bool) -> None:
+    """A --limit run is a test run: it does not start the edition for `send --due`."""
+    rest = "" if complete else "; the same command without --limit sends the rest"
+    err.print(f"test run (--limit {limit}): its customers got the edition and will not get it twice, but "
+              f"`send --due` does not count the edition as started{rest}")
 
 
 def _print_unplanned(report: Report) -> None:

@@ -1,5 +1,5 @@
 """`newsletter send TEMPLATE --date D --test-to ADDRESS[,ADDRESS]`: a test send to seed addresses
-(service/sending/seed.py): real variants, "[TEST] " in the subject, nothing in the ledger, so
+(service/cli/sending/seed.py): real variants, "[TEST] " in the subject, nothing in the ledger, so
 it neither counts as anyone's delivery nor starts the edition for `send --due`."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from rich.table import Table
 from service.cli.console import err, out
 from service.content.model import Content
 from service.delivery.base import SENT
-from service.sending.seed import seed_sample, send_seeds
+from service.cli.sending.seed import seed_sample, send_seeds
 from service.settings import Settings
 
 

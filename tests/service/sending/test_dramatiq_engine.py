@@ -176,3 +176,35 @@ def test_the_sender_says_when_no_worker_takes_work(stub_engine, engine, db_url, 
     assert len(late) >= 2 and len(statuses) - len(late) == 3  # 10, 20 s after the plan: not yet
     assert late[0].until is None and late[0].reason == ("no worker has taken work for 30 s: is "
                                                         "`dramatiq service.sending.dramatiq_engine` running?")
+
+
+def test_a_tested_editions_two_phases_on_dramatiq_chains(stub_engine, engine, db_url, tmp_path, monkeypatch):  # noqa: F811
+    """The test phase ends when only held rows are left (no stall); after the release the same
+    chains send the rest the winners' arms the ledger gives them (a stale worker knows nothing).
+    A week later than the other tests' edition: their chains may still run on the shared database."""
+    from datetime import timedelta
+
+    from service.sending import phases
+
+    day = EDITION + timedelta(days=7)
+    key = ledger.EditionKey("weekly", day)
+
+    ids = add_customers(engine, 200)
+    box = tmp_path / "outbox"
+    settings = settings_for(db_url)
+    monkeypatch.setattr(stub_engine, "SETTINGS", settings)
+    content = load_content(CONTENT)
+    spec = SendSpec(settings, "weekly", day, f"maildir:{box}", batch_size=40, test_share=1000)
+    result = stub_engine.run_dramatiq(engine, spec, lambda tick: plan_run(engine, content, spec), chains=2,
+                                      poll=0.05, stall=5.0)
+    assert not result.complete and result.counts["held"] > 150
+    sample = result.counts["sent"]
+    assert 0 < sample == len(list(mailbox.Maildir(box, create=False)))
+    with engine.begin() as conn:
+        assert phases.release(conn, key, "advice/heating-costs=b") == result.counts["held"]
+    result = stub_engine.run_dramatiq(engine, spec, lambda tick: plan_run(engine, content, spec), chains=2, poll=0.05)
+    assert result.complete and result.counts["sent"] == len(ids)
+    with engine.connect() as conn:
+        found = ledger.deliveries_of(conn, key)
+    assert {r.arms for r in found if r.phase == "winner"} == {"advice/heating-costs=b"}
+    assert len(list(mailbox.Maildir(box, create=False))) == len(ids)

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from preferences.links import LinkSigner, Purpose
 from service.cli.main import app
 from service.sending import ledger
-from service.sending.seed import TEST_PUBLIC_ID
+from service.cli.sending.seed import TEST_PUBLIC_ID
 from service.settings import Settings
 from send_fixtures import CONTENT, EDITION, add_customers, db_url, engine, migrated_postgres_url  # noqa: F401
 
