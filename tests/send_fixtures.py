@@ -114,6 +114,19 @@ def settings_for(url: str) -> Settings:
     return Settings(database_url=url, content_dir=CONTENT)
 
 
+def plan_and_deliver(engine, spec, content) -> None:
+    """Plan ``spec``'s run and deliver everything pending with one worker, until none is left."""
+    from service.sending.batch import BatchSender
+    from service.sending.plan import plan_run
+
+    plan_run(engine, content, spec)
+    sender = BatchSender(spec, "w1", engine=engine, content=content)
+    try:
+        assert sender.run_until_done() == 0
+    finally:
+        sender.close()
+
+
 def send_demo_edition(engine, url: str, outbox: Path, day: date = EDITION) -> tuple[list, dict]:
     """Send the demo edition (or the weekly of ``day``) to the customers there are, into a
     Maildir, with one worker; the messages as parsed from the Maildir, and the ledger's rows by
@@ -123,18 +136,10 @@ def send_demo_edition(engine, url: str, outbox: Path, day: date = EDITION) -> tu
 
     from service.content.check import load_content
     from service.sending import ledger
-    from service.sending.batch import BatchSender
-    from service.sending.plan import plan_run
     from service.sending.spec import SendSpec
 
     spec = SendSpec(settings_for(url), "weekly", day, f"maildir:{outbox}")
-    content = load_content(CONTENT)
-    plan_run(engine, content, spec)
-    sender = BatchSender(spec, "w1", engine=engine, content=content)
-    try:
-        assert sender.run_until_done() == 0
-    finally:
-        sender.close()
+    plan_and_deliver(engine, spec, load_content(CONTENT))
     with engine.connect() as conn:
         deliveries = {r.customer_id: r for r in ledger.deliveries_of(conn, ledger.EditionKey("weekly", day))}
     messages = [message_from_bytes(m.as_bytes(), policy=policy.default)

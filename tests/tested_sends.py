@@ -15,11 +15,9 @@ from preferences.models import customer_table
 from service.content.check import load_content
 from service.results.tables import click
 from service.sending import ledger
-from service.sending.batch import BatchSender
-from service.sending.plan import plan_run
 from service.sending.spec import SendSpec
 from service.sending.tables import send_run
-from send_fixtures import CONTENT, EDITION, settings_for
+from send_fixtures import CONTENT, EDITION, plan_and_deliver, settings_for
 
 EXPERIMENT = "advice/heating-costs"
 KEY = ledger.EditionKey("weekly", EDITION)
@@ -28,13 +26,8 @@ CONTENT_LOADED = load_content(CONTENT)
 
 def send_phase(engine, url: str, box, share: int | None = None) -> None:
     """Plan the edition (a tested one with ``share``) and deliver what is pending, one worker."""
-    spec = SendSpec(settings_for(url), "weekly", EDITION, f"maildir:{box}", test_share=share)
-    plan_run(engine, CONTENT_LOADED, spec)
-    sender = BatchSender(spec, "w1", engine=engine, content=CONTENT_LOADED)
-    try:
-        assert sender.run_until_done() == 0
-    finally:
-        sender.close()
+    plan_and_deliver(engine, SendSpec(settings_for(url), "weekly", EDITION, f"maildir:{box}", test_share=share),
+                     CONTENT_LOADED)
 
 
 def rows(engine) -> dict:

@@ -17,16 +17,14 @@ from fractions import Fraction
 import pytest
 from sqlalchemy import insert, select
 
-from send_fixtures import CONTENT, add_customers, db_url, engine, migrated_postgres_url  # noqa: F401
+from send_fixtures import CONTENT, add_customers, db_url, engine, migrated_postgres_url, plan_and_deliver  # noqa: F401
 from service.content.check import load_content
 from service.results.best_of import decide_for_send, rankings_for
 from service.results.refresh import refresh
 from service.results.tables import HUMAN, click
 from service.sending import ledger
-from service.sending.batch import BatchSender
 from service.sending.contents import variant_block
 from service.sending.digests import decided_rankings
-from service.sending.plan import plan_run
 from service.sending.spec import SendSpec
 from service.settings import Settings
 
@@ -50,12 +48,7 @@ def content_dir(tmp_path):
 def send(engine, url, content_dir, outbox, day, content):
     spec = SendSpec(Settings(database_url=url, content_dir=content_dir), "weekly", day, f"maildir:{outbox}")
     decide_for_send(engine, content, "weekly", day)  # as `newsletter send` does before its workers start
-    plan_run(engine, content, spec)
-    sender = BatchSender(spec, "w1", engine=engine, content=content)
-    try:
-        assert sender.run_until_done() == 0
-    finally:
-        sender.close()
+    plan_and_deliver(engine, spec, content)
 
 
 def weight(story: str, segment: str) -> int:
