@@ -30,7 +30,7 @@ from preferences.optin.tables import opt_in
 from preferences.utc import utcnow
 from service.content.check import load_content
 from service.sending.tables import delivery
-from service.sending.triggered import due_triggered, plan_triggered
+from service.sending.due import due_triggered, plan_triggered
 
 ROOT = Path(__file__).resolve().parent.parent
 CHUNK = 20_000

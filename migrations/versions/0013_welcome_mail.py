@@ -1,5 +1,5 @@
 """The welcome mail: an index on the time of each confirmation, by which the send finds the
-customers who confirmed their first signup on a given day (service/sending/triggered.py).
+customers who confirmed their first signup on a given day (service/sending/due.py).
 
 Revision ID: 0013
 Revises: 0012

@@ -1,5 +1,5 @@
 """Who confirmed their first signup when: what a mail sent on confirmation (the welcome mail and
-its series, service/sending/triggered.py) is sent to.
+its series, service/sending/due.py) is sent to.
 
 A customer's first confirmation is the earliest ``confirmed_at`` of their opt-in requests: a
 customer who unsubscribes and signs up again confirms again, but is welcomed once. Customers

@@ -29,7 +29,7 @@ from service.cli.staff import staff_app
 from service.cli.suppressions import suppressions_app
 from service.cli.unsubscribes import unsubscribes_app
 from service.content.check import check_content
-from service.content.owners import codeowners
+from service.content.teams import codeowners
 from service.settings import Settings
 
 app = typer.Typer(help="Newsletter content assembly, preference centre and scheduled send.",

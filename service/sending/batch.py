@@ -51,7 +51,7 @@ from service.delivery.registry import parse_target
 from service.sending import archive, digests, ledger
 from service.sending.contents import record_variant, untracked
 from service.sending.spec import Decision, SendSpec, decide
-from service.sending.triggered import TOO_LATE
+from service.sending.due import TOO_LATE
 
 RELAY_BACKOFF_MAX_S = 30.0  # the longest wait between tries of a relay that defers (2, 4, 8, 16 s, ...)
 CUSTOMER_GONE = "customer-deleted"

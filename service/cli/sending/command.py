@@ -42,12 +42,11 @@ from service.settings import Settings
 from service.delivery.base import BadTarget
 from service.delivery.registry import parse_target
 from service.sending import ledger
-from service.sending.due_editions import due_editions
 from service.sending.local_engine import WorkerError, run_inline, run_local
 from service.sending.plan import PlanCounts, plan_run
 from service.sending.report import Report
 from service.sending.spec import SendSpec
-from service.sending.triggered import due_triggered, plan_triggered, unfinished
+from service.sending.due import due_editions, due_triggered, plan_triggered, unfinished
 from service.sending.waiting import Waiting
 
 INCOMPLETE_EXIT = RELAY_UNREACHABLE_EXIT

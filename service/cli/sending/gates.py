@@ -27,7 +27,7 @@ from service.content.model import Content
 from service.delivery.smtp import RelayUnreachable
 from service.sending.batch import CUSTOMER_GONE, SUPPRESSED, VARIANT_FAILED
 from service.sending.report import Report
-from service.sending.triggered import TOO_LATE
+from service.sending.due import TOO_LATE
 from service.settings import Settings
 
 PLAN_REFUSED_EXIT = 1  # the edition was not started: its plan has errors (as for content errors)

@@ -18,7 +18,7 @@ from service.content.check import load_content
 from service.delivery.base import SENT, Envelope, Result
 from service.sending import ledger
 from service.sending.batch import BatchSender
-from service.sending.due_editions import due_editions
+from service.sending.due import due_editions
 from service.sending.plan import plan_run
 from service.sending.report import Report
 from service.sending.spec import SendSpec

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from service.cli.main import app
 from service.content.check import load_content
 from service.sending import ledger
-from service.sending.due_editions import due_editions
+from service.sending.due import due_editions
 from send_fixtures import CONTENT, add_customers, db_url, engine, migrated_postgres_url  # noqa: F401
 
 

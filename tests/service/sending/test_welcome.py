@@ -23,7 +23,7 @@ from preferences.utc import utcnow
 from service.cli.main import app
 from service.content.check import load_content
 from service.sending import ledger
-from service.sending.triggered import TOO_LATE, due_triggered, plan_triggered
+from service.sending.due import TOO_LATE, due_triggered, plan_triggered
 from send_fixtures import CONTENT, add_customers, db_url, engine, migrated_postgres_url  # noqa: F401
 
 GROUPS = ("outdoor", "garden", "kitchen", "living", "kids", "tools", "lighting", "pets")
