@@ -196,7 +196,8 @@ def record(engine: Engine, worker: str, outcomes: Sequence[Outcome]) -> int:
     # Straight to the driver, a tuple per row: compiled, the update took a fifth of a worker's time.
     now, dialect = _stamp(engine.dialect), engine.dialect
     params = [(o.state, _cut(o.reason), o.segment, o.variant, o.message_id, _cut(o.answer), o.body_digest,
-               o.arms, 0 if o.tried else 1, o.not_before and _stamp(dialect, o.not_before), now, o.id, worker)
+               o.state, o.arms, o.arms, 0 if o.tried else 1, o.not_before and _stamp(dialect, o.not_before), now,
+               o.id, worker)
               for o in outcomes]
     with engine.begin() as conn:
         result = conn.exec_driver_sql(_RECORD[conn.dialect.paramstyle], params)
@@ -205,7 +206,10 @@ def record(engine: Engine, worker: str, outcomes: Sequence[Outcome]) -> int:
 
 _RECORD_SQL = (
     "UPDATE delivery SET state = ?, reason = ?, segment = coalesce(?, segment), variant = coalesce(?, variant), "
-    "message_id = coalesce(?, message_id), answer = coalesce(?, answer), body_digest = ?, arms = coalesce(?, arms), "
+    "message_id = coalesce(?, message_id), answer = coalesce(?, answer), body_digest = ?, "
+    # Sent: the arms the mail held, exactly (none for a variant without an experiment, whatever a
+    # winner phase preset on the row); otherwise what the row had is kept.
+    "arms = CASE WHEN ? = 'sent' THEN ? ELSE coalesce(?, arms) END, "
     "attempts = attempts - ?, not_before = ?, claimed_by = NULL, claimed_at = NULL, updated_at = ? "
     "WHERE id = ? AND claimed_by = ? AND state = 'claimed'"
 )

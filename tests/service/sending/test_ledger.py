@@ -9,11 +9,12 @@ from datetime import date
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, select, update
 from sqlmodel import SQLModel
 
 from preferences.database import for_writes
 from service.sending import ledger
+from service.sending.tables import delivery
 from send_fixtures import EDITION, add_customers, db_url, engine, migrated_postgres_url  # noqa: F401
 
 KEY = ledger.EditionKey("weekly", EDITION)
@@ -140,6 +141,26 @@ def test_outcomes_and_release(engine):
     assert rows[ids[3]].state == "pending" and rows[ids[3]].attempts == 0  # never tried
     again = ledger.claim_batch(writes, KEY, "w", 10, lease=60)
     assert sorted(c.customer_id for c in again) == ids[2:]
+
+
+def test_a_sent_row_records_the_arms_its_mail_held_and_the_others_keep_theirs(engine):
+    # A winner phase presets the winners' arms on every released row; what is sent is recorded as
+    # it was: a variant without the experiment held no arm, whatever the row said before.
+    ids = add_customers(engine, 3)
+    plan(engine, ids)
+    with for_writes(engine).begin() as conn:
+        conn.execute(update(delivery).values(arms="advice/heating-costs=b", phase="winner"))
+    writes = for_writes(engine)
+    claims = ledger.claim_batch(writes, KEY, "w", 10, lease=60)
+    ledger.record(writes, "w", [
+        ledger.Outcome(claims[0].id, ledger.SENT, None, "new-subscribers", "new-subscribers/de", "<m1@x>"),
+        ledger.Outcome(claims[1].id, ledger.SENT, None, "vip", "vip/de [advice/heating-costs=b]", "<m2@x>",
+                       arms="advice/heating-costs=b"),
+        ledger.Outcome(claims[2].id, ledger.PENDING, "deferred", answer="452 later"),
+    ])
+    with engine.connect() as conn:
+        arms = {r.customer_id: r.arms for r in ledger.deliveries_of(conn, KEY)}
+    assert arms == {ids[0]: None, ids[1]: "advice/heating-costs=b", ids[2]: "advice/heating-costs=b"}
 
 
 def test_a_run_is_complete_when_planned_and_every_row_is_terminal(engine):
