@@ -32,7 +32,7 @@ class ArmFigures:
     @property
     def rate(self) -> float:
         """Unique clickers of the arm's block over the recipients whose clicks were measured."""
-        return self.clickers / self.measured if self.measured else 0.0
+        return self.counts.rate
 
     @property
     def counts(self) -> Counts:
